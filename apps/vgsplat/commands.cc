@@ -1,0 +1,15 @@
+#include "apps/vgsplat/commands.h"
+
+namespace vg::app {
+namespace {
+int g_exit_code = 0;
+}
+void set_exit_code(int code) { g_exit_code = code; }
+int exit_code() { return g_exit_code; }
+
+void register_commands(CLI::App& app) {
+  register_info(app);
+  register_train(app);
+  register_demo(app);
+}
+}  // namespace vg::app

@@ -1,0 +1,14 @@
+// Subcommand registry: each cmd_*.cc adds its subcommand; the callback runs inside app.parse().
+#pragma once
+#include <CLI/CLI.hpp>
+
+namespace vg::app {
+
+void register_commands(CLI::App& app);
+void register_info(CLI::App& app);
+void register_train(CLI::App& app);   // cmd_train.cc
+void register_demo(CLI::App& app);    // cmd_demo.cc
+void set_exit_code(int code);
+int exit_code();
+
+}  // namespace vg::app

@@ -1,0 +1,86 @@
+#include <cstdint>
+
+#include "core/cuda_check.h"
+#include "core/cuda_memory.h"
+
+namespace vg {
+namespace {
+void keep_pool_warm(int device) {
+  static bool done[64] = {};
+  if (device < 64 && done[device]) return;
+  cudaMemPool_t pool;
+  VG_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
+  uint64_t threshold = UINT64_MAX;  // never hand memory back to the driver between steps
+  VG_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &threshold));
+  if (device < 64) done[device] = true;
+}
+}  // namespace
+
+void* cuda_alloc(size_t bytes, int device) {
+  if (bytes == 0) return nullptr;
+  int prev = 0;
+  VG_CUDA_CHECK(cudaGetDevice(&prev));
+  if (prev != device) VG_CUDA_CHECK(cudaSetDevice(device));
+  keep_pool_warm(device);
+  void* p = nullptr;
+  cudaError_t e = cudaMallocAsync(&p, bytes, 0);
+  if (prev != device) cudaSetDevice(prev);
+  if (e == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    size_t used = 0, total = 0;
+    cuda_mem_info(device, &used, &total);
+    VG_FAIL("out of GPU memory on cuda:", device, ": asked for ", bytes / (1 << 20), " MiB with ",
+            used / (1 << 20), " of ", total / (1 << 20), " MiB in use");
+  }
+  VG_CUDA_CHECK(e);
+  return p;
+}
+
+void cuda_free(void* p, int device) {
+  if (p) cudaFreeAsync(p, 0);
+}
+
+void cuda_copy(void* dst, const Device& dd, const void* src, const Device& sd, size_t bytes) {
+  if (bytes == 0) return;
+  cudaMemcpyKind kind = dd.is_cuda() ? (sd.is_cuda() ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
+                                     : (sd.is_cuda() ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
+  if (kind == cudaMemcpyDeviceToDevice) {
+    VG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, 0));
+  } else {
+    VG_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
+  }
+}
+
+void cuda_memset_zero(void* p, size_t bytes) {
+  if (bytes) VG_CUDA_CHECK(cudaMemsetAsync(p, 0, bytes, 0));
+}
+
+void cuda_synchronize() { VG_CUDA_CHECK(cudaDeviceSynchronize()); }
+
+size_t cuda_peak_memory(int device) {
+  cudaMemPool_t pool;
+  VG_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
+  uint64_t v = 0;
+  VG_CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &v));
+  return v;
+}
+
+void cuda_reset_peak_memory(int device) {
+  cudaMemPool_t pool;
+  VG_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
+  uint64_t zero = 0;
+  VG_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &zero));
+}
+
+void cuda_mem_info(int device, size_t* used, size_t* total) {
+  int prev = 0;
+  cudaGetDevice(&prev);
+  cudaSetDevice(device);
+  size_t free_b = 0, total_b = 0;
+  cudaMemGetInfo(&free_b, &total_b);
+  cudaSetDevice(prev);
+  *used = total_b - free_b;
+  *total = total_b;
+}
+
+}  // namespace vg

@@ -1,0 +1,15 @@
+// Row-wise tensor building blocks for densification (gather, concatenate, fill), on CPU and CUDA.
+// "Row" = index along dimension 0; the rest of the shape is kept.
+#pragma once
+#include "core/tensor.h"
+
+namespace vg {
+
+// out[i] = t[ids[i]]; ids is i32 [M] on t's device.
+Tensor index_select_rows(const Tensor& t, const Tensor& ids);
+// Rows of a followed by rows of b (same dtype, device and trailing shape).
+Tensor cat_rows(const Tensor& a, const Tensor& b);
+// Sets every element of an F32 tensor to v.
+void fill_(Tensor& t, float v);
+
+}  // namespace vg

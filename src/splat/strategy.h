@@ -1,0 +1,64 @@
+// gsplat's DefaultStrategy (3DGS adaptive density control): accumulate screen-space gradient
+// norms, then every `refine_every` steps duplicate small / split large high-gradient Gaussians,
+// prune transparent / too-large ones, and periodically reset opacities. Adam moments follow
+// every change (new rows get zero moments, pruned rows are dropped, reset zeroes the opacity moments).
+#pragma once
+#include <cstdint>
+#include <random>
+
+#include "core/tensor.h"
+#include "splat/adam.h"
+#include "splat/gaussians.h"
+#include "splat/preprocess.h"
+#include "splat/rasterize.h"
+
+namespace vg {
+
+struct StrategyConfig {
+  float prune_opa = 0.005f;
+  float grow_grad2d = 0.0002f;
+  float grow_scale3d = 0.01f;
+  float prune_scale3d = 0.1f;
+  int refine_start_iter = 500;
+  int refine_stop_iter = 15000;
+  int reset_every = 3000;
+  int refine_every = 100;
+  bool absgrad = false;   // use |grad| accumulation (then grow_grad2d is usually 0.0008)
+  bool revised_opacity = false;
+};
+
+struct StrategyState {
+  Tensor grad2d;  // [N] accumulated norm of the normalised 2D-mean gradient
+  Tensor count;   // [N] number of views in which each Gaussian was visible
+  float scene_scale = 1.0f;
+};
+
+struct RefineStats {
+  int64_t duplicated = 0, split = 0, pruned = 0;
+  bool reset = false;
+};
+
+class DefaultStrategy {
+ public:
+  DefaultStrategy(StrategyConfig cfg, float scene_scale, uint64_t seed);
+  const StrategyConfig& config() const { return cfg_; }
+  StrategyState& state() { return state_; }
+
+  // After backward: accumulate |v_means2d| scaled to [-1,1] screen space (x W/2, y H/2) for visible Gaussians.
+  void step_post_backward_accumulate(const Tensor& v_means2d, const Tensor& radii, int width, int height);
+  // After the optimizer step of `step` (0-based): refine / prune / reset when due.
+  RefineStats step_post_optimizer(int step, Gaussians& g, AdamState (&adam)[Gaussians::kGroups]);
+
+  // The building blocks (public for tests).
+  void duplicate(Gaussians& g, AdamState (&adam)[Gaussians::kGroups], const std::vector<int32_t>& ids);
+  void split(Gaussians& g, AdamState (&adam)[Gaussians::kGroups], const std::vector<int32_t>& ids);
+  void prune(Gaussians& g, AdamState (&adam)[Gaussians::kGroups], const std::vector<uint8_t>& remove);
+  void reset_opacity(Gaussians& g, AdamState (&adam)[Gaussians::kGroups], float value);
+
+ private:
+  StrategyConfig cfg_;
+  StrategyState state_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace vg
