@@ -3,9 +3,9 @@
 #include <random>
 #include <string>
 
-#include "backend_ops.h"
+#include "tests/backend_ops.h"
 #include "metrics/loss.h"
-#include "test_util.h"
+#include "tests/test_util.h"
 
 namespace vg::test {
 namespace {
