@@ -82,6 +82,7 @@ __global__ void ssim_forward_kernel(const float* __restrict__ render, const floa
     for (int idx = tid; idx < kIn * kTile; idx += kThreads) {
       int rr = idx / kTile, cc = idx % kTile;
       float m1 = 0.f, m2 = 0.f, e11 = 0.f, e22 = 0.f, e12 = 0.f;
+#pragma unroll
       for (int k = 0; k < kTaps; ++k) {
         float a = sx[rr][cc + k], b = sy[rr][cc + k], w = win.w[k];
         m1 += w * a;
@@ -99,6 +100,7 @@ __global__ void ssim_forward_kernel(const float* __restrict__ render, const floa
     __syncthreads();
     if (!in_image) continue;  // no further __syncthreads in this iteration
     float mux = 0.f, muy = 0.f, exx = 0.f, eyy = 0.f, exy = 0.f;
+#pragma unroll
     for (int k = 0; k < kTaps; ++k) {
       float w = win.w[k];
       mux += w * hs[0][ty + k][tx];
@@ -159,6 +161,7 @@ __global__ void ssim_backward_kernel(const float* __restrict__ render, const flo
     for (int idx = tid; idx < kIn * kTile; idx += kThreads) {
       int rr = idx / kTile, cc = idx % kTile;
       float g0 = 0.f, g1 = 0.f, g2 = 0.f;
+#pragma unroll
       for (int k = 0; k < kTaps; ++k) {
         float w = win.w[k];
         g0 += w * sp[0][rr][cc + k];
@@ -172,6 +175,7 @@ __global__ void ssim_backward_kernel(const float* __restrict__ render, const flo
     __syncthreads();
     if (!in_image) continue;
     float g_mu = 0.f, g_sxx = 0.f, g_sxy = 0.f;
+#pragma unroll
     for (int k = 0; k < kTaps; ++k) {
       float w = win.w[k];
       g_mu += w * hs[0][ty + k][tx];
