@@ -283,6 +283,24 @@ TEST(Lpips, Conv2dMatchesDirectSum) {
   EXPECT_EQ(pooled.shape(), (Shape{7, 5, 3}));
 }
 
+// With the real weight file (tools/make_lpips_weights.py --check; VGSPLAT_LPIPS_WEIGHTS=<file>) the
+// example distances must match the lpips package's, stored in the file's metadata.
+TEST(Lpips, RealWeightsMatchLpipsPackage) {
+  std::optional<fs::path> path = Lpips::find_weights();
+  if (!path) GTEST_SKIP() << "VGSPLAT_LPIPS_WEIGHTS not set (docs/lpips.md)";
+  Lpips net = Lpips::load(*path);
+  const auto& meta = SafetensorsFile::open(*path).metadata();
+  const Tensor ref = read_png_rgb(lpips_dir() / "imgs" / "ex_ref.png");
+  for (const char* other : {"ex_p0", "ex_p1"}) {
+    const double d = net.distance(ref, read_png_rgb(lpips_dir() / "imgs" / (std::string(other) + ".png")));
+    std::printf("lpips(ex_ref, %s) = %.6f\n", other, d);
+    auto it = meta.find(std::string("check.ex_ref.") + other);
+    if (it == meta.end()) continue;
+    const double expect = std::stod(it->second);
+    EXPECT_NEAR(d, expect, 1e-4 * expect + 1e-6) << other;
+  }
+}
+
 TEST(Lpips, Speed400x400) {
   Lpips net = Lpips::from_weights(synthetic_weights(2));
   std::mt19937 rng(4);

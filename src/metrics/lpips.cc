@@ -1,6 +1,7 @@
 #include "metrics/lpips.h"
 
 #include <cmath>
+#include <cstdlib>
 
 #include "core/error.h"
 #include "io/safetensors.h"
@@ -77,6 +78,17 @@ Lpips Lpips::from_weights(const std::map<std::string, Tensor>& w, const std::str
     net.lin_[k] = take(w, lin_name(k), {1, kOut[k], 1, 1}, source).reshape({kOut[k]});
   }
   return net;
+}
+
+std::optional<std::filesystem::path> Lpips::find_weights(const std::filesystem::path& explicit_path) {
+  if (!explicit_path.empty()) {
+    VG_CHECK(std::filesystem::is_regular_file(explicit_path), "LPIPS weights ", explicit_path.string(),
+             ": no such file (see docs/lpips.md)");
+    return explicit_path;
+  }
+  if (const char* env = std::getenv("VGSPLAT_LPIPS_WEIGHTS"); env && *env && std::filesystem::is_regular_file(env))
+    return std::filesystem::path(env);
+  return std::nullopt;
 }
 
 Lpips Lpips::load(const std::filesystem::path& path) { return from_weights(load_safetensors(path), path.string()); }

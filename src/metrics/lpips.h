@@ -12,6 +12,7 @@
 #include <array>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ class Lpips {
   static Lpips load(const std::filesystem::path& path);
   // From tensors named as in the file (F32, CPU or CUDA); `source` names them in errors.
   static Lpips from_weights(const std::map<std::string, Tensor>& weights, const std::string& source = "weights");
+  // The weight file to use: `explicit_path` if given (it must exist), else $VGSPLAT_LPIPS_WEIGHTS if
+  // set and present, else none (callers then report lpips as null).
+  static std::optional<std::filesystem::path> find_weights(const std::filesystem::path& explicit_path = {});
   // The keys and shapes the weight file must hold.
   static const std::vector<std::pair<std::string, Shape>>& weight_shapes();
 
