@@ -289,7 +289,7 @@ TEST(Lpips, RealWeightsMatchLpipsPackage) {
   std::optional<fs::path> path = Lpips::find_weights();
   if (!path) GTEST_SKIP() << "VGSPLAT_LPIPS_WEIGHTS not set (docs/lpips.md)";
   Lpips net = Lpips::load(*path);
-  const auto& meta = SafetensorsFile::open(*path).metadata();
+  const std::map<std::string, std::string> meta = SafetensorsFile::open(*path).metadata();
   const Tensor ref = read_png_rgb(lpips_dir() / "imgs" / "ex_ref.png");
   for (const char* other : {"ex_p0", "ex_p1"}) {
     const double d = net.distance(ref, read_png_rgb(lpips_dir() / "imgs" / (std::string(other) + ".png")));
