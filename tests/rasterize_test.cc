@@ -299,7 +299,7 @@ TEST(RasterizeBackward, GradientsMatchFiniteDifferencesColorsOnly) {
                             false);
 }
 
-TEST(RasterizeBackward, ClampedAlphaHasNoSigmaOrOpacityGradient) {
+TEST(RasterizeBackward, ClampedAlphaKeepsFiniteGradientsAndExactColorGradients) {
   // one opaque Gaussian (alpha clamped at 0.99 near its centre) over a translucent one
   SceneSpec spec{.n = 2, .width = 16, .height = 16, .min_scale = 3.f, .max_scale = 3.f, .margin = -6.f,
                  .culled_fraction = 0.f, .seed = 5};

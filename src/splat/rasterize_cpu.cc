@@ -29,16 +29,15 @@ inline Weight<T> eval_weight(const T* conic, T dx, T dy, T opacity) {
   return {vis, alpha, !(sigma < T(0) || alpha < T(kAlphaThreshold))};
 }
 
-template <typename T>
 struct TileRange {
   int64_t begin, end;  // [begin, end) in flatten_ids
   int x0, y0, x1, y1;  // pixels of the tile clipped to the image
 };
 
 template <typename T>
-TileRange<T> tile_range(const RasterInputs<T>& in, int64_t tile) {
+TileRange tile_range(const RasterInputs<T>& in, int64_t tile) {
   const int64_t n_tiles = int64_t{in.tiles_x} * in.tiles_y;
-  TileRange<T> r;
+  TileRange r;
   r.begin = in.tile_offsets[tile];
   r.end = tile + 1 < n_tiles ? in.tile_offsets[tile + 1] : in.n_isects;
   const int tx = static_cast<int>(tile % in.tiles_x), ty = static_cast<int>(tile / in.tiles_x);
@@ -60,7 +59,7 @@ void rasterize_forward_cpu(const RasterInputs<T>& in, T* out_colors, T* out_alph
       n_tiles,
       [&](int64_t tb, int64_t te) {
         for (int64_t tile = tb; tile < te; ++tile) {
-          const TileRange<T> r = tile_range(in, tile);
+          const TileRange r = tile_range(in, tile);
           for (int y = r.y0; y < r.y1; ++y)
             for (int x = r.x0; x < r.x1; ++x) {
               const T px = T(x) + T(0.5), py = T(y) + T(0.5);
@@ -99,7 +98,7 @@ void rasterize_backward_cpu(const RasterInputs<T>& in, const T* render_alphas, c
       n_tiles,
       [&](int64_t tb, int64_t te) {
         for (int64_t tile = tb; tile < te; ++tile) {
-          const TileRange<T> r = tile_range(in, tile);
+          const TileRange r = tile_range(in, tile);
           for (int y = r.y0; y < r.y1; ++y)
             for (int x = r.x0; x < r.x1; ++x) {
               const int64_t pix = int64_t{y} * in.width + x;
