@@ -5,6 +5,8 @@
 #include <map>
 #include <numeric>
 
+#include <Eigen/LU>
+
 #include "core/error.h"
 #include "io/dataset_sources.h"
 #include "io/image.h"
@@ -44,12 +46,16 @@ Camera make_camera(const Eigen::Matrix4d& c2w, const Intrinsics& K) {
   return cam;
 }
 
+// gsplat: over all cameras; with the dataset's own split (3DGS getNerfppNorm) over the train cameras.
 double max_distance_from_mean(const detail::RawScene& s, const std::vector<Eigen::Matrix4d>& c2w) {
   Eigen::Vector3d mean = Eigen::Vector3d::Zero();
-  for (const auto& m : c2w) mean += m.block<3, 1>(0, 3);
-  mean /= static_cast<double>(c2w.size());
+  int n = 0;
+  for (size_t i = 0; i < c2w.size(); ++i)
+    if (!s.has_split || !s.views[i].test) mean += c2w[i].block<3, 1>(0, 3), ++n;
+  mean /= std::max(n, 1);
   double r = 0;
-  for (const auto& m : c2w) r = std::max(r, (m.block<3, 1>(0, 3) - mean).norm());
+  for (size_t i = 0; i < c2w.size(); ++i)
+    if (!s.has_split || !s.views[i].test) r = std::max(r, (c2w[i].block<3, 1>(0, 3) - mean).norm());
   return r;
 }
 

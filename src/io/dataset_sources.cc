@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include <Eigen/LU>
+
 #include "core/error.h"
 #include "io/colmap.h"
 #include "io/transforms.h"
