@@ -30,6 +30,9 @@ struct TwoViewOptions {
   double max_H_inlier_ratio = 0.8;  // COLMAP's planar/panoramic decision
   double watermark_min_inlier_ratio = 0.7;
   bool compute_relative_pose = true;
+  double min_E_F_inlier_ratio = 0.95;  // COLMAP: E is kept over F when it explains this share of F's inliers
+  bool detect_watermark = true;        // simplified check, see two_view.cc
+  double watermark_border_size = 0.1;  // fraction of the image size forming the border band
 };
 
 struct TwoViewGeometry {

@@ -1,0 +1,136 @@
+// Fundamental matrix: seven-point (cubic det(F1 + a F2) = 0) and normalised eight-point (Hartley 1997) solvers,
+// Hartley & Zisserman ch. 11.
+#include <cmath>
+
+#include <Eigen/Dense>
+
+#include "core/error.h"
+#include "geometry/two_view_internal.h"
+
+namespace vg {
+
+// Hartley normalisation: centroid to the origin, mean distance sqrt(2). Returns T with x' = T x.
+Eigen::Matrix3d normalize_points(const std::vector<Eigen::Vector2d>& x, std::vector<Eigen::Vector2d>* xn) {
+  Eigen::Vector2d c = Eigen::Vector2d::Zero();
+  for (const auto& p : x) c += p;
+  c /= static_cast<double>(x.size());
+  double d = 0;
+  for (const auto& p : x) d += (p - c).norm();
+  d /= static_cast<double>(x.size());
+  const double s = d > 0 ? std::sqrt(2.0) / d : 1.0;
+  Eigen::Matrix3d T;
+  T << s, 0, -s * c(0), 0, s, -s * c(1), 0, 0, 1;
+  xn->resize(x.size());
+  for (size_t i = 0; i < x.size(); ++i) (*xn)[i] = s * (x[i] - c);
+  return T;
+}
+
+namespace {
+
+// Rows of the epipolar constraint x2^T F x1 = 0 over the row-major entries of F.
+Eigen::Matrix<double, Eigen::Dynamic, 9> epipolar_rows(const std::vector<Eigen::Vector2d>& x1,
+                                                        const std::vector<Eigen::Vector2d>& x2) {
+  Eigen::Matrix<double, Eigen::Dynamic, 9> A(x1.size(), 9);
+  for (size_t i = 0; i < x1.size(); ++i) {
+    const Eigen::Vector3d a = x1[i].homogeneous(), b = x2[i].homogeneous();
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 3; ++c) A(i, 3 * r + c) = b(r) * a(c);
+  }
+  return A;
+}
+
+Eigen::Matrix3d from_rowmajor(const Eigen::Matrix<double, 9, 1>& f) {
+  Eigen::Matrix3d F;
+  F << f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7), f(8);
+  return F;
+}
+
+}  // namespace
+
+std::vector<double> solve_cubic_real(double a, double b, double c, double d) {
+  // Real roots of a t^3 + b t^2 + c t + d via the companion matrix (falls back to lower degree).
+  std::vector<double> roots;
+  const double scale = std::max({std::abs(a), std::abs(b), std::abs(c), std::abs(d)});
+  if (scale == 0) return roots;
+  if (std::abs(a) < 1e-12 * scale) {
+    if (std::abs(b) < 1e-12 * scale) {
+      if (std::abs(c) > 0) roots.push_back(-d / c);
+      return roots;
+    }
+    const double disc = c * c - 4 * b * d;
+    if (disc < 0) return roots;
+    const double q = -0.5 * (c + std::copysign(std::sqrt(disc), c));
+    roots.push_back(q / b);
+    if (q != 0) roots.push_back(d / q);
+    return roots;
+  }
+  Eigen::Matrix3d C = Eigen::Matrix3d::Zero();
+  C(0, 0) = -b / a;
+  C(0, 1) = -c / a;
+  C(0, 2) = -d / a;
+  C(1, 0) = 1;
+  C(2, 1) = 1;
+  Eigen::EigenSolver<Eigen::Matrix3d> es(C, false);
+  for (int i = 0; i < 3; ++i) {
+    const std::complex<double> r = es.eigenvalues()(i);
+    if (std::abs(r.imag()) > 1e-8 * std::max(1.0, std::abs(r.real()))) continue;
+    double t = r.real();
+    for (int it = 0; it < 3; ++it) {  // Newton polish
+      const double f = ((a * t + b) * t + c) * t + d, df = (3 * a * t + 2 * b) * t + c;
+      if (df == 0) break;
+      t -= f / df;
+    }
+    roots.push_back(t);
+  }
+  return roots;
+}
+
+std::vector<Eigen::Matrix3d> fundamental_7pt(const std::vector<Eigen::Vector2d>& x1, const std::vector<Eigen::Vector2d>& x2) {
+  VG_CHECK(x1.size() == x2.size() && x1.size() >= 7, "fundamental_7pt: needs 7 correspondences, got ", x1.size(), "/",
+           x2.size());
+  std::vector<Eigen::Vector2d> n1, n2;
+  const Eigen::Matrix3d T1 = normalize_points(x1, &n1), T2 = normalize_points(x2, &n2);
+  Eigen::JacobiSVD<Eigen::Matrix<double, Eigen::Dynamic, 9>> svd(epipolar_rows(n1, n2), Eigen::ComputeFullV);
+  const Eigen::Matrix3d F1 = from_rowmajor(svd.matrixV().col(7)), F2 = from_rowmajor(svd.matrixV().col(8));
+  // det(F2 + a (F1 - F2)) = 0 is a cubic in a: fit its coefficients from four evaluations (exact for a cubic).
+  const Eigen::Matrix3d D = F1 - F2;
+  Eigen::Matrix4d V;
+  Eigen::Vector4d y;
+  const double at[4] = {-1, 0, 1, 2};
+  for (int i = 0; i < 4; ++i) {
+    V.row(i) << at[i] * at[i] * at[i], at[i] * at[i], at[i], 1;
+    y(i) = (F2 + at[i] * D).determinant();
+  }
+  const Eigen::Vector4d p = V.fullPivLu().solve(y);
+  std::vector<Eigen::Matrix3d> out;
+  for (double a : solve_cubic_real(p(0), p(1), p(2), p(3))) {
+    Eigen::Matrix3d F = T2.transpose() * (F2 + a * D) * T1;
+    out.push_back(F / F.norm());
+  }
+  return out;
+}
+
+Eigen::Matrix3d fundamental_8pt(const std::vector<Eigen::Vector2d>& x1, const std::vector<Eigen::Vector2d>& x2) {
+  VG_CHECK(x1.size() == x2.size() && x1.size() >= 8, "fundamental_8pt: needs >= 8 correspondences, got ", x1.size(),
+           "/", x2.size());
+  std::vector<Eigen::Vector2d> n1, n2;
+  const Eigen::Matrix3d T1 = normalize_points(x1, &n1), T2 = normalize_points(x2, &n2);
+  Eigen::JacobiSVD<Eigen::Matrix<double, Eigen::Dynamic, 9>> svd(epipolar_rows(n1, n2), Eigen::ComputeFullV);
+  const Eigen::Matrix3d Fn = from_rowmajor(svd.matrixV().col(8));
+  // Rank-2 constraint: zero the smallest singular value.
+  Eigen::JacobiSVD<Eigen::Matrix3d> s(Fn, Eigen::ComputeFullU | Eigen::ComputeFullV);
+  Eigen::Vector3d sv = s.singularValues();
+  sv(2) = 0;
+  const Eigen::Matrix3d F = T2.transpose() * s.matrixU() * sv.asDiagonal() * s.matrixV().transpose() * T1;
+  return F / F.norm();
+}
+
+double sampson_error_sq(const Eigen::Matrix3d& F, const Eigen::Vector2d& x1, const Eigen::Vector2d& x2) {
+  const Eigen::Vector3d a = x1.homogeneous(), b = x2.homogeneous();
+  const Eigen::Vector3d Fa = F * a, Ftb = F.transpose() * b;
+  const double num = b.dot(Fa);
+  const double den = Fa(0) * Fa(0) + Fa(1) * Fa(1) + Ftb(0) * Ftb(0) + Ftb(1) * Ftb(1);
+  return den > 0 ? num * num / den : std::numeric_limits<double>::max();
+}
+
+}  // namespace vg

@@ -1,0 +1,58 @@
+// Triangulation by the homogeneous DLT (Hartley & Zisserman 12.2) on normalised image coordinates.
+#include "geometry/triangulation.h"
+
+#include <cmath>
+
+#include <Eigen/Dense>
+
+#include "core/error.h"
+
+namespace vg {
+
+namespace {
+// Two rows per view: x (P.row(2) X) - P.row(0) X = 0, y (P.row(2) X) - P.row(1) X = 0; each row scaled to unit
+// norm so far views do not dominate. X is the right singular vector of the smallest singular value.
+bool solve_dlt(const Eigen::Matrix<double, Eigen::Dynamic, 4>& A, Eigen::Vector3d* X) {
+  Eigen::JacobiSVD<Eigen::Matrix<double, Eigen::Dynamic, 4>> svd(A, Eigen::ComputeFullV);
+  const Eigen::Vector4d h = svd.matrixV().col(3);
+  if (!h.allFinite() || std::abs(h(3)) < 1e-12 * h.head<3>().norm()) return false;
+  *X = h.head<3>() / h(3);
+  return X->allFinite();
+}
+
+void add_rows(const Matrix34d& P, const Eigen::Vector2d& x, Eigen::Matrix<double, Eigen::Dynamic, 4>* A, int row) {
+  Eigen::RowVector4d r0 = x(0) * P.row(2) - P.row(0), r1 = x(1) * P.row(2) - P.row(1);
+  A->row(row) = r0 / std::max(r0.norm(), 1e-300);
+  A->row(row + 1) = r1 / std::max(r1.norm(), 1e-300);
+}
+}  // namespace
+
+bool triangulate_point(const Matrix34d& P1, const Matrix34d& P2, const Eigen::Vector2d& x1, const Eigen::Vector2d& x2,
+                       Eigen::Vector3d* X) {
+  Eigen::Matrix<double, Eigen::Dynamic, 4> A(4, 4);
+  add_rows(P1, x1, &A, 0);
+  add_rows(P2, x2, &A, 2);
+  return solve_dlt(A, X);
+}
+
+bool triangulate_multiview(const std::vector<Matrix34d>& Ps, const std::vector<Eigen::Vector2d>& xs, Eigen::Vector3d* X) {
+  VG_CHECK(Ps.size() == xs.size(), "triangulate_multiview: ", Ps.size(), " projections vs ", xs.size(), " points");
+  if (Ps.size() < 2) return false;
+  Eigen::Matrix<double, Eigen::Dynamic, 4> A(2 * Ps.size(), 4);
+  for (size_t i = 0; i < Ps.size(); ++i) add_rows(Ps[i], xs[i], &A, static_cast<int>(2 * i));
+  return solve_dlt(A, X);
+}
+
+double triangulation_angle(const Eigen::Vector3d& center1, const Eigen::Vector3d& center2, const Eigen::Vector3d& X) {
+  const Eigen::Vector3d r1 = X - center1, r2 = X - center2;
+  const double n = r1.norm() * r2.norm();
+  if (n == 0) return 0;
+  // atan2 of |cross| and dot: accurate for small angles, unlike acos.
+  return std::atan2(r1.cross(r2).norm(), r1.dot(r2));
+}
+
+bool has_positive_depth(const Matrix34d& P, const Eigen::Vector3d& X) {
+  return P.row(2).dot(X.homogeneous()) > std::numeric_limits<double>::epsilon();
+}
+
+}  // namespace vg
