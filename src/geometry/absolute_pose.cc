@@ -138,13 +138,10 @@ RansacResult ransac_pose(const ColmapCamera& cam, const std::vector<double>& par
     for (const auto& [R, t] : p3p(b, X)) out.push_back({R, t});
     return out;
   };
-  auto residuals = [&](const Pose& p, std::vector<double>* r) {
-    r->resize(n);
-    for (int i = 0; i < n; ++i) {
-      const Eigen::Vector3d pc = p.R * points3d[i] + p.t;
-      (*r)[i] = pc(2) > std::numeric_limits<double>::epsilon() ? (pc.hnormalized() - xn[i]).squaredNorm()
-                                                             : std::numeric_limits<double>::max();
-    }
+  auto residual = [&](const Pose& p, int i) {
+    const Eigen::Vector3d pc = p.R * points3d[i] + p.t;
+    return pc(2) > std::numeric_limits<double>::epsilon() ? (pc.hnormalized() - xn[i]).squaredNorm()
+                                                         : std::numeric_limits<double>::max();
   };
   const int model_id = colmap_model_id(c.model);
   // Local optimisation: least-squares refit of the current pose on its inliers (pixel errors).
@@ -155,7 +152,7 @@ RansacResult ransac_pose(const ColmapCamera& cam, const std::vector<double>& par
     refine(pb, &p, false, 10);
     return std::vector<Pose>{p};
   };
-  return {ransac::lo_msac<Pose>(n, 3, ro, minimal, residuals, local), params};
+  return {ransac::lo_msac<Pose>(n, 3, ro, minimal, residual, local), params};
 }
 
 }  // namespace

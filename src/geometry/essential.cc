@@ -134,8 +134,9 @@ std::vector<Eigen::Matrix3d> essential_5pt(const std::vector<Eigen::Vector2d>& x
     Eigen::HouseholderQR<Eigen::Matrix<double, 9, Eigen::Dynamic>> qr(K);
     N = qr.householderQ() * Eigen::Matrix<double, 9, 4>::Identity();
   } else {
-    Eigen::JacobiSVD<Eigen::Matrix<double, Eigen::Dynamic, 9>> svd(Q, Eigen::ComputeFullV);
-    N = svd.matrixV().rightCols<4>();
+    Eigen::SelfAdjointEigenSolver<Eigen::Matrix<double, 9, 9>> es(Q.transpose() * Q);
+    // Four smallest eigenvalues; the smallest last (W, the fixed-coefficient term of E = xX + yY + zZ + W).
+    N = es.eigenvectors().leftCols<4>().rowwise().reverse();
   }
   return solve_from_nullspace(N);
 }

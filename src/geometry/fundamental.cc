@@ -90,8 +90,12 @@ std::vector<Eigen::Matrix3d> fundamental_7pt(const std::vector<Eigen::Vector2d>&
            x2.size());
   std::vector<Eigen::Vector2d> n1, n2;
   const Eigen::Matrix3d T1 = normalize_points(x1, &n1), T2 = normalize_points(x2, &n2);
-  Eigen::JacobiSVD<Eigen::Matrix<double, Eigen::Dynamic, 9>> svd(epipolar_rows(n1, n2), Eigen::ComputeFullV);
-  const Eigen::Matrix3d F1 = from_rowmajor(svd.matrixV().col(7)), F2 = from_rowmajor(svd.matrixV().col(8));
+  // Two-dimensional null space of the seven constraint rows (fixed-size LU kernel: fast and exact).
+  const Eigen::Matrix<double, 7, 9> A = epipolar_rows(n1, n2).topRows<7>();
+  Eigen::FullPivLU<Eigen::Matrix<double, 7, 9>> lu(A);
+  const Eigen::Matrix<double, 9, Eigen::Dynamic> K = lu.kernel();
+  if (K.cols() != 2) return {};
+  const Eigen::Matrix3d F1 = from_rowmajor(K.col(0).normalized()), F2 = from_rowmajor(K.col(1).normalized());
   // det(F2 + a (F1 - F2)) = 0 is a cubic in a: fit its coefficients from four evaluations (exact for a cubic).
   const Eigen::Matrix3d D = F1 - F2;
   Eigen::Matrix4d V;
@@ -115,8 +119,10 @@ Eigen::Matrix3d fundamental_8pt(const std::vector<Eigen::Vector2d>& x1, const st
            "/", x2.size());
   std::vector<Eigen::Vector2d> n1, n2;
   const Eigen::Matrix3d T1 = normalize_points(x1, &n1), T2 = normalize_points(x2, &n2);
-  Eigen::JacobiSVD<Eigen::Matrix<double, Eigen::Dynamic, 9>> svd(epipolar_rows(n1, n2), Eigen::ComputeFullV);
-  const Eigen::Matrix3d Fn = from_rowmajor(svd.matrixV().col(8));
+  // Least-squares null vector: eigenvector of A^T A for the smallest eigenvalue (9x9, fast for many points).
+  const Eigen::Matrix<double, Eigen::Dynamic, 9> A = epipolar_rows(n1, n2);
+  Eigen::SelfAdjointEigenSolver<Eigen::Matrix<double, 9, 9>> es(A.transpose() * A);
+  const Eigen::Matrix3d Fn = from_rowmajor(es.eigenvectors().col(0));
   // Rank-2 constraint: zero the smallest singular value.
   Eigen::JacobiSVD<Eigen::Matrix3d> s(Fn, Eigen::ComputeFullU | Eigen::ComputeFullV);
   Eigen::Vector3d sv = s.singularValues();

@@ -16,6 +16,26 @@ Eigen::Matrix3d homography_dlt(const std::vector<Eigen::Vector2d>& x1, const std
            "/", x2.size());
   std::vector<Eigen::Vector2d> n1, n2;
   const Eigen::Matrix3d T1 = normalize_points(x1, &n1), T2 = normalize_points(x2, &n2);
+  if (n1.size() == 4) {  // minimal case: 8x8 system with h33 = 1 (fast path for RANSAC)
+    Eigen::Matrix<double, 8, 8> A;
+    Eigen::Matrix<double, 8, 1> b;
+    for (int i = 0; i < 4; ++i) {
+      const double u = n1[i](0), v = n1[i](1), s = n2[i](0), t = n2[i](1);
+      A.row(2 * i) << u, v, 1, 0, 0, 0, -s * u, -s * v;
+      A.row(2 * i + 1) << 0, 0, 0, u, v, 1, -t * u, -t * v;
+      b(2 * i) = s;
+      b(2 * i + 1) = t;
+    }
+    Eigen::FullPivLU<Eigen::Matrix<double, 8, 8>> lu(A);
+    if (lu.isInvertible()) {
+      const Eigen::Matrix<double, 8, 1> h = lu.solve(b);
+      Eigen::Matrix3d Hn;
+      Hn << h(0), h(1), h(2), h(3), h(4), h(5), h(6), h(7), 1;
+      Eigen::Matrix3d H = T2.inverse() * Hn * T1;
+      if (std::abs(H(2, 2)) > 1e-12 * H.norm()) H /= H(2, 2);
+      return H;
+    }
+  }
   // x2 ~ H x1: two rows per correspondence from x2 x (H x1) = 0.
   Eigen::Matrix<double, Eigen::Dynamic, 9> A = Eigen::Matrix<double, Eigen::Dynamic, 9>::Zero(2 * n1.size(), 9);
   for (size_t i = 0; i < n1.size(); ++i) {
@@ -23,8 +43,8 @@ Eigen::Matrix3d homography_dlt(const std::vector<Eigen::Vector2d>& x1, const std
     A.row(2 * i) << -u, -v, -1, 0, 0, 0, s * u, s * v, s;
     A.row(2 * i + 1) << 0, 0, 0, -u, -v, -1, t * u, t * v, t;
   }
-  Eigen::JacobiSVD<Eigen::Matrix<double, Eigen::Dynamic, 9>> svd(A, Eigen::ComputeFullV);
-  const Eigen::Matrix<double, 9, 1> h = svd.matrixV().col(8);
+  Eigen::SelfAdjointEigenSolver<Eigen::Matrix<double, 9, 9>> es(A.transpose() * A);
+  const Eigen::Matrix<double, 9, 1> h = es.eigenvectors().col(0);
   Eigen::Matrix3d Hn;
   Hn << h(0), h(1), h(2), h(3), h(4), h(5), h(6), h(7), h(8);
   Eigen::Matrix3d H = T2.inverse() * Hn * T1;
@@ -46,7 +66,8 @@ std::vector<HomographyPose> decompose_homography(const Eigen::Matrix3d& Hin) {
   const Eigen::Vector3d s2 = svd.singularValues();  // sigma1^2 >= 1 >= sigma3^2
   Eigen::Matrix3d V = svd.matrixV();
   if (V.determinant() < 0) V = -V;
-  if (s2(0) - s2(2) < 1e-6) {  // H^T H = I: a pure rotation (panoramic)
+  // H^T H = I (within 1e-3, as COLMAP's DecomposeHomographyMatrix): a pure rotation (panoramic).
+  if (std::max(s2(0) - 1, 1 - s2(2)) < 1e-3) {
     Eigen::JacobiSVD<Eigen::Matrix3d> r(H, Eigen::ComputeFullU | Eigen::ComputeFullV);
     return {{r.matrixU() * r.matrixV().transpose(), Eigen::Vector3d::Zero(), Eigen::Vector3d::UnitZ()}};
   }

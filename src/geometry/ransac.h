@@ -34,20 +34,6 @@ struct Support {
   bool better_than(const Support& o) const { return score < o.score; }
 };
 
-inline Support evaluate(const std::vector<double>& sq_residuals, double max_sq_residual) {
-  Support s;
-  s.score = 0;
-  for (double r : sq_residuals) {
-    if (r <= max_sq_residual) {
-      ++s.num_inliers;
-      s.score += r;
-    } else {
-      s.score += max_sq_residual;
-    }
-  }
-  return s;
-}
-
 template <typename Model>
 struct Report {
   bool success = false;
@@ -58,16 +44,37 @@ struct Report {
 };
 
 // minimal(const std::vector<int>& sample) -> std::vector<Model>
-// residuals(const Model&, std::vector<double>* sq_residuals)   [one per datum]
+// residual(const Model&, int i) -> double   (squared residual of datum i)
 // local(const std::vector<int>& inliers, const Model& current) -> std::vector<Model>   (non-minimal refit)
-template <typename Model, typename Minimal, typename Residuals, typename Local>
-Report<Model> lo_msac(int num_data, int sample_size, const RansacOptions& opt, Minimal&& minimal, Residuals&& residuals,
+template <typename Model, typename Minimal, typename Residual, typename Local>
+Report<Model> lo_msac(int num_data, int sample_size, const RansacOptions& opt, Minimal&& minimal, Residual&& residual,
                       Local&& local) {
   VG_CHECK(opt.max_error > 0, "RANSAC: max_error must be > 0, got ", opt.max_error);
   VG_CHECK(opt.confidence > 0 && opt.confidence < 1, "RANSAC: confidence must be in (0,1)");
   Report<Model> report;
   if (num_data < sample_size) return report;
   const double max_sq = opt.max_error * opt.max_error;
+  // MSAC support; stops early (score = inf) once the partial score cannot beat `bound`.
+  auto evaluate = [&](const Model& m, double bound, std::vector<double>* res) {
+    Support s;
+    s.score = 0;
+    res->resize(num_data);
+    for (int i = 0; i < num_data; ++i) {
+      const double r = residual(m, i);
+      (*res)[i] = r;
+      if (r <= max_sq) {
+        ++s.num_inliers;
+        s.score += r;
+      } else {
+        s.score += max_sq;
+      }
+      if (s.score >= bound) {
+        s.score = std::numeric_limits<double>::infinity();
+        return s;
+      }
+    }
+    return s;
+  };
   // A priori minimum inlier ratio caps the trials (COLMAP: with 1e5 virtual samples).
   int64_t max_trials = opt.max_num_trials;
   if (opt.min_inlier_ratio > 0)
@@ -79,11 +86,12 @@ Report<Model> lo_msac(int num_data, int sample_size, const RansacOptions& opt, M
   std::vector<int> perm(num_data);
   std::iota(perm.begin(), perm.end(), 0);
   std::vector<int> sample(sample_size), inliers;
-  std::vector<double> res, best_res;
+  std::vector<double> res, lres;
   Support best;
   bool have_best = false;
   int64_t dyn_trials = max_trials;
   int64_t trial = 0;
+  const double inf = std::numeric_limits<double>::infinity();
   for (; trial < max_trials; ++trial) {
     if (have_best && trial >= dyn_trials && trial >= opt.min_num_trials) break;
     for (int i = 0; i < sample_size; ++i) {  // partial Fisher-Yates: sample without replacement
@@ -92,8 +100,7 @@ Report<Model> lo_msac(int num_data, int sample_size, const RansacOptions& opt, M
       sample[i] = perm[i];
     }
     for (const Model& m : minimal(sample)) {
-      residuals(m, &res);
-      Support s = evaluate(res, max_sq);
+      Support s = evaluate(m, have_best ? best.score : inf, &res);
       if (have_best && !s.better_than(best)) continue;
       Model lbest = m;
       Support lsup = s;
@@ -103,19 +110,16 @@ Report<Model> lo_msac(int num_data, int sample_size, const RansacOptions& opt, M
         for (int i = 0; i < num_data; ++i)
           if (res[i] <= max_sq) inliers.push_back(i);
         bool improved = false;
-        std::vector<double> lres;
         for (const Model& lm : local(inliers, lbest)) {
-          residuals(lm, &lres);
-          Support ls = evaluate(lres, max_sq);
+          Support ls = evaluate(lm, lsup.score, &lres);
           if (ls.better_than(lsup)) {
             lsup = ls;
             lbest = lm;
-            best_res = lres;
             improved = true;
+            res.swap(lres);
           }
         }
         if (!improved) break;
-        res = best_res;
       }
       best = lsup;
       report.model = lbest;
@@ -125,8 +129,7 @@ Report<Model> lo_msac(int num_data, int sample_size, const RansacOptions& opt, M
   }
   report.num_trials = static_cast<int>(trial);
   if (!have_best || best.num_inliers < sample_size) return report;
-  residuals(report.model, &res);
-  report.support = evaluate(res, max_sq);
+  report.support = evaluate(report.model, inf, &res);
   report.inlier_mask.assign(num_data, 0);
   for (int i = 0; i < num_data; ++i) report.inlier_mask[i] = res[i] <= max_sq;
   report.success = true;

@@ -25,20 +25,14 @@ Points gather(const Points& x, const std::vector<int>& idx) {
 }
 
 ransac::Report<Eigen::Matrix3d> ransac_essential(const Points& x1n, const Points& x2n, RansacOptions o) {
-  auto res = [&](const Eigen::Matrix3d& E, std::vector<double>* r) {
-    r->resize(x1n.size());
-    for (size_t i = 0; i < x1n.size(); ++i) (*r)[i] = sampson_error_sq(E, x1n[i], x2n[i]);
-  };
+  auto res = [&](const Eigen::Matrix3d& E, int i) { return sampson_error_sq(E, x1n[i], x2n[i]); };
   auto fit = [&](const std::vector<int>& s) { return essential_5pt(gather(x1n, s), gather(x2n, s)); };
   auto local = [&](const std::vector<int>& s, const Eigen::Matrix3d&) { return fit(s); };
   return ransac::lo_msac<Eigen::Matrix3d>(static_cast<int>(x1n.size()), 5, o, fit, res, local);
 }
 
 ransac::Report<Eigen::Matrix3d> ransac_fundamental(const Points& x1, const Points& x2, const RansacOptions& o) {
-  auto res = [&](const Eigen::Matrix3d& F, std::vector<double>* r) {
-    r->resize(x1.size());
-    for (size_t i = 0; i < x1.size(); ++i) (*r)[i] = sampson_error_sq(F, x1[i], x2[i]);
-  };
+  auto res = [&](const Eigen::Matrix3d& F, int i) { return sampson_error_sq(F, x1[i], x2[i]); };
   auto minimal = [&](const std::vector<int>& s) { return fundamental_7pt(gather(x1, s), gather(x2, s)); };
   auto local = [&](const std::vector<int>& s, const Eigen::Matrix3d&) {
     return std::vector<Eigen::Matrix3d>{fundamental_8pt(gather(x1, s), gather(x2, s))};
@@ -47,10 +41,7 @@ ransac::Report<Eigen::Matrix3d> ransac_fundamental(const Points& x1, const Point
 }
 
 ransac::Report<Eigen::Matrix3d> ransac_homography(const Points& x1, const Points& x2, const RansacOptions& o) {
-  auto res = [&](const Eigen::Matrix3d& H, std::vector<double>* r) {
-    r->resize(x1.size());
-    for (size_t i = 0; i < x1.size(); ++i) (*r)[i] = homography_error_sq(H, x1[i], x2[i]);
-  };
+  auto res = [&](const Eigen::Matrix3d& H, int i) { return homography_error_sq(H, x1[i], x2[i]); };
   auto fit = [&](const std::vector<int>& s) {
     return std::vector<Eigen::Matrix3d>{homography_dlt(gather(x1, s), gather(x2, s))};
   };
