@@ -173,12 +173,25 @@ AbsolutePoseResult estimate_absolute_pose(const ColmapCamera& cam, const std::ve
 
   RansacResult best = ransac_pose(cam, cam.params, points2d, points3d, opt);
   if (opt.estimate_focal) {
+    // Coarse sweep with a small trial budget per candidate, then a full RANSAC at the winning focal.
     constexpr int kNumSamples = 30;
+    AbsolutePoseOptions sweep = opt;
+    sweep.ransac.max_num_trials = std::min(opt.ransac.max_num_trials, 200);
+    sweep.ransac.min_num_trials = std::min(opt.ransac.min_num_trials, 200);
+    std::vector<double> best_params = cam.params;
+    int best_inliers = best.report.success ? best.report.support.num_inliers : 0;
     for (int s = 0; s < kNumSamples; ++s) {
       const double factor = std::pow(10.0, -1.0 + 2.0 * s / (kNumSamples - 1));
       std::vector<double> params = cam.params;
       for (int i : fidx) params[i] *= factor;
-      RansacResult r = ransac_pose(cam, params, points2d, points3d, opt);
+      const RansacResult r = ransac_pose(cam, params, points2d, points3d, sweep);
+      if (r.report.success && r.report.support.num_inliers > best_inliers) {
+        best_inliers = r.report.support.num_inliers;
+        best_params = params;
+      }
+    }
+    if (best_params != cam.params) {
+      RansacResult r = ransac_pose(cam, best_params, points2d, points3d, opt);
       if (r.report.success &&
           (!best.report.success || r.report.support.num_inliers > best.report.support.num_inliers))
         best = std::move(r);
