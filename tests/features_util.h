@@ -40,7 +40,7 @@ inline Image textured_image(int w, int h, uint32_t seed) {
   std::uniform_real_distribution<float> u(0, 1);
   Image img{w, h, 1, std::vector<float>(static_cast<size_t>(w) * h, 0.5f)};
   std::vector<std::array<float, 4>> blobs;
-  for (int i = 0; i < w * h / 600; ++i) blobs.push_back({u(rng) * w, u(rng) * h, 1.5f + 8 * u(rng) * u(rng), u(rng) - 0.5f});
+  for (int i = 0; i < w * h / 150; ++i) blobs.push_back({u(rng) * w, u(rng) * h, 1.5f + 8 * u(rng) * u(rng), u(rng) - 0.5f});
   for (int y = 0; y < h; ++y)
     for (int x = 0; x < w; ++x) {
       float v = 0.5f + 0.05f * std::sin(0.07f * x + 0.03f * y);

@@ -77,7 +77,9 @@ TEST(Matching, CrossCheckRejectsOneWayMatches) {
   SiftDescriptors base = random_descriptors(1, rng);
   SiftDescriptors d1(2, 128), d2(1, 128);
   d1.row(0) = base.row(0);
-  d1.row(1) = perturbed(base, 4, rng).row(0);  // both of d1 prefer d2's only row; d2 prefers d1's row 0
+  SiftDescriptors other = random_descriptors(1, rng);  // row 1: halfway to an unrelated descriptor
+  for (int k = 0; k < 128; ++k) d1(1, k) = static_cast<uint8_t>((int(base(0, k)) + other(0, k)) / 2);
+  // Both rows of d1 prefer d2's only row; d2's row prefers d1's row 0.
   d2.row(0) = base.row(0);
   MatchOptions opt;
   opt.max_ratio = 1.0;  // a single candidate: second best dot 0 -> distance pi/2

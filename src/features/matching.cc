@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <unordered_map>
@@ -20,41 +21,63 @@ namespace {
 using match::Best2;
 using MatF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-// Best / second-best over the train rows for every query row, in blocks of 256 queries (threads over blocks).
-Best2 best2_cpu(const SiftDescriptors& q, const SiftDescriptors& t) {
+// Folds dot product d of index j into a running best / second best (first index wins ties, as COLMAP's scan).
+inline void update(int32_t d, int j, int32_t& best, int32_t& second, int32_t& idx) {
+  if (d > best) {
+    idx = j, second = best, best = d;
+  } else if (d > second) {
+    second = d;
+  }
+}
+
+// Merges the result of a later scan range (b) into an earlier one (a) as one sequential scan would.
+void merge_into(Best2& a, const Best2& b) {
+  for (size_t i = 0; i < a.idx.size(); ++i) {
+    if (b.idx[i] < 0) continue;
+    if (b.best[i] > a.best[i]) {
+      a.second[i] = std::max(a.best[i], b.second[i]);
+      a.best[i] = b.best[i], a.idx[i] = b.idx[i];
+    } else {
+      a.second[i] = std::max(a.second[i], b.best[i]);
+    }
+  }
+}
+
+Best2 empty_best2(int n) { return {std::vector<int32_t>(n, -1), std::vector<int32_t>(n, 0), std::vector<int32_t>(n, 0)}; }
+
+// One pass of float GEMMs over blocks of 256 query rows (threads over blocks) gives both directions:
+// per row of q its best over t, and per row of t its best over q (merged over the threads' row ranges).
+std::pair<Best2, Best2> best2_cpu(const SiftDescriptors& q, const SiftDescriptors& t) {
   const int nq = static_cast<int>(q.rows()), nt = static_cast<int>(t.rows());
-  Best2 r{std::vector<int32_t>(nq, -1), std::vector<int32_t>(nq, 0), std::vector<int32_t>(nq, 0)};
+  Best2 rows = empty_best2(nq);
   const MatF tf = t.cast<float>();
   constexpr int kBlock = 256;
   const int nblocks = (nq + kBlock - 1) / kBlock;
+  std::mutex mutex;
+  std::vector<std::pair<int64_t, Best2>> col_parts;
   parallel_for(nblocks, [&](int64_t b, int64_t e) {
+    Best2 cols = empty_best2(nt);
     for (int64_t blk = b; blk < e; ++blk) {
       const int r0 = static_cast<int>(blk) * kBlock, rn = std::min(kBlock, nq - r0);
       const MatF dots = q.middleRows(r0, rn).cast<float>() * tf.transpose();
       for (int i = 0; i < rn; ++i) {
-        float best = 0, second = 0;
-        int idx = -1;
+        int32_t best = 0, second = 0, idx = -1;
+        const float* row = dots.data() + static_cast<size_t>(i) * nt;
         for (int j = 0; j < nt; ++j) {
-          const float d = dots(i, j);
-          if (d > best) {
-            idx = j, second = best, best = d;
-          } else if (d > second) {
-            second = d;
-          }
+          const int32_t d = static_cast<int32_t>(row[j]);
+          update(d, j, best, second, idx);
+          update(d, r0 + i, cols.best[j], cols.second[j], cols.idx[j]);
         }
-        r.idx[r0 + i] = idx;
-        r.best[r0 + i] = static_cast<int32_t>(best);
-        r.second[r0 + i] = static_cast<int32_t>(second);
+        rows.idx[r0 + i] = idx, rows.best[r0 + i] = best, rows.second[r0 + i] = second;
       }
     }
+    std::lock_guard<std::mutex> lock(mutex);
+    col_parts.emplace_back(b, std::move(cols));
   }, 1);
-  return r;
-}
-
-Best2 best2(const SiftDescriptors& q, const SiftDescriptors& t, const Device& device) {
-  if (device.is_cuda())
-    return match::best2_cuda(q.data(), static_cast<int>(q.rows()), t.data(), static_cast<int>(t.rows()), device.index);
-  return best2_cpu(q, t);
+  std::sort(col_parts.begin(), col_parts.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  Best2 cols = empty_best2(nt);
+  for (const auto& part : col_parts) merge_into(cols, part.second);
+  return {std::move(rows), std::move(cols)};
 }
 
 // COLMAP's one-way selection: distance acos(dot/512^2) <= max_distance and < max_ratio * second distance.
@@ -80,9 +103,17 @@ FeatureMatches match_descriptors(const SiftDescriptors& d1, const SiftDescriptor
   VG_CHECK(opt.max_num_matches > 0, "matching: max_num_matches must be > 0");
   FeatureMatches out;
   if (d1.rows() == 0 || d2.rows() == 0) return out;
-  const std::vector<int> m12 = select_matches(best2(d1, d2, device), opt);
+  std::pair<Best2, Best2> b;
+  if (device.is_cuda()) {
+    const int n1 = static_cast<int>(d1.rows()), n2 = static_cast<int>(d2.rows());
+    b.first = match::best2_cuda(d1.data(), n1, d2.data(), n2, device.index);
+    if (opt.cross_check) b.second = match::best2_cuda(d2.data(), n2, d1.data(), n1, device.index);
+  } else {
+    b = best2_cpu(d1, d2);
+  }
+  const std::vector<int> m12 = select_matches(b.first, opt);
   std::vector<int> m21;
-  if (opt.cross_check) m21 = select_matches(best2(d2, d1, device), opt);
+  if (opt.cross_check) m21 = select_matches(b.second, opt);
   for (size_t i = 0; i < m12.size(); ++i) {
     const int j = m12[i];
     if (j < 0 || (opt.cross_check && m21[j] != static_cast<int>(i))) continue;

@@ -43,13 +43,31 @@ SIFT_HD float mod_2pi(float a) {
   return a;
 }
 
+// atan2 by an 11th-order odd polynomial on [0, 1] (Cg reference; max error ~1e-5 rad, far below the
+// 10-degree histogram bins); the same on host and device and several times faster than libm's.
+SIFT_HD float fast_atan2(float y, float x) {
+  const float ax = fabsf(x), ay = fabsf(y), mx = fmaxf(ax, ay);
+  if (mx == 0) return 0;
+  const float a = fminf(ax, ay) / mx, s = a * a;
+  float r = -0.013480470f;
+  r = r * s + 0.057477314f;
+  r = r * s - 0.121239071f;
+  r = r * s + 0.195635925f;
+  r = r * s - 0.332994597f;
+  r = r * s + 0.999995630f;
+  r *= a;
+  if (ay > ax) r = 1.570796327f - r;
+  if (x < 0) r = 3.141592654f - r;
+  return y < 0 ? -r : r;
+}
+
 // Gradient by central differences (one-sided at the border), as VLFeat's gradient images.
 SIFT_HD void gradient(const float* img, int w, int h, int x, int y, float* mod, float* ang) {
   const float* p = img + y * w + x;
   float gx = (x == 0) ? p[1] - p[0] : (x == w - 1) ? p[0] - p[-1] : 0.5f * (p[1] - p[-1]);
   float gy = (y == 0) ? p[w] - p[0] : (y == h - 1) ? p[0] - p[-w] : 0.5f * (p[w] - p[-w]);
   *mod = sqrtf(gx * gx + gy * gy);
-  *ang = mod_2pi(atan2f(gy, gx));
+  *ang = mod_2pi(fast_atan2(gy, gx));
 }
 
 // True when v is a strict 3x3x3 extremum of the DoG stack (p: pointer into level s, plane = w*h).
