@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# One call on the GPU machine: build (sm_90), run every test (CUDA vs CPU reference included),
+# then the training benchmarks; prints a short table last. Stages: tests lego fox demo (default: all).
+#   Data: the scenes are read from $VGSPLAT_DATA (default ./.data, a carried copy of ../shared/data).
+#   Logs and stats go to $OUT (the device tool brings that folder back) or ./device-out.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+OUT=${OUT:-$ROOT/device-out}
+mkdir -p "$OUT"
+export VGSPLAT_DATA=${VGSPLAT_DATA:-$ROOT/.data}
+BUILD=${VGSPLAT_DEVICE_BUILD:-/root/vgbuild}
+STAGES=${*:-tests lego fox demo}
+LEGO_STEPS=${LEGO_STEPS:-30000}
+FOX_STEPS=${FOX_STEPS:-30000}
+TABLE=$OUT/table.txt
+: > "$TABLE"
+row() { printf '%-34s %s\n' "$1" "$2" | tee -a "$TABLE"; }
+
+nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+t0=$(date +%s)
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >"$OUT/cmake.log" 2>&1 \
+  || { tail -30 "$OUT/cmake.log"; exit 1; }
+ninja -C "$BUILD" -j 16 >"$OUT/build.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build.log" | head -60; exit 1; }
+row "build (s)" "$(( $(date +%s) - t0 ))"
+"$BUILD/vgsplat" info | tee "$OUT/info.txt"
+VG=$BUILD/vgsplat
+
+json() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(' '.join(f'{k}={d[k]}' for k in sys.argv[2:] if k in d))" "$@"; }
+
+for s in $STAGES; do case $s in
+tests)
+  "$BUILD/backend_ops_test" >"$OUT/backend_ops.log" 2>&1; rc=$?
+  grep -E "\[backend-ops\]" "$OUT/backend_ops.log" | sort -k5 -g | tail -40
+  grep -E "FAILED|PASSED" "$OUT/backend_ops.log" | tail -15
+  row "backend_ops_test rc" "$rc (max rel err $(grep -E '\[backend-ops\]' "$OUT/backend_ops.log" | awk '{print $NF}' | sort -g | tail -1))"
+  ctest --test-dir "$BUILD" -j 8 --timeout 600 >"$OUT/ctest.log" 2>&1; rc=$?
+  tail -25 "$OUT/ctest.log"
+  row "ctest rc" "$rc $(grep -E 'tests passed' "$OUT/ctest.log")"
+  ;;
+lego)
+  R=/root/res_lego; rm -rf $R
+  /usr/bin/time -v "$VG" train --data-dir "$VGSPLAT_DATA/lego" --result-dir $R --device cuda --data-factor 1 \
+    --max-steps "$LEGO_STEPS" --init-type random --init-num-pts 100000 --init-aabb 1.3 --background white \
+    --eval-steps "$LEGO_STEPS" --save-steps "$LEGO_STEPS" --ply-steps "$LEGO_STEPS" --save-ply \
+    >"$OUT/lego.log" 2>&1; rc=$?
+  tail -5 "$OUT/lego.log"
+  last=$((LEGO_STEPS - 1))
+  row "lego train rc" "$rc"
+  row "lego val step $last" "$(json $R/stats/val_step$last.json psnr ssim lpips num_GS ellipse_time 2>&1)"
+  row "lego train step $last" "$(json $R/stats/train_step$last.json ellipse_time mem num_GS 2>&1)"
+  cp $R/stats/*.json "$OUT/" 2>/dev/null; cp $R/renders/val_step${last}_0.png "$OUT/lego_val0.png" 2>/dev/null
+  ;;
+fox)
+  R=/root/res_fox; rm -rf $R
+  "$VG" train --data-dir "$VGSPLAT_DATA/fox" --result-dir $R --device cuda --data-factor 1 \
+    --max-steps "$FOX_STEPS" --eval-steps "$FOX_STEPS" --save-steps "$FOX_STEPS" --ply-steps "$FOX_STEPS" \
+    >"$OUT/fox.log" 2>&1; rc=$?
+  tail -5 "$OUT/fox.log"
+  last=$((FOX_STEPS - 1))
+  row "fox train rc" "$rc"
+  row "fox val step $last" "$(json $R/stats/val_step$last.json psnr ssim num_GS ellipse_time 2>&1)"
+  row "fox train step $last" "$(json $R/stats/train_step$last.json ellipse_time mem num_GS 2>&1)"
+  ;;
+demo)
+  (cd /root && timeout 300 "$VG" demo --device cuda --out /root/demo_out) >"$OUT/demo.log" 2>&1
+  row "demo (cuda) rc" "$? $(tail -2 "$OUT/demo.log" | tr '\n' ' ')"
+  ;;
+esac; done
+echo; echo "==== summary ===="; cat "$TABLE"
