@@ -61,6 +61,8 @@ struct Parsed {
   std::map<std::string, std::string> meta;
 };
 
+Parsed parse_entries(const json& header, const std::string& bytes, size_t data0, const std::string& file);
+
 Parsed deserialize(const std::string& bytes, const std::string& file) {
   VG_CHECK(bytes.size() >= 8, file, ": truncated checkpoint (", bytes.size(), " bytes)");
   uint64_t n = 0;
@@ -72,8 +74,16 @@ Parsed deserialize(const std::string& bytes, const std::string& file) {
   } catch (const std::exception& e) {
     VG_FAIL(file, ": bad checkpoint header: ", e.what());
   }
+  try {
+    return parse_entries(header, bytes, 8 + n, file);
+  } catch (const nlohmann::json::exception& e) {
+    VG_FAIL(file, ": bad checkpoint header: ", e.what());
+  }
+}
+
+Parsed parse_entries(const json& header, const std::string& bytes, size_t data0, const std::string& file) {
   Parsed p;
-  size_t data0 = 8 + n, avail = bytes.size() - data0;
+  size_t avail = bytes.size() - data0;
   for (auto it = header.begin(); it != header.end(); ++it) {
     if (it.key() == "__metadata__") {
       p.meta = it.value().get<std::map<std::string, std::string>>();

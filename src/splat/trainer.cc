@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <numeric>
 
+#include <Eigen/LU>
 #include <nlohmann/json.hpp>
 
 #include "core/cuda_memory.h"
