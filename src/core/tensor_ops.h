@@ -11,5 +11,7 @@ Tensor index_select_rows(const Tensor& t, const Tensor& ids);
 Tensor cat_rows(const Tensor& a, const Tensor& b);
 // Sets every element of an F32 tensor to v.
 void fill_(Tensor& t, float v);
+// In place t = min(t, hi) for an F32 tensor (torch.clamp(max=hi)).
+void clamp_max_(Tensor& t, float hi);
 
 }  // namespace vg

@@ -1,6 +1,6 @@
 // The 3DGS training loss: (1 - lambda) * L1 + lambda * (1 - SSIM), with SSIM as fused-ssim computes it
-// for training (11x11 Gaussian window, sigma 1.5, C1 = 0.01^2, C2 = 0.03^2, zero padding, mean over
-// the full image and channels). Forward and exact backward in one call; CPU reference and a fused CUDA kernel.
+// for training in gsplat's simple_trainer (fused_ssim padding="valid": 11x11 Gaussian window, sigma 1.5,
+// C1 = 0.01^2, C2 = 0.03^2, mean over the (H-10)x(W-10) interior and the channels). Forward and exact backward in one call; CPU reference and a fused CUDA kernel.
 #pragma once
 #include "core/tensor.h"
 

@@ -23,6 +23,7 @@ struct StrategyConfig {
   int refine_stop_iter = 15000;
   int reset_every = 3000;
   int refine_every = 100;
+  int pause_refine_after_reset = 0;  // no refine while step % reset_every < this (gsplat default 0)
   bool absgrad = false;   // use |grad| accumulation (then grow_grad2d is usually 0.0008)
   bool revised_opacity = false;
 };
@@ -46,16 +47,25 @@ class DefaultStrategy {
 
   // After backward: accumulate |v_means2d| scaled to [-1,1] screen space (x W/2, y H/2) for visible Gaussians.
   void step_post_backward_accumulate(const Tensor& v_means2d, const Tensor& radii, int width, int height);
+  // Same, but skipped once step >= refine_stop_iter (gsplat's step_post_backward returns early there).
+  void step_post_backward_accumulate(int step, const Tensor& v_means2d, const Tensor& radii, int width,
+                                     int height);
   // After the optimizer step of `step` (0-based): refine / prune / reset when due.
   RefineStats step_post_optimizer(int step, Gaussians& g, AdamState (&adam)[Gaussians::kGroups]);
 
   // The building blocks (public for tests).
+  // u8 [N] on g's device: bit 1 = mean gradient > grow_grad2d, 2 = max scale <= grow_scale3d * scene_scale,
+  // 4 = sigmoid(opacity) < prune_opa, 8 = max scale > prune_scale3d * scene_scale (see strategy_kernels.h).
+  Tensor refine_flags(const Gaussians& g) const;
   void duplicate(Gaussians& g, AdamState (&adam)[Gaussians::kGroups], const std::vector<int32_t>& ids);
   void split(Gaussians& g, AdamState (&adam)[Gaussians::kGroups], const std::vector<int32_t>& ids);
   void prune(Gaussians& g, AdamState (&adam)[Gaussians::kGroups], const std::vector<uint8_t>& remove);
   void reset_opacity(Gaussians& g, AdamState (&adam)[Gaussians::kGroups], float value);
 
  private:
+  void grow(Gaussians& g, AdamState (&adam)[Gaussians::kGroups], RefineStats& stats);
+  void prune_by_flags(int step, Gaussians& g, AdamState (&adam)[Gaussians::kGroups], RefineStats& stats);
+
   StrategyConfig cfg_;
   StrategyState state_;
   std::mt19937_64 rng_;

@@ -1,0 +1,16 @@
+// Internal: CUDA launchers behind core/tensor_ops.h (defined in tensor_ops.cu, or in
+// tensor_ops_nocuda.cc as errors in CPU-only builds). C++17-clean: included by the .cu.
+#pragma once
+#include <cstdint>
+
+namespace vg::detail {
+
+// out[r, :] = src[ids[r], :] for r < n_out, rows of `row_bytes` bytes; an id outside [0, n_src) gives a zero row.
+void index_select_rows_cuda(void* out, const void* src, const int32_t* ids, int64_t n_out, int64_t n_src,
+                            int64_t row_bytes);
+// p[i] = v for i < n.
+void fill_f32_cuda(float* p, int64_t n, float v);
+// p[i] = min(p[i], hi) for i < n.
+void clamp_max_f32_cuda(float* p, int64_t n, float hi);
+
+}  // namespace vg::detail
