@@ -40,6 +40,7 @@ void add_strategy_options(CLI::App* cmd, StrategyConfig& s) {
   cmd->add_option("--refine-stop-iter", s.refine_stop_iter);
   cmd->add_option("--reset-every", s.reset_every);
   cmd->add_option("--refine-every", s.refine_every);
+  cmd->add_option("--pause-refine-after-reset", s.pause_refine_after_reset);
   cmd->add_flag("--absgrad", s.absgrad, "Use absolute gradients for densification (AbsGS)");
   cmd->add_flag("--revised-opacity", s.revised_opacity, "Revised opacity after splitting (arXiv:2404.06109)");
 }

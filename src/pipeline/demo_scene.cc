@@ -1,5 +1,6 @@
 #include "pipeline/demo_scene.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -109,9 +110,13 @@ TrainConfig train_config(const std::filesystem::path& data_dir, const std::files
   c.init_type = "random";
   c.init_aabb = kSceneHalfExtent;
   c.init_num_pts = 5000;
+  // gsplat's schedule scaled to max_steps (Config.adjust_steps), except that refinement stays at
+  // least 10 steps apart and opacity resets at least 10 refinements apart, so short runs recover.
   c.steps_scaler = static_cast<float>(max_steps) / c.max_steps;
   c.adjust_steps(c.steps_scaler);
   c.max_steps = max_steps;
+  c.strategy.refine_every = std::max(c.strategy.refine_every, 10);
+  c.strategy.reset_every = std::max(c.strategy.reset_every, 10 * c.strategy.refine_every);
   c.eval_steps = {max_steps};
   c.save_steps = {max_steps};
   c.ply_steps = {max_steps};

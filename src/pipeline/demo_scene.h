@@ -29,7 +29,8 @@ std::vector<Camera> test_cameras(const SceneOptions& o);
 void write_scene(const std::filesystem::path& dir, const SceneOptions& o);
 
 // gsplat's default config for the demo: random init in the scene box, black background, the whole
-// schedule scaled by max_steps / 30000, one evaluation at the end.
+// schedule scaled by max_steps / 30000 (refine_every >= 10, reset_every >= 10 refinements), one
+// evaluation, checkpoint and PLY at the end.
 TrainConfig train_config(const std::filesystem::path& data_dir, const std::filesystem::path& result_dir, int max_steps,
                          const std::string& device);
 

@@ -68,6 +68,7 @@ json to_json_obj(const TrainConfig& c) {
                 {"refine_stop_iter", s.refine_stop_iter},
                 {"reset_every", s.reset_every},
                 {"refine_every", s.refine_every},
+                {"pause_refine_after_reset", s.pause_refine_after_reset},
                 {"absgrad", s.absgrad},
                 {"revised_opacity", s.revised_opacity}};
   return json{{"data_dir", c.data_dir},
@@ -208,6 +209,7 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
     get(s, "refine_stop_iter", o.refine_stop_iter);
     get(s, "reset_every", o.reset_every);
     get(s, "refine_every", o.refine_every);
+    get(s, "pause_refine_after_reset", o.pause_refine_after_reset);
     get(s, "absgrad", o.absgrad);
     get(s, "revised_opacity", o.revised_opacity);
   }

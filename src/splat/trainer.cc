@@ -156,15 +156,13 @@ float Trainer::train_step(int step, bool read_loss) {
     ac.lr = static_cast<float>(cfg_.lr(i, step, scene_scale_));
     adam_step(g_.group(i), grads.group(i), adam_[i], ac);
   }
-  if (step < cfg_.strategy.refine_stop_iter) {
-    strategy_->step_post_backward_accumulate(cfg_.strategy.absgrad ? rg.v_means2d_abs : rg.v_means2d, r.pre.radii,
-                                             cam.width, cam.height);
-    RefineStats rs = strategy_->step_post_optimizer(step, g_, adam_);
-    if (rs.duplicated || rs.split || rs.pruned)
-      log_info("step " + std::to_string(step) + ": " + std::to_string(rs.duplicated) + " duplicated, " +
-               std::to_string(rs.split) + " split, " + std::to_string(rs.pruned) + " pruned, now " +
-               std::to_string(g_.size()) + " GSs");
-  }
+  strategy_->step_post_backward_accumulate(step, cfg_.strategy.absgrad ? rg.v_means2d_abs : rg.v_means2d,
+                                           r.pre.radii, cam.width, cam.height);
+  RefineStats rs = strategy_->step_post_optimizer(step, g_, adam_);
+  if (verbose_ && (rs.duplicated || rs.split || rs.pruned))
+    log_info("step " + std::to_string(step) + ": " + std::to_string(rs.duplicated) + " duplicated, " +
+             std::to_string(rs.split) + " split, " + std::to_string(rs.pruned) + " pruned, now " +
+             std::to_string(g_.size()) + " GSs");
   return read_loss ? loss.loss.item() : NAN;
 }
 

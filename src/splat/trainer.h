@@ -62,6 +62,7 @@ class Trainer {
   float scene_scale() const { return scene_scale_; }
   int start_step() const { return start_step_; }
   Device device() const { return device_; }
+  void set_verbose(bool v) { verbose_ = v; }  // log every refinement (default on)
 
  private:
   void setup();
@@ -84,6 +85,7 @@ class Trainer {
   int epoch_ = -1;
   std::unique_ptr<Lpips> lpips_;
   bool lpips_tried_ = false;
+  bool verbose_ = true;
   std::string lpips_reason_;
 };
 
