@@ -34,6 +34,10 @@ void write_scene(const std::filesystem::path& dir, const SceneOptions& o);
 TrainConfig train_config(const std::filesystem::path& data_dir, const std::filesystem::path& result_dir, int max_steps,
                          const std::string& device);
 
+// Fills what is left at 0: image size (CPU 64, GPU 128) and steps (CPU 500, GPU 3000), so the demo
+// takes about a minute either way.
+void auto_settings(const std::string& device, SceneOptions& scene, int& max_steps);
+
 struct DemoResult {
   std::filesystem::path out_dir;
   EvalStats initial, final;  // test metrics before training and after

@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <numeric>
 
-#include <Eigen/LU>
 #include <nlohmann/json.hpp>
 
 #include "core/cuda_memory.h"
@@ -185,9 +184,9 @@ void Trainer::save_checkpoint_at(int step) {
 }
 
 void Trainer::save_ply_at(int step) {
-  Eigen::Matrix4d world_from_normalized = data_.transform.inverse();
+  // io's write_ply_3dgs takes the dataset's world -> normalised transform and applies its inverse.
   write_ply_3dgs(fs::path(cfg_.result_dir) / "ply" / ("point_cloud_" + std::to_string(step) + ".ply"),
-                 g_.to(Device::cpu()), world_from_normalized);
+                 g_.to(Device::cpu()), data_.transform);
 }
 
 std::optional<EvalStats> Trainer::run() {
