@@ -10,7 +10,7 @@ OUT=${OUT:-$ROOT/device-out}
 mkdir -p "$OUT"
 export VGSPLAT_DATA=${VGSPLAT_DATA:-$ROOT/.data}
 BUILD=${VGSPLAT_DEVICE_BUILD:-/root/vgbuild}
-STAGES=${*:-tests lego fox demo}
+STAGES=${*:-tests parity lego fox demo}
 LEGO_STEPS=${LEGO_STEPS:-30000}
 FOX_STEPS=${FOX_STEPS:-30000}
 TABLE=$OUT/table.txt
@@ -19,7 +19,8 @@ row() { printf '%-34s %s\n' "$1" "$2" | tee -a "$TABLE"; }
 
 nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
 t0=$(date +%s)
-cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 >"$OUT/cmake.log" 2>&1 \
+COMMIT=$(cat "$VGSPLAT_DATA/COMMIT" 2>/dev/null || git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 -DVGSPLAT_GIT_COMMIT="$COMMIT" >"$OUT/cmake.log" 2>&1 \
   || { tail -30 "$OUT/cmake.log"; exit 1; }
 ninja -C "$BUILD" -j 16 >"$OUT/build.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build.log" | head -60; exit 1; }
 row "build (s)" "$(( $(date +%s) - t0 ))"
@@ -61,6 +62,16 @@ fox)
   row "fox train rc" "$rc"
   row "fox val step $last" "$(json $R/stats/val_step$last.json psnr ssim num_GS ellipse_time 2>&1)"
   row "fox train step $last" "$(json $R/stats/train_step$last.json ellipse_time mem num_GS 2>&1)"
+  ;;
+parity)
+  # gsplat's PyTorch reference (.data/gsplat_ref, not in the repo) vs vgsplat CUDA and CPU.
+  P=/root/parity; mkdir -p $P
+  "$BUILD/parity_dump" $P/cuda_sh3.safetensors cuda 20000 320 240 3 0 1 && \
+  "$BUILD/parity_dump" $P/cuda_sh3_aa.safetensors cuda 20000 320 240 3 1 2 && \
+  "$BUILD/parity_dump" $P/cuda_sh1.safetensors cuda 5000 200 150 1 0 3 && \
+  "$BUILD/parity_dump" $P/cpu_sh3.safetensors cpu 5000 200 150 3 0 4
+  python3 tools/gsplat_parity.py --ref "$VGSPLAT_DATA/gsplat_ref" $P/*.safetensors 2>&1 | tee "$OUT/parity.log"
+  row "gsplat torch parity" "$(tail -1 "$OUT/parity.log")"
   ;;
 demo)
   (cd /root && timeout 300 "$VG" demo --device cuda --out /root/demo_out) >"$OUT/demo.log" 2>&1

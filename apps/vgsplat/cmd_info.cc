@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "apps/vgsplat/commands.h"
+#include "core/build_info.h"
 #include "core/device.h"
 
 namespace vg::app {
@@ -10,7 +11,7 @@ namespace vg::app {
 void register_info(CLI::App& app) {
   auto* cmd = app.add_subcommand("info", "Print version, build and GPU information");
   cmd->callback([] {
-    std::printf("vgsplat %s (commit %s)\n", VGSPLAT_VERSION, VGSPLAT_GIT_COMMIT);
+    std::printf("vgsplat %s (commit %s)\n", build_version(), build_git_commit());
     if (!cuda_compiled()) {
       std::printf("CUDA backend: not compiled in (CPU only)\n");
       return;

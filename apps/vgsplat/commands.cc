@@ -11,5 +11,9 @@ void register_commands(CLI::App& app) {
   register_info(app);
   register_train(app);
   register_demo(app);
+  register_sfm(app);
+  register_run(app);
+  register_prepare(app);
+  register_vggt(app);
 }
 }  // namespace vg::app

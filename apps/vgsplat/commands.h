@@ -8,6 +8,10 @@ void register_commands(CLI::App& app);
 void register_info(CLI::App& app);
 void register_train(CLI::App& app);   // cmd_train.cc
 void register_demo(CLI::App& app);    // cmd_demo.cc
+void register_sfm(CLI::App& app);     // cmd_sfm.cc
+void register_run(CLI::App& app);     // cmd_run.cc (pipelines P1..P5)
+void register_prepare(CLI::App& app); // cmd_prepare.cc
+void register_vggt(CLI::App& app);    // cmd_vggt.cc
 void set_exit_code(int code);
 int exit_code();
 

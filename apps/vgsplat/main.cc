@@ -4,12 +4,13 @@
 #include <exception>
 
 #include "apps/vgsplat/commands.h"
+#include "core/build_info.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"vgsplat: photos to camera poses and a trained 3D Gaussian Splatting scene"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", std::string(VGSPLAT_VERSION) + " (" + VGSPLAT_GIT_COMMIT + ")");
+  app.set_version_flag("--version", std::string(vg::build_version()) + " (" + vg::build_git_commit() + ")");
   vg::app::register_commands(app);
   try {
     app.parse(argc, argv);

@@ -2,13 +2,14 @@
 
 #include <cstdlib>
 
+#include "core/build_info.h"
 #include "core/error.h"
 
 namespace vg {
 
 std::string Device::str() const { return is_cpu() ? "cpu" : "cuda:" + std::to_string(index); }
 
-std::string cuda_archs_compiled() { return cuda_compiled() ? VGSPLAT_CUDA_ARCHS : ""; }
+std::string cuda_archs_compiled() { return build_cuda_archs(); }
 
 namespace {
 std::string unsupported_message(const GpuInfo& g) {

@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "core/build_info.h"
 #include "core/cuda_check.h"
 #include "core/device.h"
 
@@ -39,7 +40,7 @@ std::vector<Arch> parse_archs(const std::string& s) {
 // SASS for sm_XY runs on the same major with minor >= Y; PTX for compute_XY is JIT-compiled for any cc >= XY.
 std::string match_reason(int major, int minor) {
   int cc = major * 10 + minor;
-  for (const Arch& a : parse_archs(VGSPLAT_CUDA_ARCHS)) {
+  for (const Arch& a : parse_archs(build_cuda_archs())) {
     if (a.real && a.sm / 10 == major && a.sm % 10 <= minor) return "";
     if (!a.real && a.sm <= cc) return "";
   }

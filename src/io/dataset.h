@@ -5,6 +5,7 @@
 #pragma once
 #include <array>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,8 @@
 #include "splat/camera.h"
 
 namespace vg {
+
+struct Undistorter;  // io/undistort.h
 
 struct DatasetOptions {
   std::filesystem::path dir;
@@ -27,6 +30,9 @@ struct View {
   std::string name;                  // image file name
   std::filesystem::path image_path;  // source file
   Camera camera;                     // in the normalised world, intrinsics of the loaded (undistorted, scaled) image
+  // How load_image gets there: the file's decoded size, then area downscale, then undistortion.
+  int file_width = 0, file_height = 0;
+  int undistorter = -1;              // index into Dataset::undistorters, -1: no distortion
 };
 
 struct Dataset {
@@ -40,7 +46,8 @@ struct Dataset {
   // Loads the image for a view: F32 [H,W,3] in [0,1] on the CPU, undistorted, downscaled, RGBA composited.
   Tensor load_image(const View& v) const;
   std::array<float, 3> background{0, 0, 0};
-  // (io may add private members that load_image needs: undistortion maps, scale factors.)
+  int data_factor = 1;
+  std::vector<std::shared_ptr<const Undistorter>> undistorters;  // one per distorted camera
 };
 
 // Throws vg::Error with a one-line message naming the file for any bad input.

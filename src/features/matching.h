@@ -1,0 +1,33 @@
+// Descriptor matching (COLMAP SiftMatchingOptions semantics): nearest neighbour by descriptor dot product,
+// Lowe's ratio test (0.8), max distance (0.7, on normalised descriptors: distance = acos(dot)), mutual
+// (cross-check) consistency. Brute force on CPU (threads) and GPU. Pair lists: exhaustive, sequential, file.
+#pragma once
+#include <filesystem>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/device.h"
+#include "features/sift.h"
+#include "geometry/two_view.h"
+
+namespace vg {
+
+struct MatchOptions {
+  double max_ratio = 0.8;
+  double max_distance = 0.7;
+  bool cross_check = true;
+  int max_num_matches = 32768;
+};
+
+FeatureMatches match_descriptors(const SiftDescriptors& d1, const SiftDescriptors& d2, const MatchOptions& opt,
+                                 const Device& device = Device::cpu());
+
+std::vector<std::pair<int, int>> exhaustive_pairs(int num_images);
+// Each image with the next `overlap` images (video / angle-ordered sets).
+std::vector<std::pair<int, int>> sequential_pairs(int num_images, int overlap);
+// A text file of "name1 name2" lines; names resolved against `names`. Unknown names -> vg::Error with the line.
+std::vector<std::pair<int, int>> read_pairs_file(const std::filesystem::path& path,
+                                                 const std::vector<std::string>& names);
+
+}  // namespace vg

@@ -1,0 +1,62 @@
+// Incremental Structure-from-Motion (Schoenberger & Frahm, CVPR 2016; COLMAP's IncrementalMapper):
+// initial pair, next-best-view registration (P3P RANSAC), multi-view triangulation, local/global BA,
+// retriangulation and outlier filtering; several models when the scene splits.
+#pragma once
+#include <array>
+#include <functional>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "core/device.h"
+#include "geometry/two_view.h"
+#include "io/colmap.h"
+#include "sfm/bundle_adjustment.h"
+
+namespace vg {
+
+struct MapperImage {
+  std::string name;
+  uint32_t camera_id = 0;                  // key into MapperInput::cameras
+  std::vector<Eigen::Vector2d> keypoints;  // pixels
+  std::vector<std::array<uint8_t, 3>> colors;  // per keypoint (for points3D colours); may be empty
+};
+
+struct MapperInput {
+  std::map<uint32_t, ColmapCamera> cameras;  // initial intrinsics (guessed or known)
+  std::map<uint32_t, bool> camera_has_prior_focal;
+  std::vector<MapperImage> images;           // image index = position here; COLMAP image id = index + 1
+  std::map<std::pair<int, int>, TwoViewGeometry> pairs;  // verified pairs (i < j)
+};
+
+struct MapperOptions {
+  int init_min_num_inliers = 100;
+  double init_max_error = 4.0;
+  double init_min_tri_angle_deg = 16.0;
+  double min_tri_angle_deg = 1.5;
+  double filter_max_reproj_error = 4.0;
+  double filter_min_tri_angle_deg = 1.5;
+  int abs_pose_min_num_inliers = 30;
+  double abs_pose_max_error = 12.0;
+  bool refine_focal = true, refine_principal_point = false, refine_extra_params = true;
+  int local_ba_num_images = 6;
+  double ba_global_images_ratio = 1.1, ba_global_points_ratio = 1.1;
+  int min_model_size = 3;
+  bool multiple_models = true;
+  uint64_t seed = 0;
+  Device device = Device::cpu();
+};
+
+struct MapperResult {
+  std::vector<ColmapModel> models;  // largest first; image ids = input index + 1
+  std::vector<std::string> log;     // one line per event (registration failures, model splits, ...)
+};
+
+// progress(registered, total) is called after each registration when given.
+MapperResult incremental_mapping(const MapperInput& in, const MapperOptions& opt,
+                                 const std::function<void(int, int)>& progress = {});
+
+}  // namespace vg
