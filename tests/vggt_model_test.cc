@@ -45,7 +45,7 @@ TEST(VggtModel, TinyFixtureMatchesOfficialFp32) {
     std::printf("  %-20s rel err %.2e\n", key.c_str(), err);
     ++compared;
   }
-  EXPECT_GE(compared, 15u);
+  EXPECT_GE(compared, 14u);
   std::printf("  tiny forward (3 frames 56x70, point head): %.3f s\n", secs);
 }
 

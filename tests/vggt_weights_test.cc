@@ -36,7 +36,7 @@ TEST(VggtWeights, FullSizeKeyListWithTinyTensors) {
   const std::string msg = error_of([&] { load_weights(path, VggtConfig{}, false); });
   std::filesystem::remove(path);
   EXPECT_NE(msg.find(std::to_string(params.size()) + " mis-shaped keys"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("aggregator.patch_embed.cls_token [1] (expected [1, 1, 1024])"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("aggregator.patch_embed.cls_token [1] (expected [1,1,1024])"), std::string::npos) << msg;
   EXPECT_EQ(msg.find("missing"), std::string::npos) << msg;
   EXPECT_EQ(msg.find('\n'), std::string::npos);  // one line
   EXPECT_NE(msg.find("more)"), std::string::npos);  // the list is cut after 20
