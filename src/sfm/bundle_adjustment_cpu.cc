@@ -159,16 +159,17 @@ class CpuSolver final : public Solver {
       if (p_.pose_free[6 * i + k]) return i;
     return -1;
   }
-  int cam_block(int c) const {
-    for (int k = 0; k < kMaxCamParams; ++k)
-      if (p_.cam_free[kMaxCamParams * c + k]) return p_.num_images + c;
-    return -1;
-  }
+  int cam_block(int c) const { return cam_active_[c] > 0 ? p_.num_images + c : -1; }
   int block_offset(int b) const { return b < p_.num_images ? 6 * b : p_.cam_offset(b - p_.num_images); }
-  int block_size(int b) const { return b < p_.num_images ? 6 : kMaxCamParams; }
+  // A camera block spans its parameters up to the last free one (the rest only get the LM diagonal).
+  int block_size(int b) const { return b < p_.num_images ? 6 : cam_active_[b - p_.num_images]; }
 
   // Per point: its distinct blocks (sorted) and the value slot of every block pair (m x m, a <= b used).
   void build_structure() {
+    cam_active_.assign(p_.num_cameras, 0);
+    for (int c = 0; c < p_.num_cameras; ++c)
+      for (int k = 0; k < kMaxCamParams; ++k)
+        if (p_.cam_free[kMaxCamParams * c + k]) cam_active_[c] = k + 1;
     std::unordered_map<int64_t, int64_t> slot_of;
     const int64_t NB = p_.num_images + p_.num_cameras;
     pt_blocks_off_.push_back(0), pt_pairs_off_.push_back(0);
@@ -287,22 +288,23 @@ class CpuSolver final : public Solver {
         if (obs_block_jac(o, B[x], st)) xs[n++] = x;
       }
       for (int q = 0; q < n; ++q) {
-        int sa = 0;
-        const int x = xs[q];
-        const double* Ja = obs_block_jac(o, B[x], sa);
+        int ta = 0;  // row stride of J_oa
+        const int x = xs[q], sa = block_size(B[x]);
+        const double* Ja = obs_block_jac(o, B[x], ta);
         const int off = block_offset(B[x]);
         for (int a = 0; a < sa; ++a) {
-          rhs[off + a] -= Ja[a] * e[0] + Ja[sa + a] * e[1];
-          for (int c = 0; c < 3; ++c) Wv[x][3 * a + c] += Ja[a] * L.J_pt[c] + Ja[sa + a] * L.J_pt[3 + c];
+          rhs[off + a] -= Ja[a] * e[0] + Ja[ta + a] * e[1];
+          for (int c = 0; c < 3; ++c) Wv[x][3 * a + c] += Ja[a] * L.J_pt[c] + Ja[ta + a] * L.J_pt[3 + c];
         }
         for (int q2 = 0; q2 < n; ++q2) {  // A_xy += J_ox^T J_oy for x <= y
           const int y = xs[q2];
           if (y < x) continue;
-          int sb = 0;
-          const double* Jb = obs_block_jac(o, B[y], sb);
+          int tb = 0;
+          const double* Jb = obs_block_jac(o, B[y], tb);
+          const int sb = block_size(B[y]);
           double* blk = S + slots[x * m + y];
           for (int a = 0; a < sa; ++a)
-            for (int c = 0; c < sb; ++c) blk[a * sb + c] += Ja[a] * Jb[c] + Ja[sa + a] * Jb[sb + c];
+            for (int c = 0; c < sb; ++c) blk[a * sb + c] += Ja[a] * Jb[c] + Ja[ta + a] * Jb[tb + c];
         }
       }
     }
@@ -374,7 +376,7 @@ class CpuSolver final : public Solver {
   int ncv_ = 0;
   std::vector<ObsLin> lin_;
   std::vector<double> V_, Vinv_, gp_, dp_, gc_, diag_c_, diag_p_, scale_c_, scale_p_;
-  std::vector<int> pt_blocks_, pt_blocks_off_;
+  std::vector<int> pt_blocks_, pt_blocks_off_, cam_active_;
   std::vector<int64_t> pt_pairs_, pt_pairs_off_;
   std::vector<Pair> pairs_;
   int64_t nnz_ = 0;
