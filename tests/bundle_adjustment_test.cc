@@ -242,15 +242,28 @@ TEST(BundleAdjustment, LargerProblemTiming) {
 
 TEST(BundleAdjustment, CudaMatchesCpu) {
   if (!test::have_cuda()) GTEST_SKIP() << "no usable CUDA GPU";
-  ColmapModel truth = make_ba_scene({});
-  ColmapModel a = perturb_ba_scene(truth, 2.0, 0.1, 0.05, 0.03, 7), b = a;
-  BundleOptions opt;
-  BundleSummary sc = bundle_adjust(a, opt);
-  opt.device = Device::cuda(0);
-  BundleSummary sg = bundle_adjust(b, opt);
-  std::printf("[ba] cpu cost %.6f (%d its, %.3f s), cuda cost %.6f (%d its, %.3f s)\n", sc.final_cost, sc.iterations,
-              sc.seconds, sg.final_cost, sg.iterations, sg.seconds);
-  EXPECT_NEAR(sg.final_cost, sc.final_cost, 1e-6 * sc.final_cost);
+  struct Case {
+    int images, points;
+    double visibility;
+    const char* model;
+  };
+  for (Case c : {Case{10, 200, 1.0, "PINHOLE"}, Case{30, 2000, 0.3, "OPENCV"}, Case{100, 10000, 0.1, "PINHOLE"}}) {
+    BaSceneOptions so;
+    so.num_images = c.images, so.num_points = c.points, so.visibility = c.visibility, so.camera_model = c.model;
+    so.shared_camera = std::string(c.model) != "PINHOLE";
+    ColmapModel truth = make_ba_scene(so);
+    ColmapModel a = perturb_ba_scene(truth, 2.0, 0.1, 0.05, 0.03, 7), b = a;
+    BundleOptions opt;
+    opt.function_tolerance = 1e-12, opt.parameter_tolerance = 1e-12;
+    BundleSummary sc = bundle_adjust(a, opt);
+    opt.device = Device::cuda(0);
+    BundleSummary sg = bundle_adjust(b, opt);
+    std::printf("[ba] %d images, %d residuals: cpu cost %.6f (%d its, %.3f s), cuda cost %.6f (%d its, %.3f s)\n",
+                c.images, sc.num_residuals, sc.final_cost, sc.iterations, sc.seconds, sg.final_cost, sg.iterations,
+                sg.seconds);
+    EXPECT_NEAR(sg.final_cost, sc.final_cost, 1e-6 * sc.final_cost);
+    EXPECT_LT(pose_errors(b, a).max_rot_deg, 1e-4);
+  }
 }
 
 }  // namespace
