@@ -1,0 +1,314 @@
+// Internal: CUDA kernels of the bundle-adjustment backend (bundle_adjustment.cu), all in double.
+// Observations are sorted by point; camera-side variables: image i's pose at 6 i, camera c's
+// parameters at 6 I + 8 c (the layout of ba::Problem).
+#pragma once
+#include "sfm/bundle_adjustment_math.h"
+
+namespace vg::ba::cuda {
+
+constexpr int kBlock = 256;
+
+struct Static {  // problem structure, device pointers
+  int I, C, P, N, loss;
+  double loss_scale;
+  bool points_free;
+  const int *cam_model, *image_camera, *point_obs, *obs_image, *obs_point;
+  const unsigned char *cam_free, *pose_free;
+  const double* obs_xy;
+};
+struct Params {
+  double *poses, *cams, *points;
+};
+struct Lin {  // per observation: corrected residual and Jacobians; per point: V = Jp^T Jp, g_p
+  double *r, *Jpose, *Jcam, *Jpt, *V, *gp;
+};
+
+__device__ __forceinline__ int cam_off(const Static& s, int c) { return 6 * s.I + kMaxCamParams * c; }
+
+// Residuals/Jacobians of every observation; cost[o] = 0.5 rho.
+__global__ void k_linearize(Static s, Params x, Lin L, double* cost) {
+  const int o = blockIdx.x * blockDim.x + threadIdx.x;
+  if (o >= s.N) return;
+  const int i = s.obs_image[o], c = s.image_camera[i], j = s.obs_point[o];
+  cost[o] = linearize_obs(s.cam_model[c], x.cams + kMaxCamParams * c, x.poses + 7 * i, x.poses + 7 * i + 4,
+                          x.points + 3 * j, s.obs_xy + 2 * o, s.loss, s.loss_scale, s.pose_free + 6 * i,
+                          s.cam_free + kMaxCamParams * c, L.r + 2 * o, L.Jpose + 12 * o,
+                          L.Jcam + 2 * kMaxCamParams * o, L.Jpt + 6 * o);
+  if (!s.points_free)
+    for (int k = 0; k < 6; ++k) L.Jpt[6 * o + k] = 0;
+}
+
+__global__ void k_cost(Static s, Params x, double* cost) {
+  const int o = blockIdx.x * blockDim.x + threadIdx.x;
+  if (o >= s.N) return;
+  const int i = s.obs_image[o], c = s.image_camera[i], j = s.obs_point[o];
+  cost[o] = obs_cost(s.cam_model[c], x.cams + kMaxCamParams * c, x.poses + 7 * i, x.poses + 7 * i + 4,
+                     x.points + 3 * j, s.obs_xy + 2 * o, s.loss, s.loss_scale);
+}
+
+// Per point: V, g_p and the diagonal of J^T J on the point's variables.
+__global__ void k_point_accumulate(Static s, Lin L, double* diag_p) {
+  const int j = blockIdx.x * blockDim.x + threadIdx.x;
+  if (j >= s.P) return;
+  double V[9] = {0}, g[3] = {0};
+  for (int o = s.point_obs[j]; o < s.point_obs[j + 1]; ++o) {
+    const double* J = L.Jpt + 6 * o;
+    const double* r = L.r + 2 * o;
+    for (int a = 0; a < 3; ++a) {
+      g[a] += J[a] * r[0] + J[3 + a] * r[1];
+      for (int b = 0; b < 3; ++b) V[3 * a + b] += J[a] * J[b] + J[3 + a] * J[3 + b];
+    }
+  }
+  for (int k = 0; k < 9; ++k) L.V[9 * j + k] = V[k];
+  for (int a = 0; a < 3; ++a) L.gp[3 * j + a] = g[a], diag_p[3 * j + a] = V[4 * a];
+}
+
+// Camera-side gradient J^T r and diagonal of J^T J (scatter by atomics).
+__global__ void k_cam_accumulate(Static s, Lin L, double* gc, double* diag_c) {
+  const int o = blockIdx.x * blockDim.x + threadIdx.x;
+  if (o >= s.N) return;
+  const int i = s.obs_image[o], co = cam_off(s, s.image_camera[i]);
+  const double* r = L.r + 2 * o;
+  const double* Jp = L.Jpose + 12 * o;
+  const double* Jc = L.Jcam + 2 * kMaxCamParams * o;
+  for (int k = 0; k < 6; ++k) {
+    if (!s.pose_free[6 * i + k]) continue;
+    atomicAdd(gc + 6 * i + k, Jp[k] * r[0] + Jp[6 + k] * r[1]);
+    atomicAdd(diag_c + 6 * i + k, Jp[k] * Jp[k] + Jp[6 + k] * Jp[6 + k]);
+  }
+  const int c = s.image_camera[i];
+  for (int k = 0; k < kMaxCamParams; ++k) {
+    if (!s.cam_free[kMaxCamParams * c + k]) continue;
+    const double j0 = Jc[k], j1 = Jc[kMaxCamParams + k];
+    atomicAdd(gc + co + k, j0 * r[0] + j1 * r[1]);
+    atomicAdd(diag_c + co + k, j0 * j0 + j1 * j1);
+  }
+}
+
+__global__ void k_jacobi_scale(int n, const double* diag, double* scale) {
+  const int k = blockIdx.x * blockDim.x + threadIdx.x;
+  if (k < n) scale[k] = 1 / (1 + sqrt(diag[k]));
+}
+
+__global__ void k_lm_diag(int n, const double* diag, const double* scale, double radius, double* D) {
+  const int k = blockIdx.x * blockDim.x + threadIdx.x;
+  if (k < n) D[k] = lm_diag(diag[k], scale[k], radius);
+}
+
+// Per point: V^-1 of the damped V, and z = V^-1 g_p.
+__global__ void k_point_prepare(Static s, Lin L, const double* Dp, double* Vinv, double* z) {
+  const int j = blockIdx.x * blockDim.x + threadIdx.x;
+  if (j >= s.P) return;
+  double Vd[9], Vi[9] = {0};
+  for (int k = 0; k < 9; ++k) Vd[k] = L.V[9 * j + k];
+  for (int a = 0; a < 3; ++a) Vd[4 * a] += Dp[3 * j + a];
+  if (!s.points_free || !inverse3(Vd, Vi))
+    for (int k = 0; k < 9; ++k) Vi[k] = 0;
+  for (int k = 0; k < 9; ++k) Vinv[9 * j + k] = Vi[k];
+  for (int a = 0; a < 3; ++a)
+    z[3 * j + a] = Vi[3 * a] * L.gp[3 * j] + Vi[3 * a + 1] * L.gp[3 * j + 1] + Vi[3 * a + 2] * L.gp[3 * j + 2];
+}
+
+// u_o = J_cam-side(o) x.
+__global__ void k_obs_jc(Static s, Lin L, const double* x, double* u) {
+  const int o = blockIdx.x * blockDim.x + threadIdx.x;
+  if (o >= s.N) return;
+  const int i = s.obs_image[o], co = cam_off(s, s.image_camera[i]);
+  const double* Jp = L.Jpose + 12 * o;
+  const double* Jc = L.Jcam + 2 * kMaxCamParams * o;
+  for (int k = 0; k < 2; ++k) {
+    double v = 0;
+    for (int a = 0; a < 6; ++a) v += Jp[6 * k + a] * x[6 * i + a];
+    for (int a = 0; a < kMaxCamParams; ++a) v += Jc[kMaxCamParams * k + a] * x[co + a];
+    u[2 * o + k] = v;
+  }
+}
+
+// out_p = sign * V^-1 (base_p + sum_o Jp_o^T u_o) (base may be null).
+__global__ void k_point_solve(Static s, Lin L, const double* Vinv, const double* base, const double* u, double sign,
+                              double* out) {
+  const int j = blockIdx.x * blockDim.x + threadIdx.x;
+  if (j >= s.P) return;
+  double h[3] = {0, 0, 0};
+  if (base)
+    for (int a = 0; a < 3; ++a) h[a] = base[3 * j + a];
+  for (int o = s.point_obs[j]; o < s.point_obs[j + 1]; ++o) {
+    const double* J = L.Jpt + 6 * o;
+    for (int a = 0; a < 3; ++a) h[a] += J[a] * u[2 * o] + J[3 + a] * u[2 * o + 1];
+  }
+  const double* Vi = Vinv + 9 * j;
+  for (int a = 0; a < 3; ++a) out[3 * j + a] = sign * (Vi[3 * a] * h[0] + Vi[3 * a + 1] * h[1] + Vi[3 * a + 2] * h[2]);
+}
+
+// out_b += sign * J_ob^T (v_o - Jp_o z_p(o)) for the observation's pose and camera blocks.
+__global__ void k_obs_scatter(Static s, Lin L, const double* v, const double* z, double sign, double* out) {
+  const int o = blockIdx.x * blockDim.x + threadIdx.x;
+  if (o >= s.N) return;
+  const int i = s.obs_image[o], c = s.image_camera[i], co = cam_off(s, c), j = s.obs_point[o];
+  const double* Jq = L.Jpt + 6 * o;
+  double e[2];
+  for (int k = 0; k < 2; ++k)
+    e[k] = v[2 * o + k] - (Jq[3 * k] * z[3 * j] + Jq[3 * k + 1] * z[3 * j + 1] + Jq[3 * k + 2] * z[3 * j + 2]);
+  const double* Jp = L.Jpose + 12 * o;
+  const double* Jc = L.Jcam + 2 * kMaxCamParams * o;
+  for (int a = 0; a < 6; ++a)
+    if (s.pose_free[6 * i + a]) atomicAdd(out + 6 * i + a, sign * (Jp[a] * e[0] + Jp[6 + a] * e[1]));
+  for (int a = 0; a < kMaxCamParams; ++a)
+    if (s.cam_free[kMaxCamParams * c + a])
+      atomicAdd(out + co + a, sign * (Jc[a] * e[0] + Jc[kMaxCamParams + a] * e[1]));
+}
+
+// Block-Jacobi preconditioner, per observation: A_bb += J_ob^T J_ob; and once per (point, block):
+// -= W_bp V^-1 W_bp^T with W_bp = sum over the point's observations in block b of J_ob^T Jp_o.
+// M holds image i's 6x6 block at 36 i and camera c's 8x8 block at 36 I + 64 c.
+__device__ void schur_diag_block(const Static& s, const Lin& L, const double* Vi, int j, int o0, bool pose,
+                                 double* M) {
+  const int i0 = s.obs_image[o0], c0 = s.image_camera[i0];
+  const int n = pose ? 6 : kMaxCamParams;
+  double W[kMaxCamParams * 3] = {0};
+  for (int o = s.point_obs[j]; o < s.point_obs[j + 1]; ++o) {
+    const int i = s.obs_image[o];
+    if (pose ? i != i0 : s.image_camera[i] != c0) continue;
+    const double* J = pose ? L.Jpose + 12 * o : L.Jcam + 2 * kMaxCamParams * o;
+    const double* Jq = L.Jpt + 6 * o;
+    for (int a = 0; a < n; ++a)
+      for (int b = 0; b < 3; ++b) W[3 * a + b] += J[a] * Jq[b] + J[n + a] * Jq[3 + b];
+  }
+  double* blk = pose ? M + 36 * i0 : M + 36 * s.I + 64 * c0;
+  for (int a = 0; a < n; ++a) {
+    double wv[3];
+    for (int b = 0; b < 3; ++b) wv[b] = W[3 * a] * Vi[b] + W[3 * a + 1] * Vi[3 + b] + W[3 * a + 2] * Vi[6 + b];
+    for (int b = 0; b < n; ++b)
+      atomicAdd(blk + a * n + b, -(wv[0] * W[3 * b] + wv[1] * W[3 * b + 1] + wv[2] * W[3 * b + 2]));
+  }
+}
+
+__global__ void k_precond(Static s, Lin L, const double* Vinv, double* M) {
+  const int o = blockIdx.x * blockDim.x + threadIdx.x;
+  if (o >= s.N) return;
+  const int i = s.obs_image[o], c = s.image_camera[i], j = s.obs_point[o];
+  const double* Jp = L.Jpose + 12 * o;
+  const double* Jc = L.Jcam + 2 * kMaxCamParams * o;
+  for (int a = 0; a < 6; ++a)
+    for (int b = 0; b < 6; ++b) atomicAdd(M + 36 * i + 6 * a + b, Jp[a] * Jp[b] + Jp[6 + a] * Jp[6 + b]);
+  double* Mc = M + 36 * s.I + 64 * c;
+  for (int a = 0; a < kMaxCamParams; ++a)
+    for (int b = 0; b < kMaxCamParams; ++b)
+      atomicAdd(Mc + kMaxCamParams * a + b, Jc[a] * Jc[b] + Jc[kMaxCamParams + a] * Jc[kMaxCamParams + b]);
+  if (!s.points_free) return;
+  bool first_pose = true, first_cam = true;  // first observation of this point in the image / camera
+  for (int q = s.point_obs[j]; q < o; ++q) {
+    const int iq = s.obs_image[q];
+    if (iq == i) first_pose = false;
+    if (s.image_camera[iq] == c) first_cam = false;
+  }
+  const double* Vi = Vinv + 9 * j;
+  if (first_pose) schur_diag_block(s, L, Vi, j, o, true, M);
+  if (first_cam) schur_diag_block(s, L, Vi, j, o, false, M);
+}
+
+// Adds D to each diagonal block and inverts it in place into Minv (Gauss-Jordan, SPD so no pivoting
+// needed beyond a guard; a non-positive pivot leaves the diagonal inverse).
+__global__ void k_precond_invert(int I, int C, const double* D, const double* M, double* Minv) {
+  const int b = blockIdx.x * blockDim.x + threadIdx.x;
+  if (b >= I + C) return;
+  const int n = b < I ? 6 : kMaxCamParams;
+  const int mo = b < I ? 36 * b : 36 * I + 64 * (b - I);
+  const int vo = b < I ? 6 * b : 6 * I + kMaxCamParams * (b - I);
+  double A[64], X[64];
+  for (int a = 0; a < n; ++a)
+    for (int c = 0; c < n; ++c) A[a * n + c] = M[mo + a * n + c] + (a == c ? D[vo + a] : 0), X[a * n + c] = a == c;
+  bool ok = true;
+  for (int k = 0; k < n && ok; ++k) {
+    const double piv = A[k * n + k];
+    if (!(piv > 0)) {
+      ok = false;
+      break;
+    }
+    for (int c = 0; c < n; ++c) A[k * n + c] /= piv, X[k * n + c] /= piv;
+    for (int a = 0; a < n; ++a) {
+      if (a == k) continue;
+      const double f = A[a * n + k];
+      for (int c = 0; c < n; ++c) A[a * n + c] -= f * A[k * n + c], X[a * n + c] -= f * X[k * n + c];
+    }
+  }
+  for (int a = 0; a < n; ++a)
+    for (int c = 0; c < n; ++c) {
+      double dflt = a == c ? 1 / fmax(M[mo + a * n + a] + D[vo + a], 1e-300) : 0;
+      Minv[mo + a * n + c] = ok ? X[a * n + c] : dflt;
+    }
+}
+
+// z = Minv r per block.
+__global__ void k_precond_apply(int I, int C, const double* Minv, const double* r, double* z) {
+  const int k = blockIdx.x * blockDim.x + threadIdx.x;
+  if (k >= 6 * I + kMaxCamParams * C) return;
+  int n, mo, vo, a;
+  if (k < 6 * I) {
+    n = 6, mo = 36 * (k / 6), vo = k - k % 6, a = k % 6;
+  } else {
+    const int c = (k - 6 * I) / kMaxCamParams;
+    n = kMaxCamParams, mo = 36 * I + 64 * c, vo = 6 * I + kMaxCamParams * c, a = (k - 6 * I) % kMaxCamParams;
+  }
+  double v = 0;
+  for (int b = 0; b < n; ++b) v += Minv[mo + a * n + b] * r[vo + b];
+  z[k] = v;
+}
+
+// Model decrease terms: val_o = r.Jdx + 0.5 |Jdx|^2 with Jdx = u_o + Jp_o dp.
+__global__ void k_model(Static s, Lin L, const double* u, const double* dp, double* val) {
+  const int o = blockIdx.x * blockDim.x + threadIdx.x;
+  if (o >= s.N) return;
+  const int j = s.obs_point[o];
+  const double* Jq = L.Jpt + 6 * o;
+  double v = 0;
+  for (int k = 0; k < 2; ++k) {
+    const double jd = u[2 * o + k] + Jq[3 * k] * dp[3 * j] + Jq[3 * k + 1] * dp[3 * j + 1] + Jq[3 * k + 2] * dp[3 * j + 2];
+    v += L.r[2 * o + k] * jd + 0.5 * jd * jd;
+  }
+  val[o] = v;
+}
+
+__global__ void k_update_poses(int I, const double* poses, const double* dc, double* out) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i >= I) return;
+  double q[4] = {poses[7 * i], poses[7 * i + 1], poses[7 * i + 2], poses[7 * i + 3]};
+  quat_left_update(dc + 6 * i, q);
+  for (int k = 0; k < 4; ++k) out[7 * i + k] = q[k];
+  for (int k = 0; k < 3; ++k) out[7 * i + 4 + k] = poses[7 * i + 4 + k] + dc[6 * i + 3 + k];
+}
+
+__global__ void k_add(int n, const double* a, const double* b, double* out) {
+  const int k = blockIdx.x * blockDim.x + threadIdx.x;
+  if (k < n) out[k] = a[k] + b[k];
+}
+
+// PCG vector updates.
+__global__ void k_xr_update(int n, double alpha, const double* p, const double* q, double* x, double* r) {
+  const int k = blockIdx.x * blockDim.x + threadIdx.x;
+  if (k < n) x[k] += alpha * p[k], r[k] -= alpha * q[k];
+}
+__global__ void k_p_update(int n, double beta, const double* z, double* p) {
+  const int k = blockIdx.x * blockDim.x + threadIdx.x;
+  if (k < n) p[k] = z[k] + beta * p[k];
+}
+__global__ void k_axpy_diag(int n, const double* D, const double* p, double* q) {  // q += D p
+  const int k = blockIdx.x * blockDim.x + threadIdx.x;
+  if (k < n) q[k] += D[k] * p[k];
+}
+
+// out[0] += sum a*b (b null: sum a); out[1] += max |a| when absmax.
+__global__ void k_dot(int n, const double* a, const double* b, double* out) {
+  __shared__ double sh[kBlock];
+  double v = 0;
+  for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < n; k += blockDim.x * gridDim.x) v += b ? a[k] * b[k] : a[k];
+  sh[threadIdx.x] = v;
+  __syncthreads();
+  for (int w = blockDim.x / 2; w > 0; w >>= 1) {
+    if (threadIdx.x < w) sh[threadIdx.x] += sh[threadIdx.x + w];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) atomicAdd(out, sh[0]);
+}
+
+}  // namespace vg::ba::cuda
