@@ -17,14 +17,14 @@ struct SyntheticOptions {
   int num_points = 1500;
   int width = 640, height = 480;
   std::string camera_model = "PINHOLE";  // SIMPLE_PINHOLE, PINHOLE, SIMPLE_RADIAL, RADIAL, OPENCV
-  double focal_factor = 1.0;             // true focal = focal_factor * max(width, height)
+  double focal_factor = 0.8;             // true focal = focal_factor * max(width, height)
   double radial = 0;                     // true k (SIMPLE_RADIAL) / k1 (RADIAL, OPENCV)
   bool prior_focal = true;  // false: MapperInput cameras start from COLMAP's guess (1.2 max(W,H), no distortion)
   double noise_px = 0.5;    // Gaussian keypoint noise (sigma, pixels)
   double outlier_ratio = 0.2;     // fraction of every pair's matches that are wrong (one-to-one kept)
   double distractor_ratio = 0.1;  // unmatched keypoints per image, relative to its visible points
   double scene_radius = 1.0;      // points uniform in a ball of this radius
-  double ring_radius = 4.0;       // camera centres on a ring of this radius (height jitter +-0.2 radius)
+  double ring_radius = 3.0;       // camera centres on a ring of this radius (height jitter +-0.2 radius)
   double arc_deg = 360;           // cameras spread evenly over this arc of the ring
   double max_view_angle_deg = 80; // a point is seen only within this angle of its normal
   int min_pair_matches = 15;      // pairs with fewer common points are not listed
