@@ -43,8 +43,9 @@ Device resolve_device(const std::string& spec) {
   VG_CHECK(cuda_compiled(), "--device ", spec, " asked for CUDA, but this vgsplat build has no CUDA backend "
            "(rebuild with the CUDA toolkit installed, or use --device cpu)");
   std::vector<GpuInfo> gpus = list_gpus();
-  VG_CHECK(!gpus.empty(), "--device ", spec, ": no CUDA GPU is visible (driver version '",
-           cuda_driver_version(), "'); use --device cpu");
+  std::string driver = cuda_driver_version();
+  VG_CHECK(!gpus.empty(), "--device ", spec, ": no CUDA GPU is visible (",
+           driver.empty() ? std::string("no NVIDIA driver found") : "driver " + driver, "); use --device cpu");
   VG_CHECK(index < static_cast<int>(gpus.size()), "--device ", spec, ": only ", gpus.size(), " GPU(s) visible");
   VG_CHECK(gpus[index].supported, unsupported_message(gpus[index]));
   return Device::cuda(index);

@@ -1,0 +1,166 @@
+// Brute-force descriptor matching with COLMAP's semantics (ratio and max-distance tests on the angular
+// distance acos(dot / 512^2), mutual consistency) and the image-pair lists. The CPU path computes the dot
+// products as float GEMMs of uint8-valued matrices (exact: every partial sum is an integer < 2^24).
+#include "features/matching.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "features/matching_internal.h"
+
+namespace vg {
+namespace {
+
+using match::Best2;
+using MatF = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// Folds dot product d of index j into a running best / second best (first index wins ties, as COLMAP's scan).
+inline void update(int32_t d, int j, int32_t& best, int32_t& second, int32_t& idx) {
+  if (d > best) {
+    idx = j, second = best, best = d;
+  } else if (d > second) {
+    second = d;
+  }
+}
+
+// Merges the result of a later scan range (b) into an earlier one (a) as one sequential scan would.
+void merge_into(Best2& a, const Best2& b) {
+  for (size_t i = 0; i < a.idx.size(); ++i) {
+    if (b.idx[i] < 0) continue;
+    if (b.best[i] > a.best[i]) {
+      a.second[i] = std::max(a.best[i], b.second[i]);
+      a.best[i] = b.best[i], a.idx[i] = b.idx[i];
+    } else {
+      a.second[i] = std::max(a.second[i], b.best[i]);
+    }
+  }
+}
+
+Best2 empty_best2(int n) { return {std::vector<int32_t>(n, -1), std::vector<int32_t>(n, 0), std::vector<int32_t>(n, 0)}; }
+
+// One pass of float GEMMs over blocks of 256 query rows (threads over blocks) gives both directions:
+// per row of q its best over t, and per row of t its best over q (merged over the threads' row ranges).
+std::pair<Best2, Best2> best2_cpu(const SiftDescriptors& q, const SiftDescriptors& t) {
+  const int nq = static_cast<int>(q.rows()), nt = static_cast<int>(t.rows());
+  Best2 rows = empty_best2(nq);
+  const MatF tf = t.cast<float>();
+  constexpr int kBlock = 256;
+  const int nblocks = (nq + kBlock - 1) / kBlock;
+  std::mutex mutex;
+  std::vector<std::pair<int64_t, Best2>> col_parts;
+  parallel_for(nblocks, [&](int64_t b, int64_t e) {
+    Best2 cols = empty_best2(nt);
+    for (int64_t blk = b; blk < e; ++blk) {
+      const int r0 = static_cast<int>(blk) * kBlock, rn = std::min(kBlock, nq - r0);
+      const MatF dots = q.middleRows(r0, rn).cast<float>() * tf.transpose();
+      for (int i = 0; i < rn; ++i) {
+        int32_t best = 0, second = 0, idx = -1;
+        const float* row = dots.data() + static_cast<size_t>(i) * nt;
+        for (int j = 0; j < nt; ++j) {
+          const int32_t d = static_cast<int32_t>(row[j]);
+          update(d, j, best, second, idx);
+          update(d, r0 + i, cols.best[j], cols.second[j], cols.idx[j]);
+        }
+        rows.idx[r0 + i] = idx, rows.best[r0 + i] = best, rows.second[r0 + i] = second;
+      }
+    }
+    std::lock_guard<std::mutex> lock(mutex);
+    col_parts.emplace_back(b, std::move(cols));
+  }, 1);
+  std::sort(col_parts.begin(), col_parts.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  Best2 cols = empty_best2(nt);
+  for (const auto& part : col_parts) merge_into(cols, part.second);
+  return {std::move(rows), std::move(cols)};
+}
+
+// COLMAP's one-way selection: distance acos(dot/512^2) <= max_distance and < max_ratio * second distance.
+std::vector<int> select_matches(const Best2& b, const MatchOptions& opt) {
+  constexpr float kInvSqNorm = 1.0f / (512.0f * 512.0f);
+  std::vector<int> m(b.idx.size(), -1);
+  for (size_t i = 0; i < b.idx.size(); ++i) {
+    if (b.idx[i] < 0) continue;
+    const float d1 = std::acos(std::min(kInvSqNorm * b.best[i], 1.0f));
+    if (d1 > opt.max_distance) continue;
+    const float d2 = std::acos(std::min(kInvSqNorm * b.second[i], 1.0f));
+    if (d1 >= static_cast<float>(opt.max_ratio) * d2) continue;
+    m[i] = b.idx[i];
+  }
+  return m;
+}
+
+}  // namespace
+
+FeatureMatches match_descriptors(const SiftDescriptors& d1, const SiftDescriptors& d2, const MatchOptions& opt,
+                                 const Device& device) {
+  VG_CHECK(opt.max_ratio > 0 && opt.max_distance > 0, "matching: max_ratio and max_distance must be > 0");
+  VG_CHECK(opt.max_num_matches > 0, "matching: max_num_matches must be > 0");
+  FeatureMatches out;
+  if (d1.rows() == 0 || d2.rows() == 0) return out;
+  std::pair<Best2, Best2> b;
+  if (device.is_cuda()) {
+    const int n1 = static_cast<int>(d1.rows()), n2 = static_cast<int>(d2.rows());
+    b.first = match::best2_cuda(d1.data(), n1, d2.data(), n2, device.index);
+    if (opt.cross_check) b.second = match::best2_cuda(d2.data(), n2, d1.data(), n1, device.index);
+  } else {
+    b = best2_cpu(d1, d2);
+  }
+  const std::vector<int> m12 = select_matches(b.first, opt);
+  std::vector<int> m21;
+  if (opt.cross_check) m21 = select_matches(b.second, opt);
+  for (size_t i = 0; i < m12.size(); ++i) {
+    const int j = m12[i];
+    if (j < 0 || (opt.cross_check && m21[j] != static_cast<int>(i))) continue;
+    out.emplace_back(static_cast<int>(i), j);
+    if (static_cast<int>(out.size()) >= opt.max_num_matches) break;
+  }
+  return out;
+}
+
+std::vector<std::pair<int, int>> exhaustive_pairs(int num_images) {
+  std::vector<std::pair<int, int>> p;
+  for (int i = 0; i < num_images; ++i)
+    for (int j = i + 1; j < num_images; ++j) p.emplace_back(i, j);
+  return p;
+}
+
+std::vector<std::pair<int, int>> sequential_pairs(int num_images, int overlap) {
+  VG_CHECK(overlap >= 1, "sequential matching: overlap must be >= 1, got ", overlap);
+  std::vector<std::pair<int, int>> p;
+  for (int i = 0; i < num_images; ++i)
+    for (int j = i + 1; j <= std::min(num_images - 1, i + overlap); ++j) p.emplace_back(i, j);
+  return p;
+}
+
+std::vector<std::pair<int, int>> read_pairs_file(const std::filesystem::path& path,
+                                                 const std::vector<std::string>& names) {
+  std::ifstream in(path);
+  VG_CHECK(in, "cannot read pairs file ", path.string());
+  std::unordered_map<std::string, int> index;
+  for (size_t i = 0; i < names.size(); ++i) index.emplace(names[i], static_cast<int>(i));
+  std::vector<std::pair<int, int>> pairs;
+  std::set<std::pair<int, int>> seen;
+  std::string line;
+  for (int line_no = 1; std::getline(in, line); ++line_no) {
+    std::istringstream ls(line);
+    std::string a, b, extra;
+    if (!(ls >> a) || a[0] == '#') continue;
+    VG_CHECK(static_cast<bool>(ls >> b) && !(ls >> extra), path.string(), ":", line_no,
+             ": expected two image names, got '", line, "'");
+    auto ia = index.find(a), ib = index.find(b);
+    VG_CHECK(ia != index.end(), path.string(), ":", line_no, ": unknown image '", a, "'");
+    VG_CHECK(ib != index.end(), path.string(), ":", line_no, ": unknown image '", b, "'");
+    VG_CHECK(ia->second != ib->second, path.string(), ":", line_no, ": image paired with itself: '", a, "'");
+    auto key = std::minmax(ia->second, ib->second);
+    if (seen.insert(key).second) pairs.emplace_back(ia->second, ib->second);
+  }
+  return pairs;
+}
+
+}  // namespace vg

@@ -1,0 +1,18 @@
+// Internal interface of the brute-force matcher: per query descriptor, the best and second-best dot product
+// over all train descriptors (uint8 values, exact in int and in float), as COLMAP's
+// FindBestMatchesOneWayBruteForce scans them (first index wins ties; nothing below a dot of 0).
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace vg::match {
+
+struct Best2 {
+  std::vector<int32_t> idx;     // -1 when no dot product is > 0
+  std::vector<int32_t> best, second;
+};
+
+// q: nq x 128 bytes, t: nt x 128 bytes, both row-major.
+Best2 best2_cuda(const uint8_t* q, int nq, const uint8_t* t, int nt, int device);
+
+}  // namespace vg::match

@@ -1,0 +1,11 @@
+// CPU-only builds: the CUDA matcher is absent.
+#include "core/error.h"
+#include "features/matching_internal.h"
+
+namespace vg::match {
+
+Best2 best2_cuda(const uint8_t*, int, const uint8_t*, int, int) {
+  VG_FAIL("descriptor matching on CUDA: vgsplat was built without CUDA");
+}
+
+}  // namespace vg::match

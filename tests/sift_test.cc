@@ -1,0 +1,152 @@
+// SIFT extraction: blob centres and scales, options (truncation, upright, downscale), rotation invariance,
+// agreement with OpenCV's SIFT, and match precision on two Strecha photos against the ground-truth geometry.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "core/error.h"
+#include "features/matching.h"
+#include "features/sift.h"
+#include "features_util.h"
+
+#ifdef VGSPLAT_HAS_OPENCV
+#include <opencv2/features2d.hpp>
+#endif
+
+namespace vg::test {
+namespace {
+
+std::filesystem::path fountain(const char* name) { return data_dir() / "strecha/fountain-P11/images" / name; }
+
+// Nearest keypoint to (x, y) (COLMAP convention) among those of scale within [lo, hi].
+const Keypoint* nearest(const FeatureSet& f, float x, float y, float lo, float hi) {
+  const Keypoint* best = nullptr;
+  double bd = 1e30;
+  for (const Keypoint& k : f.keypoints) {
+    double d = std::hypot(k.x - x, k.y - y);
+    if (k.scale >= lo && k.scale <= hi && d < bd) bd = d, best = &k;
+  }
+  return best;
+}
+
+TEST(Sift, BlobsAtCentresWithTheirScale) {
+  const std::vector<Blob> blobs = {{40, 50, 3}, {130, 60, 5}, {60, 160, 8}, {170, 170, 4}};
+  for (int up : {1, 2}) {  // up = 2: a 2x larger image extracted at max_image_size 256 (downscale path)
+    std::vector<Blob> scaled;
+    for (Blob b : blobs) scaled.push_back({b.cx * up + (up - 1) * 0.5f, b.cy * up + (up - 1) * 0.5f, b.sigma * up});
+    Image img = blob_image(256 * up, 256 * up, scaled);
+    SiftOptions opt;
+    opt.max_image_size = 256;
+    FeatureSet f = extract_sift(img, opt);
+    ASSERT_EQ(f.descriptors.rows(), static_cast<Eigen::Index>(f.keypoints.size()));
+    for (const Blob& b : scaled) {
+      // A Gaussian blob of std s maximises the scale-normalised Laplacian at sigma = s.
+      const Keypoint* k = nearest(f, b.cx + 0.5f, b.cy + 0.5f, 0.7f * b.sigma, 1.4f * b.sigma);
+      ASSERT_NE(k, nullptr) << "no keypoint for blob at " << b.cx << "," << b.cy << " up=" << up;
+      EXPECT_LT(std::hypot(k->x - b.cx - 0.5f, k->y - b.cy - 0.5f), 0.5 * up) << "blob " << b.cx << "," << b.cy;
+      EXPECT_NEAR(k->scale / b.sigma, 1.0, 0.2) << "blob " << b.cx << "," << b.cy;
+    }
+  }
+}
+
+TEST(Sift, SortedByScaleTruncatedUprightQuantised) {
+  Image img = textured_image(200, 150, 3);
+  SiftOptions opt;
+  FeatureSet all = extract_sift(img, opt);
+  ASSERT_GT(all.keypoints.size(), 150u);
+  for (size_t i = 1; i < all.keypoints.size(); ++i) EXPECT_GE(all.keypoints[i - 1].scale, all.keypoints[i].scale);
+  for (Eigen::Index i = 0; i < all.descriptors.rows(); ++i) {  // RootSIFT x512: squared norm ~ 512^2
+    double n2 = all.descriptors.row(i).cast<double>().squaredNorm();
+    EXPECT_NEAR(std::sqrt(n2), 512.0, 12.0);
+  }
+  opt.max_num_features = 100;
+  FeatureSet some = extract_sift(img, opt);
+  ASSERT_EQ(some.keypoints.size(), 100u);
+  EXPECT_EQ(some.keypoints[99].scale, all.keypoints[99].scale);
+  opt.upright = true;
+  for (const Keypoint& k : extract_sift(img, opt).keypoints) EXPECT_EQ(k.orientation, 0.0f);
+}
+
+TEST(Sift, BadInputIsAnError) {
+  EXPECT_THROW(extract_sift(Image{}, SiftOptions{}), Error);
+  SiftOptions opt;
+  opt.octave_resolution = 0;
+  EXPECT_THROW(extract_sift(textured_image(32, 32, 1), opt), Error);
+  Image black{64, 64, 3, std::vector<float>(64 * 64 * 3, 0.0f)};
+  EXPECT_TRUE(extract_sift(black, SiftOptions{}).keypoints.empty());
+}
+
+TEST(Sift, RotationBy90DegreesMatchesCorrectly) {
+  Image img = resize_area(read_image(fountain("0000.jpg")), 4);  // 384 x 256
+  Image rot{img.height, img.width, img.channels, std::vector<float>(img.pixels.size())};
+  for (int y = 0; y < img.height; ++y)  // (x, y) -> (H - 1 - y, x): 90 degrees clockwise
+    for (int x = 0; x < img.width; ++x)
+      for (int c = 0; c < img.channels; ++c) rot.at(x, img.height - 1 - y, c) = img.at(y, x, c);
+  FeatureSet a = extract_sift(img, SiftOptions{}), b = extract_sift(rot, SiftOptions{});
+  FeatureMatches m = match_descriptors(a.descriptors, b.descriptors, MatchOptions{});
+  ASSERT_GT(m.size(), 100u);
+  int correct = 0;
+  for (auto [i, j] : m) {
+    const Keypoint &ka = a.keypoints[i], &kb = b.keypoints[j];
+    if (std::hypot(kb.x - (img.height - ka.y), kb.y - ka.x) < 2.0) ++correct;
+  }
+  double frac = double(correct) / m.size();
+  std::printf("[sift] rotation 90: %zu / %zu keypoints, %zu matches, %.1f%% correct (< 2 px)\n", a.keypoints.size(),
+              b.keypoints.size(), m.size(), 100 * frac);
+  EXPECT_GT(frac, 0.8);
+}
+
+TEST(Sift, MatchesBetweenFountainPhotosObeyGroundTruthEpipolarGeometry) {
+  SiftOptions opt;
+  opt.max_image_size = 768;  // half of the stored 1536 px: keypoints come back in full-size pixels
+  auto t0 = std::chrono::steady_clock::now();
+  FeatureSet a = extract_sift(read_image(fountain("0000.jpg")), opt);
+  FeatureSet b = extract_sift(read_image(fountain("0001.jpg")), opt);
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  FeatureMatches m = match_descriptors(a.descriptors, b.descriptors, MatchOptions{});
+  const auto cams = data_dir() / "strecha/fountain-P11/gt_dense_cameras";
+  Eigen::Matrix3d F = fundamental_from(read_strecha(cams / "0000.jpg.camera"), read_strecha(cams / "0001.jpg.camera"));
+  int good = 0;
+  for (auto [i, j] : m) {
+    Eigen::Vector2d x1(a.keypoints[i].x - 0.5, a.keypoints[i].y - 0.5), x2(b.keypoints[j].x - 0.5, b.keypoints[j].y - 0.5);
+    if (epipolar_distance(F, x1, x2) < 4.0) ++good;
+  }
+  double frac = m.empty() ? 0 : double(good) / m.size();
+  std::printf("[sift] fountain 0000/0001 at 768 px: %zu / %zu keypoints (%.2f s both), %zu mutual matches, "
+              "%.1f%% with epipolar error < 4 px\n", a.keypoints.size(), b.keypoints.size(), secs, m.size(), 100 * frac);
+  EXPECT_GT(m.size(), 300u);
+  EXPECT_GT(frac, 0.8);
+}
+
+#ifdef VGSPLAT_HAS_OPENCV
+TEST(Sift, AgreesWithOpenCvSift) {
+  Image img = resize_area(read_image(fountain("0000.jpg")), 2);  // 768 x 512
+  FeatureSet ours = extract_sift(img, SiftOptions{});
+  cv::Mat grey(img.height, img.width, CV_8UC1);
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < img.width; ++x) {
+      float v = 0.2126f * img.at(y, x, 0) + 0.7152f * img.at(y, x, 1) + 0.0722f * img.at(y, x, 2);
+      grey.at<uint8_t>(y, x) = static_cast<uint8_t>(std::lround(std::clamp(v, 0.0f, 1.0f) * 255));
+    }
+  std::vector<cv::KeyPoint> cvk;
+  cv::SIFT::create()->detect(grey, cvk);
+  ASSERT_GT(cvk.size(), 200u);
+  int hit = 0;
+  for (const cv::KeyPoint& k : cvk) {
+    const float x = k.pt.x + 0.5f, y = k.pt.y + 0.5f, sigma = k.size / 2;  // OpenCV: size = 2 sigma
+    for (const Keypoint& o : ours.keypoints)
+      if (std::hypot(o.x - x, o.y - y) < 1.5 && o.scale > sigma / 1.5f && o.scale < sigma * 1.5f) {
+        ++hit;
+        break;
+      }
+  }
+  double frac = double(hit) / cvk.size();
+  std::printf("[sift] OpenCV %zu keypoints, ours %zu: %.1f%% of OpenCV's have one of ours within 1.5 px at "
+              "scale ratio < 1.5\n", cvk.size(), ours.keypoints.size(), 100 * frac);
+  EXPECT_GT(frac, 0.6);
+}
+#endif
+
+}  // namespace
+}  // namespace vg::test
