@@ -1,0 +1,209 @@
+// Bundle-adjustment problems of the mapper (COLMAP's AdjustLocalBundle / AdjustGlobalBundle) and the
+// output ColmapModel: a reconstruction is written into a ColmapModel (image id = index + 1, point id =
+// track + 1), adjusted by bundle_adjust, and the refined poses, cameras and points are read back.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include <Eigen/Geometry>
+
+#include "geometry/camera_models.h"
+#include "sfm/mapper_state.h"
+
+namespace vg::mapper {
+namespace {
+
+ColmapImage image_for_ba(const Recon& r, int i, const std::vector<char>& point_in) {
+  const MapperImage& mi = r.sh->in->images[i];
+  ColmapImage im;
+  im.id = static_cast<uint32_t>(i + 1);
+  im.camera_id = mi.camera_id;
+  im.name = mi.name;
+  Eigen::Quaterniond q(r.R[i]);
+  im.qvec = {q.w(), q.x(), q.y(), q.z()};
+  im.tvec = {r.t[i].x(), r.t[i].y(), r.t[i].z()};
+  im.xys.reserve(mi.keypoints.size() * 2);
+  im.point3D_ids.assign(mi.keypoints.size(), -1);
+  for (size_t f = 0; f < mi.keypoints.size(); ++f) {
+    im.xys.push_back(mi.keypoints[f].x());
+    im.xys.push_back(mi.keypoints[f].y());
+    const int track = r.sh->track_of[i][f];
+    if (track >= 0 && r.observed[i][f] && point_in[track]) im.point3D_ids[f] = track + 1;
+  }
+  return im;
+}
+
+// Images, their cameras and the chosen points as a ColmapModel.
+ColmapModel build_problem(const Recon& r, const std::vector<int>& images, const std::vector<char>& point_in) {
+  ColmapModel m;
+  for (int i : images) {
+    m.images[static_cast<uint32_t>(i + 1)] = image_for_ba(r, i, point_in);
+    const uint32_t cid = r.sh->in->images[i].camera_id;
+    m.cameras[cid] = r.cameras.at(cid);
+  }
+  for (size_t k = 0; k < point_in.size(); ++k) {
+    if (!point_in[k] || !r.points[k].valid) continue;
+    ColmapPoint3D p;
+    p.id = k + 1;
+    p.xyz = {r.points[k].X.x(), r.points[k].X.y(), r.points[k].X.z()};
+    for (const TrackElement& e : r.points[k].obs)
+      if (m.images.count(e.image + 1)) p.track.push_back({e.image + 1, e.point2d});
+    m.points[p.id] = std::move(p);
+  }
+  return m;
+}
+
+void read_back(Recon& r, const ColmapModel& m) {
+  for (const auto& [id, im] : m.images) {
+    const int i = static_cast<int>(id) - 1;
+    Eigen::Quaterniond q(im.qvec[0], im.qvec[1], im.qvec[2], im.qvec[3]);
+    r.R[i] = q.normalized().toRotationMatrix();
+    r.t[i] = Eigen::Vector3d(im.tvec[0], im.tvec[1], im.tvec[2]);
+  }
+  for (const auto& [cid, cam] : m.cameras) r.cameras[cid] = cam;
+  for (const auto& [pid, p] : m.points) r.points[pid - 1].X = Eigen::Vector3d(p.xyz[0], p.xyz[1], p.xyz[2]);
+}
+
+BundleOptions ba_options(const MapperOptions& opt) {
+  BundleOptions b;
+  b.refine_focal = opt.refine_focal;
+  b.refine_principal_point = opt.refine_principal_point;
+  b.refine_extra_params = opt.refine_extra_params;
+  b.device = opt.device;
+  return b;
+}
+
+}  // namespace
+
+void local_bundle_adjust(Recon& r, int image, const MapperOptions& opt) {
+  // The images sharing most points with `image` (COLMAP's FindLocalBundle, without the angle criterion).
+  std::map<int, int> shared;
+  for (int track : r.sh->track_of[image]) {
+    if (track < 0 || !r.points[track].valid) continue;
+    for (const TrackElement& e : r.points[track].obs)
+      if (static_cast<int>(e.image) != image) ++shared[e.image];
+  }
+  std::vector<std::pair<int, int>> ranked;
+  for (auto [i, n] : shared) ranked.push_back({n, i});
+  std::sort(ranked.rbegin(), ranked.rend());
+  std::set<int> local{image};
+  for (size_t k = 0; k < ranked.size() && static_cast<int>(local.size()) < opt.local_ba_num_images; ++k)
+    local.insert(ranked[k].second);
+
+  std::vector<char> point_in(r.points.size(), 0);
+  std::set<int> all_images(local);
+  std::vector<int> tracks;
+  for (int i : local)
+    for (size_t f = 0; f < r.observed[i].size(); ++f) {
+      const int track = r.sh->track_of[i][f];
+      if (track < 0 || !r.observed[i][f] || point_in[track]) continue;
+      point_in[track] = 1;
+      tracks.push_back(track);
+      for (const TrackElement& e : r.points[track].obs) all_images.insert(e.image);
+    }
+  if (tracks.empty()) return;
+  ColmapModel m = build_problem(r, std::vector<int>(all_images.begin(), all_images.end()), point_in);
+  BundleOptions b = ba_options(opt);
+  b.loss = BundleOptions::Loss::Huber;  // COLMAP: soft-L1 with scale 1 in local BA
+  b.loss_scale = 1.0;
+  b.max_iterations = 25;
+  std::set<uint32_t> local_cams;
+  for (int i : local) local_cams.insert(r.sh->in->images[i].camera_id);
+  for (int i : all_images) {
+    if (local.count(i)) continue;
+    b.constant_poses.insert(static_cast<uint32_t>(i + 1));
+    const uint32_t cid = r.sh->in->images[i].camera_id;
+    if (!local_cams.count(cid)) b.constant_cameras.insert(cid);
+  }
+  bundle_adjust(m, b);
+  read_back(r, m);
+  filter_points(r, tracks, opt);
+  for (int track : tracks) complete_track(r, track, opt);
+}
+
+void global_bundle_adjust(Recon& r, const MapperOptions& opt) {
+  std::vector<char> point_in(r.points.size(), 0);
+  bool any = false;
+  for (size_t k = 0; k < r.points.size(); ++k) point_in[k] = r.points[k].valid, any |= r.points[k].valid;
+  if (!any) return;
+  std::vector<int> images;
+  for (size_t i = 0; i < r.registered.size(); ++i)
+    if (r.registered[i]) images.push_back(static_cast<int>(i));
+  ColmapModel m = build_problem(r, images, point_in);
+  BundleOptions b = ba_options(opt);
+  b.max_iterations = 50;
+  // Gauge: the first two registered images as COLMAP (first pose fixed, one translation of the second).
+  b.fix_gauge_automatically = true;
+  bundle_adjust(m, b);
+  read_back(r, m);
+}
+
+int filter_images(Recon& r, const MapperOptions& opt) {
+  int removed = 0;
+  for (int i : std::vector<int>(r.reg_order)) {
+    if (!r.registered[i] || r.reg_order.size() <= 2) continue;
+    const ColmapCamera& cam = r.camera(i);
+    const int model = colmap_model_id(cam.model);
+    const double size = static_cast<double>(std::max(cam.width, cam.height));
+    bool bogus = false;
+    for (int k : camera_focal_idxs(model)) bogus |= cam.params[k] / size < 0.1 || cam.params[k] / size > 10;
+    for (int k : camera_extra_idxs(model)) bogus |= std::abs(cam.params[k]) > 1;
+    if (!bogus) continue;
+    for (size_t f = 0; f < r.observed[i].size(); ++f) {
+      if (!r.observed[i][f]) continue;
+      Point& p = r.points[r.sh->track_of[i][f]];
+      p.obs.erase(std::remove_if(p.obs.begin(), p.obs.end(),
+                                 [&](const TrackElement& e) { return static_cast<int>(e.image) == i; }),
+                  p.obs.end());
+      r.observed[i][f] = 0;
+    }
+    r.registered[i] = 0;
+    r.reg_order.erase(std::find(r.reg_order.begin(), r.reg_order.end(), i));
+    ++removed;
+  }
+  if (removed) filter_all_points(r, opt);
+  return removed;
+}
+
+ColmapModel to_output_model(const Recon& r) {
+  ColmapModel m;
+  std::vector<int> images;
+  for (size_t i = 0; i < r.registered.size(); ++i)
+    if (r.registered[i]) images.push_back(static_cast<int>(i));
+  std::vector<char> point_in(r.points.size(), 0);
+  for (size_t k = 0; k < r.points.size(); ++k) point_in[k] = r.points[k].valid;
+  ColmapModel full = build_problem(r, images, point_in);
+  // Renumber points 1..N in track order; colours as the mean of the observations' colours; mean error.
+  std::map<int64_t, int64_t> new_id;
+  for (auto& [pid, p] : full.points) {
+    const int64_t id = static_cast<int64_t>(new_id.size()) + 1;
+    new_id[static_cast<int64_t>(pid)] = id;
+    std::array<double, 3> rgb{0, 0, 0};
+    int nc = 0;
+    double err = 0;
+    const Point& src = r.points[pid - 1];
+    for (const TrackElement& e : src.obs) {
+      err += std::sqrt(reproj_error_sq(r, e.image, e.point2d, src.X));
+      const auto& colors = r.sh->in->images[e.image].colors;
+      if (colors.empty()) continue;
+      for (int c = 0; c < 3; ++c) rgb[c] += colors[e.point2d][c];
+      ++nc;
+    }
+    ColmapPoint3D q = p;
+    q.id = static_cast<uint64_t>(id);
+    for (int c = 0; c < 3; ++c) q.rgb[c] = static_cast<uint8_t>(nc ? std::lround(rgb[c] / nc) : 0);
+    q.error = src.obs.empty() ? 0 : err / src.obs.size();
+    m.points[q.id] = std::move(q);
+  }
+  for (auto& [id, im] : full.images) {
+    for (int64_t& pid : im.point3D_ids)
+      if (pid >= 0) pid = new_id.at(pid);
+    m.images[id] = std::move(im);
+  }
+  m.cameras = std::move(full.cameras);
+  return m;
+}
+
+}  // namespace vg::mapper

@@ -1,0 +1,189 @@
+// Initial pair and next-best-view registration (COLMAP's FindInitialImagePair, RegisterInitialImagePair,
+// FindNextImages with the visibility-pyramid score, RegisterNextImage).
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include <Eigen/Geometry>
+
+#include "geometry/absolute_pose.h"
+#include "geometry/camera_models.h"
+#include "sfm/mapper_state.h"
+
+namespace vg::mapper {
+namespace {
+
+constexpr double kDeg = 3.14159265358979323846 / 180;
+
+bool has_prior_focal(const Recon& r, int image) {
+  const auto& m = r.sh->in->camera_has_prior_focal;
+  auto it = m.find(r.sh->in->images[image].camera_id);
+  return it != m.end() && it->second;
+}
+
+const TwoViewGeometry* find_pair(const Recon& r, int i, int j) {
+  auto it = r.sh->in->pairs.find({std::min(i, j), std::max(i, j)});
+  return it == r.sh->in->pairs.end() ? nullptr : &it->second;
+}
+
+// First images: unused, most correspondences, prior focal first (COLMAP's FindFirstInitialImage).
+std::vector<int> first_candidates(const Recon& r) {
+  std::vector<int> c;
+  for (int i = 0; i < static_cast<int>(r.registered.size()); ++i)
+    if (!r.sh->used[i] && r.sh->num_correspondences[i] > 0) c.push_back(i);
+  std::stable_sort(c.begin(), c.end(), [&](int a, int b) {
+    const bool fa = has_prior_focal(r, a), fb = has_prior_focal(r, b);
+    if (fa != fb) return fa;
+    return r.sh->num_correspondences[a] > r.sh->num_correspondences[b];
+  });
+  return c;
+}
+
+std::vector<int> second_candidates(const Recon& r, int i1) {
+  std::vector<std::pair<int, int>> c;
+  for (int j = 0; j < static_cast<int>(r.registered.size()); ++j) {
+    if (j == i1 || r.sh->used[j]) continue;
+    if (const TwoViewGeometry* tv = find_pair(r, i1, j))
+      c.push_back({static_cast<int>(tv->inlier_matches.size()), j});
+  }
+  std::stable_sort(c.begin(), c.end(), [](auto a, auto b) { return a.first > b.first; });
+  std::vector<int> out;
+  for (auto [n, j] : c) out.push_back(j);
+  return out;
+}
+
+// COLMAP's EstimateInitialTwoViewGeometry: calibrated (E) estimation with the current cameras.
+bool initial_geometry(const Recon& r, int i1, int i2, const MapperOptions& opt, TwoViewGeometry* out) {
+  const TwoViewGeometry* tv = find_pair(r, i1, i2);
+  FeatureMatches matches = tv->inlier_matches;
+  if (i1 > i2)
+    for (auto& m : matches) std::swap(m.first, m.second);
+  TwoViewOptions to;
+  to.ransac.max_error = opt.init_max_error;
+  to.ransac.seed = opt.seed + static_cast<uint64_t>(i1) * 7919 + i2;
+  to.min_num_inliers = opt.init_min_num_inliers;
+  to.compute_relative_pose = true;
+  *out = estimate_two_view_geometry(r.camera(i1), r.sh->in->images[i1].keypoints, r.camera(i2),
+                                    r.sh->in->images[i2].keypoints, matches, true, to);
+  const bool general = out->config == TwoViewGeometry::CALIBRATED || out->config == TwoViewGeometry::UNCALIBRATED;
+  return general && static_cast<int>(out->inlier_matches.size()) >= opt.init_min_num_inliers &&
+         out->cam2_from_cam1_t.norm() > 0.5 && std::abs(out->cam2_from_cam1_t.normalized().z()) < 0.95 &&
+         out->tri_angle >= opt.init_min_tri_angle_deg * kDeg;
+}
+
+void unregister_all(Recon& r) {
+  for (int track = 0; track < static_cast<int>(r.points.size()); ++track)
+    if (r.points[track].valid) delete_point(r, track);
+  for (int i : r.reg_order) r.registered[i] = 0;
+  r.reg_order.clear();
+  r.cameras = r.sh->in->cameras;
+}
+
+// Visibility pyramid score (Schoenberger & Frahm 2016, sec. 4.2): occupied cells over 6 levels, finer
+// levels weigh more, so well-spread points beat clustered ones.
+double pyramid_score(const Recon& r, int image) {
+  constexpr int kLevels = 6;
+  const ColmapCamera& cam = r.camera(image);
+  std::vector<std::set<int>> cells(kLevels);
+  for (size_t f = 0; f < r.sh->track_of[image].size(); ++f) {
+    const int track = r.sh->track_of[image][f];
+    if (track < 0 || !r.points[track].valid) continue;
+    const Eigen::Vector2d& p = r.sh->in->images[image].keypoints[f];
+    for (int l = 0; l < kLevels; ++l) {
+      const int dim = 2 << l;
+      const int cx = std::clamp(static_cast<int>(p.x() / cam.width * dim), 0, dim - 1);
+      const int cy = std::clamp(static_cast<int>(p.y() / cam.height * dim), 0, dim - 1);
+      cells[l].insert(cy * dim + cx);
+    }
+  }
+  double score = 0;
+  for (int l = 0; l < kLevels; ++l) score += static_cast<double>(cells[l].size()) * (2 << l);
+  return score;
+}
+
+}  // namespace
+
+bool initialize(Recon& r, const MapperOptions& opt, std::set<std::pair<int, int>>& tried, std::string* msg) {
+  for (int i1 : first_candidates(r)) {
+    for (int i2 : second_candidates(r, i1)) {
+      if (!tried.insert({std::min(i1, i2), std::max(i1, i2)}).second) continue;
+      TwoViewGeometry tv;
+      if (!initial_geometry(r, i1, i2, opt, &tv)) continue;
+      r.R[i1].setIdentity();
+      r.t[i1].setZero();
+      r.R[i2] = tv.cam2_from_cam1_q.normalized().toRotationMatrix();
+      r.t[i2] = tv.cam2_from_cam1_t.normalized();
+      for (int i : {i1, i2}) r.registered[i] = 1, r.reg_order.push_back(i);
+      MapperOptions init_opt = opt;
+      init_opt.filter_max_reproj_error = opt.init_max_error;
+      triangulate_image(r, i1, init_opt);
+      global_bundle_adjust(r, opt);
+      filter_all_points(r, opt);
+      const size_t n = r.num_points();
+      if (static_cast<int>(n) >= std::max(opt.init_min_num_inliers / 2, 15)) {
+        *msg = "initial pair " + r.sh->in->images[i1].name + ", " + r.sh->in->images[i2].name + ": " +
+               std::to_string(tv.inlier_matches.size()) + " inliers, " + std::to_string(n) + " points";
+        return true;
+      }
+      unregister_all(r);
+    }
+  }
+  *msg = "no initial pair found";
+  return false;
+}
+
+std::vector<int> next_images(const Recon& r, int max_trials) {
+  std::vector<std::pair<double, int>> ranked;
+  for (int i = 0; i < static_cast<int>(r.registered.size()); ++i) {
+    if (r.registered[i] || r.sh->used[i] || r.sh->reg_trials[i] >= max_trials) continue;
+    const double s = pyramid_score(r, i);
+    if (s > 0) ranked.push_back({s, i});
+  }
+  std::stable_sort(ranked.begin(), ranked.end(), [](auto a, auto b) { return a.first > b.first; });
+  std::vector<int> out;
+  for (auto [s, i] : ranked) out.push_back(i);
+  return out;
+}
+
+bool register_image(Recon& r, int image, const MapperOptions& opt) {
+  std::vector<Eigen::Vector2d> p2;
+  std::vector<Eigen::Vector3d> p3;
+  std::vector<std::pair<int, int>> corr;  // (feature, track)
+  const auto& kps = r.sh->in->images[image].keypoints;
+  for (size_t f = 0; f < kps.size(); ++f) {
+    const int track = r.sh->track_of[image][f];
+    if (track < 0 || !r.points[track].valid) continue;
+    p2.push_back(kps[f]);
+    p3.push_back(r.points[track].X);
+    corr.push_back({static_cast<int>(f), track});
+  }
+  if (static_cast<int>(p2.size()) < opt.abs_pose_min_num_inliers) return false;
+
+  // Focal estimation only for a camera with no prior focal that no registered image has refined yet.
+  bool camera_refined = false;
+  for (int i : r.reg_order) camera_refined |= r.sh->in->images[i].camera_id == r.sh->in->images[image].camera_id;
+  AbsolutePoseOptions ao;
+  ao.ransac.max_error = opt.abs_pose_max_error;
+  ao.ransac.seed = opt.seed + 104729ull * (image + 1) + r.reg_order.size();
+  ao.min_num_inliers = opt.abs_pose_min_num_inliers;
+  ao.estimate_focal = !has_prior_focal(r, image) && !camera_refined;
+  ao.refine_focal = ao.estimate_focal && opt.refine_focal;
+  AbsolutePoseResult res = estimate_absolute_pose(r.camera(image), p2, p3, ao);
+  if (!res.success || res.num_inliers < opt.abs_pose_min_num_inliers) return false;
+
+  if (ao.estimate_focal && res.focal > 0) {
+    ColmapCamera& cam = r.camera(image);
+    for (int k : camera_focal_idxs(colmap_model_id(cam.model))) cam.params[k] = res.focal;
+  }
+  r.R[image] = res.cam_from_world_q.normalized().toRotationMatrix();
+  r.t[image] = res.cam_from_world_t;
+  r.registered[image] = 1;
+  r.reg_order.push_back(image);
+  for (size_t k = 0; k < corr.size(); ++k)
+    if (k < res.inlier_mask.size() && res.inlier_mask[k])
+      add_observation(r, corr[k].second, {static_cast<uint32_t>(image), static_cast<uint32_t>(corr[k].first)});
+  triangulate_image(r, image, opt);
+  return true;
+}
+
+}  // namespace vg::mapper

@@ -1,0 +1,80 @@
+// Internal state of the incremental mapper (not a public API): the tracks shared by all models and one
+// growing reconstruction, with the steps of COLMAP's IncrementalMapper as free functions.
+#pragma once
+#include <cstdint>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "geometry/triangulation.h"
+#include "sfm/mapper.h"
+#include "sfm/tracks.h"
+
+namespace vg::mapper {
+
+// Tracks over all images, fixed for the whole run.
+struct Shared {
+  const MapperInput* in = nullptr;
+  std::vector<Track> tracks;
+  std::vector<std::vector<int>> track_of;    // [image][feature] -> track id or -1
+  std::vector<int> num_correspondences;      // per image: sum of its verified matches
+  std::vector<char> used;                    // image registered in an earlier model
+  std::vector<int> reg_trials;               // failed registrations per image (all models)
+};
+
+struct Point {
+  bool valid = false;
+  Eigen::Vector3d X = Eigen::Vector3d::Zero();
+  std::vector<TrackElement> obs;  // registered observations that support X
+};
+
+struct Recon {
+  const Shared* sh = nullptr;
+  std::map<uint32_t, ColmapCamera> cameras;  // refined copies of the input cameras
+  std::vector<char> registered;
+  std::vector<Eigen::Matrix3d> R;  // cam_from_world
+  std::vector<Eigen::Vector3d> t;
+  std::vector<std::vector<char>> observed;  // [image][feature]: part of its track's point
+  std::vector<Point> points;                // one per track
+  std::vector<int> reg_order;
+  std::mt19937_64 rng;
+  size_t num_points() const;
+  const ColmapCamera& camera(int image) const;
+  ColmapCamera& camera(int image);
+  Eigen::Vector3d center(int image) const { return -R[image].transpose() * t[image]; }
+  Matrix34d projection(int image) const;
+};
+
+Recon make_recon(const Shared& sh, uint64_t seed);
+Shared make_shared(const MapperInput& in);
+
+// Squared pixel error of X in `image` at `feature`; +inf behind the camera.
+double reproj_error_sq(const Recon& r, int image, int feature, const Eigen::Vector3d& X);
+void add_observation(Recon& r, int track, TrackElement e);
+void delete_point(Recon& r, int track);
+double max_tri_angle(const Recon& r, const Point& p);  // radians, over all observation pairs
+
+// Triangulation (mapper_triangulate.cc).
+bool triangulate_track(Recon& r, int track, const MapperOptions& opt);
+int complete_track(Recon& r, int track, const MapperOptions& opt);  // observations added
+void triangulate_image(Recon& r, int image, const MapperOptions& opt);
+void retriangulate(Recon& r, const MapperOptions& opt);
+// Removes bad observations (error, depth) then points with < 2 views or a small angle; returns removed obs.
+int filter_points(Recon& r, const std::vector<int>& tracks, const MapperOptions& opt);
+int filter_all_points(Recon& r, const MapperOptions& opt);
+
+// Models (mapper_model.cc): BA problems and the output.
+void local_bundle_adjust(Recon& r, int image, const MapperOptions& opt);
+void global_bundle_adjust(Recon& r, const MapperOptions& opt);
+int filter_images(Recon& r, const MapperOptions& opt);  // bogus intrinsics -> deregistered
+ColmapModel to_output_model(const Recon& r);
+
+// Registration (mapper_register.cc).
+bool initialize(Recon& r, const MapperOptions& opt, std::set<std::pair<int, int>>& tried, std::string* msg);
+std::vector<int> next_images(const Recon& r, int max_trials);
+bool register_image(Recon& r, int image, const MapperOptions& opt);
+
+}  // namespace vg::mapper

@@ -1,0 +1,193 @@
+#include "sfm/mapper.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "core/error.h"
+#include "geometry/similarity.h"
+#include "sfm/synthetic_scene.h"
+
+using namespace vg;
+
+namespace {
+
+struct Accuracy {
+  int registered = 0;
+  PoseErrors err;
+};
+
+// Pose errors of the registered images of `model` against the truth (after a similarity alignment).
+Accuracy accuracy(const ColmapModel& model, const SyntheticScene& s) {
+  Accuracy a;
+  std::vector<Eigen::Matrix4d> est, truth;
+  for (const auto& [id, im] : model.images) {
+    est.push_back(im.world_to_camera());
+    truth.push_back(s.truth.images.at(id).world_to_camera());
+  }
+  a.registered = static_cast<int>(est.size());
+  if (est.size() >= 3) a.err = compare_poses(est, truth);
+  return a;
+}
+
+// Observations of the model whose true 3D point differs from the majority of their track.
+double wrong_observation_fraction(const ColmapModel& m, const SyntheticScene& s) {
+  size_t total = 0, wrong = 0;
+  for (const auto& [pid, p] : m.points) {
+    std::map<int64_t, int> votes;
+    for (auto [iid, f] : p.track) ++votes[s.truth.images.at(iid).point3D_ids[f]];
+    int best = 0;
+    for (auto [id, n] : votes) best = std::max(best, id > 0 ? n : 0);
+    total += p.track.size();
+    wrong += p.track.size() - best;
+  }
+  return total ? double(wrong) / total : 0;
+}
+
+double mean_error(const ColmapModel& m) {
+  double e = 0;
+  for (const auto& [pid, p] : m.points) e += p.error;
+  return m.points.empty() ? 0 : e / m.points.size();
+}
+
+void print_log(const MapperResult& r) {
+  for (const std::string& l : r.log) std::printf("  %s\n", l.c_str());
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void expect_model_consistent(const ColmapModel& m, const MapperInput& in) {
+  for (const auto& [pid, p] : m.points) {
+    EXPECT_GE(p.track.size(), 2u);
+    for (auto [iid, f] : p.track) {
+      ASSERT_TRUE(m.images.count(iid));
+      ASSERT_LT(f, m.images.at(iid).point3D_ids.size());
+      EXPECT_EQ(m.images.at(iid).point3D_ids[f], static_cast<int64_t>(pid));
+    }
+  }
+  for (const auto& [id, im] : m.images) {
+    ASSERT_GE(id, 1u);
+    EXPECT_EQ(im.name, in.images[id - 1].name);
+    EXPECT_TRUE(m.cameras.count(im.camera_id));
+  }
+}
+
+}  // namespace
+
+TEST(Mapper, PinholeKnownIntrinsicsRegistersEveryCamera) {
+  SyntheticOptions so;
+  so.num_images = 16;
+  so.num_points = 1500;
+  so.noise_px = 0.5;
+  so.outlier_ratio = 0.2;
+  so.camera_model = "PINHOLE";
+  SyntheticScene s = make_synthetic_scene(so);
+  MapperOptions mo;
+  mo.refine_focal = false;  // known intrinsics
+  mo.refine_extra_params = false;
+  auto t0 = std::chrono::steady_clock::now();
+  MapperResult r = incremental_mapping(s.input, mo);
+  const double secs = seconds_since(t0);
+  print_log(r);
+  ASSERT_FALSE(r.models.empty());
+  Accuracy a = accuracy(r.models[0], s);
+  std::printf("PINHOLE: %d/%d registered, %zu points, rot mean %.4f max %.4f deg, centre mean %.5f max %.5f "
+              "(scene %.1f), %.2f s\n",
+              a.registered, so.num_images, r.models[0].points.size(), a.err.mean_rotation_deg,
+              a.err.max_rotation_deg, a.err.mean_center, a.err.max_center, s.scene_size, secs);
+  const double wrong = wrong_observation_fraction(r.models[0], s);
+  std::printf("wrong observations %.4f, mean reprojection error %.3f px\n", wrong, mean_error(r.models[0]));
+  EXPECT_LT(wrong, 0.01);
+  EXPECT_EQ(r.models.size(), 1u);
+  EXPECT_EQ(a.registered, so.num_images);
+  EXPECT_LT(a.err.max_rotation_deg, 0.1);
+  EXPECT_LT(a.err.max_center, 0.005 * s.scene_size);
+  EXPECT_GT(r.models[0].points.size(), 700u);
+  expect_model_consistent(r.models[0], s.input);
+  // Colours come from the keypoint colours (the true point colours here).
+  int same = 0;
+  for (const auto& [pid, p] : r.models[0].points) {
+    const auto& [iid, f] = p.track[0];
+    const int64_t truth_id = s.truth.images.at(iid).point3D_ids[f];
+    same += truth_id > 0 && s.truth.points.at(truth_id).rgb == p.rgb;
+  }
+  EXPECT_GT(same, static_cast<int>(0.9 * r.models[0].points.size()));
+}
+
+TEST(Mapper, SimpleRadialUnknownFocal) {
+  SyntheticOptions so;
+  so.num_images = 16;
+  so.num_points = 2000;
+  so.camera_model = "SIMPLE_RADIAL";
+  so.focal_factor = 0.9;
+  so.radial = -0.03;
+  so.prior_focal = false;
+  so.seed = 7;
+  SyntheticScene s = make_synthetic_scene(so);
+  auto t0 = std::chrono::steady_clock::now();
+  MapperResult r = incremental_mapping(s.input, MapperOptions{});
+  const double secs = seconds_since(t0);
+  print_log(r);
+  ASSERT_FALSE(r.models.empty());
+  Accuracy a = accuracy(r.models[0], s);
+  double focal_err = 0;
+  for (const auto& [id, im] : r.models[0].images)
+    focal_err = std::max(focal_err, std::abs(r.models[0].cameras.at(im.camera_id).params[0] /
+                                             s.truth.cameras.at(im.camera_id).params[0] - 1));
+  std::printf("SIMPLE_RADIAL unknown focal: %d/%d registered, rot max %.4f deg, centre max %.5f, focal err max "
+              "%.4f, %.2f s\n",
+              a.registered, so.num_images, a.err.max_rotation_deg, a.err.max_center, focal_err, secs);
+  EXPECT_EQ(a.registered, so.num_images);
+  EXPECT_LT(a.err.max_rotation_deg, 0.1);
+  EXPECT_LT(a.err.max_center, 0.005 * s.scene_size);
+  EXPECT_LT(focal_err, 0.01);
+}
+
+TEST(Mapper, SplitSceneGivesTwoModels) {
+  SyntheticOptions so;
+  so.num_images = 16;
+  so.num_points = 1200;
+  so.num_clusters = 2;
+  so.arc_deg = 150;  // 8 cameras per cluster: an arc keeps neighbours ~20 deg apart
+  so.seed = 3;
+  SyntheticScene s = make_synthetic_scene(so);
+  MapperOptions mo;
+  mo.refine_focal = false;  // known intrinsics
+  MapperResult r = incremental_mapping(s.input, mo);
+  print_log(r);
+  ASSERT_EQ(r.models.size(), 2u);
+  for (const ColmapModel& m : r.models) {
+    EXPECT_EQ(m.images.size(), 8u);
+    std::set<int> clusters;
+    for (const auto& [id, im] : m.images) clusters.insert(s.cluster_of_image[id - 1]);
+    EXPECT_EQ(clusters.size(), 1u);
+    Accuracy a = accuracy(m, s);
+    std::printf("cluster model: %zu images, %zu points, rot max %.4f deg\n", m.images.size(), m.points.size(),
+                a.err.max_rotation_deg);
+    EXPECT_LT(a.err.max_rotation_deg, 0.3);  // ~330 points per cluster: looser than the full scenes
+  }
+  bool logged = false;
+  for (const std::string& l : r.log) logged |= l.find("only 8 of 16 images registered") != std::string::npos;
+  EXPECT_TRUE(logged);
+}
+
+TEST(Mapper, BadInput) {
+  MapperInput in;
+  EXPECT_THROW(incremental_mapping(in, MapperOptions{}), Error);
+  // Two images without any verified pair: no model, a message.
+  in.cameras[1] = {1, "PINHOLE", 100, 100, {100, 100, 50, 50}};
+  in.images.resize(2);
+  for (auto& im : in.images) im.camera_id = 1, im.keypoints = {{10, 10}};
+  MapperResult r = incremental_mapping(in, MapperOptions{});
+  EXPECT_TRUE(r.models.empty());
+  ASSERT_FALSE(r.log.empty());
+  EXPECT_NE(r.log.back().find("only 0 of 2 images registered"), std::string::npos);
+  in.pairs[{0, 5}] = TwoViewGeometry{};
+  EXPECT_THROW(incremental_mapping(in, MapperOptions{}), Error);
+}
