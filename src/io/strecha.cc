@@ -3,6 +3,8 @@
 #include <cmath>
 #include <sstream>
 
+#include <Eigen/Dense>
+
 #include "core/error.h"
 #include "core/fs.h"
 
