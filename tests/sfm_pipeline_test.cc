@@ -12,6 +12,7 @@
 #include "io/image.h"
 #include "io/strecha.h"
 #include "pipeline/results.h"
+#include "pipeline/runner_stages.h"
 #include "test_util.h"
 
 namespace vg {
@@ -115,48 +116,54 @@ TEST(SfmPipeline, ModelStatsReprojection) {
   EXPECT_NEAR(s.mean_reprojection_error, 2.5, 1e-9);
 }
 
-// Six fox photos (small SIFT) plus an unreadable file and a black image: a partial result that
-// names what was skipped, a model COLMAP and `vgsplat train` can read, a coloured points.ply.
-TEST(SfmPipeline, SmallRealSceneWithBadFiles) {
+// Six fox photos (small SIFT) plus an unreadable file and a black image, through the runner's sfm
+// stage: a partial result naming what was skipped, a model COLMAP and `vgsplat train` can read
+// (images/ linked beside sparse/0), a coloured points.ply, the run marked partial in analysis.json.
+TEST(SfmPipeline, SmallRealSceneWithBadFilesThroughRunner) {
   const fs::path fox = test::data_dir() / "fox" / "images";
   if (!fs::is_directory(fox)) GTEST_SKIP() << "no " << fox;
   const fs::path d = temp_dir("fox");
-  fs::create_directories(d / "images");
+  fs::create_directories(d / "fox_standard" / "images");
   std::vector<fs::path> photos;
   for (const auto& e : fs::directory_iterator(fox)) photos.push_back(e.path());
   std::sort(photos.begin(), photos.end());
   ASSERT_GE(photos.size(), 6u);
-  for (int i = 0; i < 6; ++i) fs::create_symlink(photos[i], d / "images" / photos[i].filename());
-  std::ofstream(d / "images" / "zz_broken.jpg") << "\xff\xd8\xff truncated";
-  write_black_png(d / "images" / "zz_black.png", 270, 480);
+  for (int i = 0; i < 6; ++i) fs::create_symlink(photos[i], d / "fox_standard" / "images" / photos[i].filename());
+  std::ofstream(d / "fox_standard" / "images" / "zz_broken.jpg") << "\xff\xd8\xff truncated";
+  write_black_png(d / "fox_standard" / "images" / "zz_black.png", 270, 480);
 
   SfmOptions o = quiet_options();
   o.sift.max_image_size = 540;
   o.sift.max_num_features = 2048;
   o.write_txt = true;
-  const SfmStats s = run_sfm(d / "images", d / "out", o);
-  EXPECT_EQ(s.images_found, 8);
-  EXPECT_EQ(s.images_used, 6);
-  EXPECT_EQ(s.skipped.size(), 2u);
-  EXPECT_EQ(s.registered, 6) << s.message;
-  EXPECT_TRUE(s.partial);
-  EXPECT_NE(s.message.find("only 6 of 8 images registered; largest model written"), std::string::npos) << s.message;
-  EXPECT_GT(s.points3D, 100);
-  EXPECT_GT(s.mean_track_length, 2.0);
-  EXPECT_LT(s.mean_reprojection_error, 2.0);
-  EXPECT_EQ(s.cameras, 6);  // one PINHOLE camera per image
+  RunOptions ro;
+  ro.results_root = d / "results";
+  ro.device = "cpu";
+  const RunReport r = run_pipeline(Pipeline{"P1", {sfm_stage(o)}}, d / "fox_standard", ro);
+  const nlohmann::json& s = r.analysis.at("sfm");
+  EXPECT_EQ(s["images"], 8);
+  EXPECT_EQ(s["images_used"], 6);
+  EXPECT_EQ(s["skipped"].size(), 2u);
+  EXPECT_EQ(s["registered_images"], 6) << s["message"];
+  EXPECT_EQ(s["cameras"], 6);  // one PINHOLE camera per image
+  EXPECT_TRUE(s["partial"].get<bool>());
+  EXPECT_NE(s["message"].get<std::string>().find("only 6 of 8 images registered; largest model written"),
+            std::string::npos) << s["message"];
+  EXPECT_TRUE(r.analysis["partial"].get<bool>());
+  EXPECT_GT(s["points3D"].get<int>(), 100);
+  EXPECT_GT(s["mean_track_length"].get<double>(), 2.0);
+  EXPECT_LT(s["mean_reprojection_error"].get<double>(), 2.0);
   for (const char* f : {"sparse/0/cameras.bin", "sparse/0/images.bin", "sparse/0/points3D.bin", "sparse/0/cameras.txt",
-                        "points.ply"})
-    EXPECT_TRUE(fs::exists(d / "out" / f)) << f;
-  const ColmapModel m = read_colmap_model(d / "out" / "sparse" / "0");
+                        "points.ply", "images/0001.jpg", "metadata.json", "analysis.json"})
+    EXPECT_TRUE(fs::exists(r.result_dir / f)) << f;
+  EXPECT_EQ(r.result_dir.filename().string().rfind("P1_fox_", 0), 0u) << r.result_dir;
+  const ColmapModel m = read_colmap_model(r.result_dir / "sparse" / "0");
   EXPECT_EQ(m.images.size(), 6u);
-  EXPECT_EQ(static_cast<int>(m.points.size()), s.points3D);
+  EXPECT_EQ(static_cast<int>(m.points.size()), s["points3D"].get<int>());
   for (const auto& [id, im] : m.images) EXPECT_EQ(im.name, photos[id - 1].filename().string());
-  const auto j = sfm_stats_json(s);
-  EXPECT_EQ(j["registered_images"], 6);
-  EXPECT_TRUE(j["partial"].get<bool>());
-  std::printf("fox x6: %d points, track %.2f, reproj %.3f px, %.2f s\n", s.points3D, s.mean_track_length,
-              s.mean_reprojection_error, s.total_seconds);
+  std::printf("fox x6: %d points, track %.2f, reproj %.3f px, %.2f s\n", s["points3D"].get<int>(),
+              s["mean_track_length"].get<double>(), s["mean_reprojection_error"].get<double>(),
+              s["seconds"].get<double>());
   fs::remove_all(d);
 }
 
