@@ -13,7 +13,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build="$root/build"
 out="${TMPDIR:-/tmp}/vgsplat_sfm_eval"
 device=cpu
-threads=$(nproc)
+threads=""
 run_colmap=1
 scenes=()
 while [[ $# -gt 0 ]]; do
@@ -66,7 +66,7 @@ for scene in "${scenes[@]}"; do
 
   # vgsplat: per-step seconds from its statistics file
   t0=$(now)
-  "$vgsplat" sfm "$src" --out "$work/vgsplat" --device "$device" --threads "$threads" \
+  "$vgsplat" sfm "$src" --out "$work/vgsplat" --device "$device" ${threads:+--threads "$threads"} \
     --max-image-size 1600 --max-features 8192 --stats "$work/vgsplat_stats.json" > "$work/vgsplat.log" 2>&1 \
     || echo "vgsplat sfm failed (see $work/vgsplat.log)"
   t1=$(now)
@@ -88,14 +88,14 @@ PY
     t0=$(now)
     colmap feature_extractor --database_path "$db" --image_path "$images" \
       --ImageReader.camera_model PINHOLE --ImageReader.single_camera 0 \
-      --SiftExtraction.use_gpu 0 --SiftExtraction.num_threads "$threads" \
+      --SiftExtraction.use_gpu 0 --SiftExtraction.num_threads "${threads:--1}" \
       --SiftExtraction.max_image_size 1600 --SiftExtraction.max_num_features 8192 > "$work/colmap.log" 2>&1
     t1=$(now)
     colmap exhaustive_matcher --database_path "$db" --SiftMatching.use_gpu 0 \
-      --SiftMatching.num_threads "$threads" >> "$work/colmap.log" 2>&1
+      --SiftMatching.num_threads "${threads:--1}" >> "$work/colmap.log" 2>&1
     t2=$(now)
     colmap mapper --database_path "$db" --image_path "$images" --output_path "$work/colmap/sparse" \
-      --Mapper.num_threads "$threads" >> "$work/colmap.log" 2>&1 || echo "colmap mapper failed (see $work/colmap.log)"
+      --Mapper.num_threads "${threads:--1}" >> "$work/colmap.log" 2>&1 || echo "colmap mapper failed (see $work/colmap.log)"
     t3=$(now)
     c_times="features:$(elapsed "$t0" "$t1"),matching:$(elapsed "$t1" "$t2"),mapping:$(elapsed "$t2" "$t3"),total:$(elapsed "$t0" "$t3")"
     args+=(--model "colmap=$(largest_model "$work/colmap/sparse")" --time "colmap=$c_times")

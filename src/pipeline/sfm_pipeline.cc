@@ -158,7 +158,10 @@ SfmStats run_sfm(const fs::path& images_dir, const fs::path& out_dir, const SfmO
   const Device device = resolve_device(opt.device);
   set_current_device(device);
   stats.device = device.str();
-  const int workers = opt.num_threads > 0 ? opt.num_threads : num_threads();
+  // SIFT and matching thread inside each call (parallel_for), so by default a few images / pairs run
+  // side by side (overlapping decoding and small jobs); RANSAC per pair runs one pair per thread.
+  const int workers = opt.num_threads > 0 ? opt.num_threads : std::max(2, num_threads() / 4);
+  const int geometry_workers = opt.num_threads > 0 ? opt.num_threads : num_threads();
 
   const std::vector<fs::path> files = list_image_files(images_dir);
   stats.images_found = static_cast<int>(files.size());
@@ -183,7 +186,7 @@ SfmStats run_sfm(const fs::path& images_dir, const fs::path& out_dir, const SfmO
 
   t0 = std::chrono::steady_clock::now();
   const std::vector<ColmapCamera> cams = guess_cameras(images, opt);
-  auto verified = verify_all_pairs(images, cams, pairs, matches, opt, workers);
+  auto verified = verify_all_pairs(images, cams, pairs, matches, opt, geometry_workers);
   stats.num_verified_pairs = static_cast<int>(verified.size());
   stats.seconds.emplace_back("geometry", seconds_since(t0));
   VG_CHECK(!verified.empty(), "SfM failed: no image pair of the ", images.size(),

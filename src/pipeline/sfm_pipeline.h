@@ -30,7 +30,8 @@ struct SfmOptions {
   TwoViewOptions two_view;
   MapperOptions mapper;
   std::string device = "auto";         // auto | cpu | cuda[:N]: SIFT, matching and BA
-  int num_threads = 0;                 // CPU workers over images / pairs; 0: all hardware threads
+  int num_threads = 0;                 // CPU workers over images / pairs; 0: auto (hw/4 for SIFT and
+                                       // matching, which thread inside; all threads for RANSAC)
   bool write_txt = false;              // also cameras/images/points3D.txt next to the .bin files
   bool progress = true;                // progress bars on stderr
   uint64_t seed = 0;                   // RANSAC seeds derive from it (deterministic runs)
