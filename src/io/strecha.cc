@@ -19,9 +19,9 @@ Eigen::Matrix4d StrechaCamera::cam_from_world() const {
 
 StrechaCamera read_strecha_camera(const std::filesystem::path& path) {
   std::istringstream in(read_file(path));
-  double v[23];
-  for (int i = 0; i < 23; ++i) {
-    VG_CHECK(static_cast<bool>(in >> v[i]), "bad Strecha camera file ", path.string(), ": expected 23 numbers (K, ",
+  double v[26];
+  for (int i = 0; i < 26; ++i) {
+    VG_CHECK(static_cast<bool>(in >> v[i]), "bad Strecha camera file ", path.string(), ": expected 26 numbers (K, ",
              "distortion, R, centre, W H), got ", i);
     VG_CHECK(std::isfinite(v[i]), "bad Strecha camera file ", path.string(), ": value ", i + 1, " is not finite");
   }
@@ -32,10 +32,10 @@ StrechaCamera read_strecha_camera(const std::filesystem::path& path) {
       c.R(r, k) = v[12 + 3 * r + k];
     }
   c.distortion = Eigen::Vector3d(v[9], v[10], v[11]);
-  c.center = Eigen::Vector3d(v[18], v[19], v[20]);
-  c.width = static_cast<int>(v[21]);
-  c.height = static_cast<int>(v[22]);
-  VG_CHECK(c.width > 0 && c.height > 0, "bad Strecha camera file ", path.string(), ": image size ", v[21], "x", v[22]);
+  c.center = Eigen::Vector3d(v[21], v[22], v[23]);
+  c.width = static_cast<int>(v[24]);
+  c.height = static_cast<int>(v[25]);
+  VG_CHECK(c.width > 0 && c.height > 0, "bad Strecha camera file ", path.string(), ": image size ", v[24], "x", v[25]);
   VG_CHECK(std::abs(c.R.determinant() - 1.0) < 1e-3, "bad Strecha camera file ", path.string(),
            ": R is not a rotation (det ", c.R.determinant(), ")");
   return c;
