@@ -1,4 +1,108 @@
+// `vgsplat train`: options named as gsplat's examples/simple_trainer.py (`default` config).
+#include <cstdio>
+#include <memory>
+#include <sstream>
+
 #include "apps/vgsplat/commands.h"
+#include "core/error.h"
+#include "splat/trainer.h"
+
 namespace vg::app {
-void register_train(CLI::App&) {}
+
+namespace {
+
+// "r,g,b" in [0,1], or "white" / "black".
+std::array<float, 3> parse_background(const std::string& s) {
+  if (s == "white") return {1, 1, 1};
+  if (s == "black") return {0, 0, 0};
+  std::array<float, 3> c{};
+  std::stringstream ss(s);
+  std::string part;
+  int i = 0;
+  while (std::getline(ss, part, ',')) {
+    VG_CHECK(i < 3, "--background: expected r,g,b or white/black, got '", s, "'");
+    try {
+      c[i++] = std::stof(part);
+    } catch (const std::exception&) {
+      VG_FAIL("--background: '", part, "' is not a number");
+    }
+  }
+  VG_CHECK(i == 3, "--background: expected r,g,b or white/black, got '", s, "'");
+  return c;
+}
+
+void add_strategy_options(CLI::App* cmd, StrategyConfig& s) {
+  cmd->add_option("--prune-opa", s.prune_opa, "Prune Gaussians below this opacity");
+  cmd->add_option("--grow-grad2d", s.grow_grad2d, "Densify above this mean 2D gradient (0.0008 with --absgrad)");
+  cmd->add_option("--grow-scale3d", s.grow_scale3d, "Duplicate below / split above this scale (x scene scale)");
+  cmd->add_option("--prune-scale3d", s.prune_scale3d, "Prune above this scale (x scene scale)");
+  cmd->add_option("--refine-start-iter", s.refine_start_iter);
+  cmd->add_option("--refine-stop-iter", s.refine_stop_iter);
+  cmd->add_option("--reset-every", s.reset_every);
+  cmd->add_option("--refine-every", s.refine_every);
+  cmd->add_option("--pause-refine-after-reset", s.pause_refine_after_reset);
+  cmd->add_flag("--absgrad", s.absgrad, "Use absolute gradients for densification (AbsGS)");
+  cmd->add_flag("--revised-opacity", s.revised_opacity, "Revised opacity after splitting (arXiv:2404.06109)");
+}
+
+}  // namespace
+
+void register_train(CLI::App& app) {
+  auto* cmd = app.add_subcommand("train", "Train 3D Gaussian Splatting (gsplat simple_trainer default)");
+  auto cfg = std::make_shared<TrainConfig>();
+  auto bkgd = std::make_shared<std::string>("black");
+  cmd->add_option("--data-dir", cfg->data_dir, "Dataset folder (COLMAP or transforms.json)")->required();
+  cmd->add_option("--result-dir", cfg->result_dir, "Output folder")->capture_default_str();
+  cmd->add_option("--data-factor", cfg->data_factor, "Downsample the images by this factor")->capture_default_str();
+  cmd->add_option("--test-every", cfg->test_every, "Every N-th image is a test image")->capture_default_str();
+  cmd->add_option("--global-scale", cfg->global_scale, "Scaler for scene-size related parameters");
+  cmd->add_flag("--normalize-world-space,!--no-normalize-world-space", cfg->normalize_world_space);
+  cmd->add_option("--background", *bkgd, "Background colour r,g,b in [0,1], white or black")->capture_default_str();
+  cmd->add_option("--max-steps", cfg->max_steps)->capture_default_str();
+  cmd->add_option("--eval-steps", cfg->eval_steps, "Steps (1-based) to evaluate at");
+  cmd->add_option("--save-steps", cfg->save_steps, "Steps (1-based) to save checkpoints at");
+  cmd->add_flag("--save-ply", cfg->save_ply, "Write ply/point_cloud_<step>.ply at --ply-steps");
+  cmd->add_option("--ply-steps", cfg->ply_steps);
+  cmd->add_option("--steps-scaler", cfg->steps_scaler, "Scale every step count (schedule and strategy)");
+  cmd->add_option("--tb-every", cfg->tb_every, "Accepted for compatibility (no TensorBoard)");
+  cmd->add_flag("--disable-viewer", cfg->disable_viewer, "Accepted for compatibility (no viewer)");
+  cmd->add_option("--init-type", cfg->init_type, "sfm or random")->capture_default_str();
+  cmd->add_option("--init-num-pts", cfg->init_num_pts, "Random init: number of Gaussians");
+  cmd->add_option("--init-extent", cfg->init_extent, "Random init: half-extent as a multiple of the scene scale");
+  cmd->add_option("--init-aabb", cfg->init_aabb, "Random init: absolute half-size of the cube (overrides extent)");
+  cmd->add_option("--init-opa", cfg->init_opa);
+  cmd->add_option("--init-scale", cfg->init_scale);
+  cmd->add_option("--sh-degree", cfg->sh_degree);
+  cmd->add_option("--sh-degree-interval", cfg->sh_degree_interval);
+  cmd->add_option("--ssim-lambda", cfg->ssim_lambda);
+  cmd->add_option("--near-plane", cfg->near_plane);
+  cmd->add_option("--far-plane", cfg->far_plane);
+  cmd->add_flag("--antialiased", cfg->antialiased, "Mip-Splatting style antialiased rasterization");
+  cmd->add_option("--means-lr", cfg->means_lr);
+  cmd->add_option("--scales-lr", cfg->scales_lr);
+  cmd->add_option("--opacities-lr", cfg->opacities_lr);
+  cmd->add_option("--quats-lr", cfg->quats_lr);
+  cmd->add_option("--sh0-lr", cfg->sh0_lr);
+  cmd->add_option("--shN-lr", cfg->shN_lr);
+  add_strategy_options(cmd, cfg->strategy);
+  cmd->add_option("--seed", cfg->seed)->capture_default_str();
+  cmd->add_option("--device", cfg->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--ckpt", cfg->ckpt, "Resume from this checkpoint (with --eval-only: evaluate it)");
+  cmd->add_flag("--eval-only", cfg->eval_only, "Evaluate --ckpt without training");
+  cmd->add_option("--lpips-weights", cfg->lpips_weights, "LPIPS weights (safetensors); default $VGSPLAT_LPIPS_WEIGHTS");
+  cmd->callback([cfg, bkgd] {
+    TrainConfig c = *cfg;
+    c.background = parse_background(*bkgd);
+    if (c.steps_scaler != 1.0f) c.adjust_steps(c.steps_scaler);
+    Trainer trainer(c);
+    auto stats = trainer.run();
+    if (stats) {
+      std::printf("PSNR %.3f  SSIM %.4f  LPIPS %s  (%lld Gaussians, step %d)\n", stats->psnr, stats->ssim,
+                  stats->lpips ? std::to_string(*stats->lpips).c_str() : "n/a",
+                  static_cast<long long>(stats->num_gs), stats->step);
+    }
+    std::printf("results in %s\n", c.result_dir.c_str());
+  });
+}
+
 }  // namespace vg::app

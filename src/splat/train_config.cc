@@ -1,0 +1,224 @@
+#include "splat/train_config.h"
+
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+
+namespace vg {
+
+using nlohmann::json;
+
+void TrainConfig::adjust_steps(float factor) {
+  auto scale = [factor](int v) { return static_cast<int>(v * factor); };
+  for (int& s : eval_steps) s = scale(s);
+  for (int& s : save_steps) s = scale(s);
+  for (int& s : ply_steps) s = scale(s);
+  max_steps = scale(max_steps);
+  sh_degree_interval = scale(sh_degree_interval);
+  strategy.refine_start_iter = scale(strategy.refine_start_iter);
+  strategy.refine_stop_iter = scale(strategy.refine_stop_iter);
+  strategy.reset_every = scale(strategy.reset_every);
+  strategy.refine_every = scale(strategy.refine_every);
+}
+
+double TrainConfig::lr(int group, int step, float scene_scale) const {
+  switch (group) {
+    case 0: {
+      // torch ExponentialLR(gamma = 0.01^(1/max_steps)), stepped once after every optimizer step.
+      double gamma = std::pow(0.01, 1.0 / max_steps);
+      return static_cast<double>(means_lr) * scene_scale * std::pow(gamma, step);
+    }
+    case 1: return scales_lr;
+    case 2: return quats_lr;
+    case 3: return opacities_lr;
+    case 4: return sh0_lr;
+    case 5: return shN_lr;
+  }
+  VG_FAIL("no parameter group ", group);
+}
+
+void TrainConfig::validate() const {
+  VG_CHECK(max_steps > 0, "--max-steps must be > 0 (after --steps-scaler), got ", max_steps);
+  VG_CHECK(data_factor >= 1, "--data-factor must be >= 1, got ", data_factor);
+  VG_CHECK(test_every >= 1, "--test-every must be >= 1, got ", test_every);
+  VG_CHECK(init_type == "sfm" || init_type == "random", "--init-type must be sfm or random, got '", init_type, "'");
+  VG_CHECK(init_num_pts > 0, "--init-num-pts must be > 0");
+  VG_CHECK(sh_degree >= 0 && sh_degree <= 3, "--sh-degree must be in 0..3, got ", sh_degree);
+  VG_CHECK(sh_degree_interval > 0, "--sh-degree-interval must be > 0 (after --steps-scaler)");
+  VG_CHECK(init_opa > 0 && init_opa < 1, "--init-opa must be in (0, 1), got ", init_opa);
+  VG_CHECK(init_scale > 0, "--init-scale must be > 0");
+  VG_CHECK(ssim_lambda >= 0 && ssim_lambda <= 1, "--ssim-lambda must be in [0, 1]");
+  VG_CHECK(strategy.refine_every > 0 && strategy.reset_every > 0,
+           "refine_every and reset_every must be > 0 (after --steps-scaler)");
+}
+
+namespace {
+
+json to_json_obj(const TrainConfig& c) {
+  const StrategyConfig& s = c.strategy;
+  json strat = {{"prune_opa", s.prune_opa},
+                {"grow_grad2d", s.grow_grad2d},
+                {"grow_scale3d", s.grow_scale3d},
+                {"prune_scale3d", s.prune_scale3d},
+                {"refine_start_iter", s.refine_start_iter},
+                {"refine_stop_iter", s.refine_stop_iter},
+                {"reset_every", s.reset_every},
+                {"refine_every", s.refine_every},
+                {"pause_refine_after_reset", s.pause_refine_after_reset},
+                {"absgrad", s.absgrad},
+                {"revised_opacity", s.revised_opacity}};
+  return json{{"data_dir", c.data_dir},
+              {"result_dir", c.result_dir},
+              {"data_factor", c.data_factor},
+              {"test_every", c.test_every},
+              {"global_scale", c.global_scale},
+              {"normalize_world_space", c.normalize_world_space},
+              {"background", c.background},
+              {"max_steps", c.max_steps},
+              {"eval_steps", c.eval_steps},
+              {"save_steps", c.save_steps},
+              {"save_ply", c.save_ply},
+              {"ply_steps", c.ply_steps},
+              {"steps_scaler", c.steps_scaler},
+              {"tb_every", c.tb_every},
+              {"disable_viewer", c.disable_viewer},
+              {"init_type", c.init_type},
+              {"init_num_pts", c.init_num_pts},
+              {"init_extent", c.init_extent},
+              {"init_aabb", c.init_aabb},
+              {"init_opa", c.init_opa},
+              {"init_scale", c.init_scale},
+              {"sh_degree", c.sh_degree},
+              {"sh_degree_interval", c.sh_degree_interval},
+              {"ssim_lambda", c.ssim_lambda},
+              {"near_plane", c.near_plane},
+              {"far_plane", c.far_plane},
+              {"antialiased", c.antialiased},
+              {"means_lr", c.means_lr},
+              {"scales_lr", c.scales_lr},
+              {"opacities_lr", c.opacities_lr},
+              {"quats_lr", c.quats_lr},
+              {"sh0_lr", c.sh0_lr},
+              {"shN_lr", c.shN_lr},
+              {"strategy", strat},
+              {"seed", c.seed},
+              {"device", c.device},
+              {"ckpt", c.ckpt},
+              {"eval_only", c.eval_only},
+              {"lpips_weights", c.lpips_weights}};
+}
+
+template <typename T>
+void get(const json& j, const char* key, T& out) {
+  if (j.contains(key)) out = j.at(key).get<T>();
+}
+
+std::string yaml_scalar(const json& v) {
+  if (v.is_string()) return json(v.get<std::string>()).dump();  // JSON string quoting is valid YAML
+  if (v.is_number_float()) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.9g", v.get<double>());
+    std::string s = buf;
+    if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+    return s;
+  }
+  return v.dump();
+}
+
+void write_yaml(std::ostringstream& os, const json& obj, int indent) {
+  std::string pad(indent, ' ');
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    const json& v = it.value();
+    os << pad << it.key() << ":";
+    if (v.is_object()) {
+      os << "\n";
+      write_yaml(os, v, indent + 2);
+    } else if (v.is_array()) {
+      os << " [";
+      for (size_t i = 0; i < v.size(); ++i) os << (i ? ", " : "") << yaml_scalar(v[i]);
+      os << "]\n";
+    } else {
+      os << " " << yaml_scalar(v) << "\n";
+    }
+  }
+}
+
+}  // namespace
+
+std::string TrainConfig::to_yaml() const {
+  std::ostringstream os;
+  write_yaml(os, to_json_obj(*this), 0);
+  return os.str();
+}
+
+std::string TrainConfig::to_json() const { return to_json_obj(*this).dump(); }
+
+TrainConfig TrainConfig::from_json(const std::string& text) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const std::exception& e) {
+    VG_FAIL("bad training config JSON: ", e.what());
+  }
+  TrainConfig c;
+  get(j, "data_dir", c.data_dir);
+  get(j, "result_dir", c.result_dir);
+  get(j, "data_factor", c.data_factor);
+  get(j, "test_every", c.test_every);
+  get(j, "global_scale", c.global_scale);
+  get(j, "normalize_world_space", c.normalize_world_space);
+  get(j, "background", c.background);
+  get(j, "max_steps", c.max_steps);
+  get(j, "eval_steps", c.eval_steps);
+  get(j, "save_steps", c.save_steps);
+  get(j, "save_ply", c.save_ply);
+  get(j, "ply_steps", c.ply_steps);
+  get(j, "steps_scaler", c.steps_scaler);
+  get(j, "tb_every", c.tb_every);
+  get(j, "disable_viewer", c.disable_viewer);
+  get(j, "init_type", c.init_type);
+  get(j, "init_num_pts", c.init_num_pts);
+  get(j, "init_extent", c.init_extent);
+  get(j, "init_aabb", c.init_aabb);
+  get(j, "init_opa", c.init_opa);
+  get(j, "init_scale", c.init_scale);
+  get(j, "sh_degree", c.sh_degree);
+  get(j, "sh_degree_interval", c.sh_degree_interval);
+  get(j, "ssim_lambda", c.ssim_lambda);
+  get(j, "near_plane", c.near_plane);
+  get(j, "far_plane", c.far_plane);
+  get(j, "antialiased", c.antialiased);
+  get(j, "means_lr", c.means_lr);
+  get(j, "scales_lr", c.scales_lr);
+  get(j, "opacities_lr", c.opacities_lr);
+  get(j, "quats_lr", c.quats_lr);
+  get(j, "sh0_lr", c.sh0_lr);
+  get(j, "shN_lr", c.shN_lr);
+  if (j.contains("strategy")) {
+    const json& s = j.at("strategy");
+    StrategyConfig& o = c.strategy;
+    get(s, "prune_opa", o.prune_opa);
+    get(s, "grow_grad2d", o.grow_grad2d);
+    get(s, "grow_scale3d", o.grow_scale3d);
+    get(s, "prune_scale3d", o.prune_scale3d);
+    get(s, "refine_start_iter", o.refine_start_iter);
+    get(s, "refine_stop_iter", o.refine_stop_iter);
+    get(s, "reset_every", o.reset_every);
+    get(s, "refine_every", o.refine_every);
+    get(s, "pause_refine_after_reset", o.pause_refine_after_reset);
+    get(s, "absgrad", o.absgrad);
+    get(s, "revised_opacity", o.revised_opacity);
+  }
+  get(j, "seed", c.seed);
+  get(j, "device", c.device);
+  get(j, "ckpt", c.ckpt);
+  get(j, "eval_only", c.eval_only);
+  get(j, "lpips_weights", c.lpips_weights);
+  return c;
+}
+
+}  // namespace vg

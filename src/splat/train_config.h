@@ -1,0 +1,77 @@
+// Training options of `vgsplat train`, named and defaulted as gsplat's examples/simple_trainer.py
+// `default` config (DefaultStrategy), plus a few vgsplat additions (init_aabb, background, device, lpips).
+#pragma once
+#include <array>
+#include <string>
+#include <vector>
+
+#include "splat/strategy.h"
+
+namespace vg {
+
+struct TrainConfig {
+  // data / output
+  std::string data_dir;
+  std::string result_dir = "results/garden";
+  int data_factor = 4;
+  int test_every = 8;
+  float global_scale = 1.0f;
+  bool normalize_world_space = true;
+  std::array<float, 3> background{0, 0, 0};  // composited behind RGBA images and behind every render
+
+  // schedule
+  int max_steps = 30000;
+  std::vector<int> eval_steps{7000, 30000};
+  std::vector<int> save_steps{7000, 30000};
+  bool save_ply = false;
+  std::vector<int> ply_steps{7000, 30000};
+  float steps_scaler = 1.0f;
+  int tb_every = 100;          // accepted for compatibility (no TensorBoard)
+  bool disable_viewer = false; // accepted for compatibility (no viewer)
+
+  // initialisation
+  std::string init_type = "sfm";  // sfm | random
+  int init_num_pts = 100000;
+  float init_extent = 3.0f;       // random init: +-init_extent * scene_scale
+  float init_aabb = 0.0f;         // random init: +-init_aabb (absolute) when > 0 (3DGS NeRF-synthetic: 1.3)
+  float init_opa = 0.1f;
+  float init_scale = 1.0f;
+  int sh_degree = 3;
+  int sh_degree_interval = 1000;
+
+  // rendering / loss
+  float ssim_lambda = 0.2f;
+  float near_plane = 0.01f;
+  float far_plane = 1e10f;
+  bool antialiased = false;
+
+  // learning rates (means_lr is multiplied by scene_scale and decays exponentially to 1% at max_steps)
+  float means_lr = 1.6e-4f;
+  float scales_lr = 5e-3f;
+  float opacities_lr = 5e-2f;
+  float quats_lr = 1e-3f;
+  float sh0_lr = 2.5e-3f;
+  float shN_lr = 2.5e-3f / 20;
+
+  StrategyConfig strategy;
+
+  // run
+  uint64_t seed = 42;
+  std::string device = "auto";
+  std::string ckpt;        // resume from (or, with eval_only, evaluate) this checkpoint
+  bool eval_only = false;
+  std::string lpips_weights;  // LPIPS safetensors; empty -> $VGSPLAT_LPIPS_WEIGHTS; none -> lpips null
+
+  // gsplat Config.adjust_steps: scales every step count (schedule and strategy) by `factor`.
+  void adjust_steps(float factor);
+  // Learning rate of parameter group `i` (Gaussians::group order) at 0-based `step`.
+  double lr(int group, int step, float scene_scale) const;
+  // Throws vg::Error for inconsistent options.
+  void validate() const;
+
+  std::string to_yaml() const;  // cfg.yml: every option
+  std::string to_json() const;  // stored in checkpoints
+  static TrainConfig from_json(const std::string& json);
+};
+
+}  // namespace vg

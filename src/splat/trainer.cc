@@ -1,0 +1,229 @@
+#include "splat/trainer.h"
+
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+
+#include <nlohmann/json.hpp>
+
+#include "core/cuda_memory.h"
+#include "core/fs.h"
+#include "core/progress.h"
+#include "io/ply.h"
+#include "metrics/loss.h"
+#include "metrics/lpips.h"
+#include "splat/checkpoint.h"
+#include "splat/init.h"
+#include "splat/preprocess.h"
+
+namespace vg {
+
+namespace {
+
+Dataset load_for(const TrainConfig& cfg) {
+  DatasetOptions opt;
+  opt.dir = cfg.data_dir;
+  opt.data_factor = cfg.data_factor;
+  opt.test_every = cfg.test_every;
+  opt.normalize = cfg.normalize_world_space;
+  opt.background = cfg.background;
+  return load_dataset(opt);
+}
+
+bool is_listed(const std::vector<int>& steps, int step) {
+  for (int s : steps)
+    if (s - 1 == step) return true;
+  return false;
+}
+
+std::string fmt_count(int64_t n) {
+  char buf[32];
+  if (n >= 1000000) std::snprintf(buf, sizeof buf, "%.2fM", n / 1e6);
+  else if (n >= 1000) std::snprintf(buf, sizeof buf, "%.1fk", n / 1e3);
+  else std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(n));
+  return buf;
+}
+
+double peak_mem_gb(const Device& d) { return d.is_cuda() ? cuda_peak_memory(d.index) / 1073741824.0 : 0.0; }
+
+}  // namespace
+
+Trainer::Trainer(TrainConfig cfg) : Trainer(cfg, load_for(cfg)) {}
+
+Trainer::Trainer(TrainConfig cfg, Dataset data) : cfg_(std::move(cfg)), data_(std::move(data)) { setup(); }
+
+Trainer::~Trainer() = default;
+
+void Trainer::setup() {
+  cfg_.validate();
+  VG_CHECK(!data_.train.empty(), "the dataset has no training views");
+  device_ = resolve_device(cfg_.device);
+  set_current_device(device_);
+  scene_scale_ = data_.scene_scale * 1.1f * cfg_.global_scale;
+  train_images_.resize(data_.train.size());
+
+  Checkpoint ck;
+  bool resume = !cfg_.ckpt.empty();
+  if (resume) {
+    ck = load_checkpoint(cfg_.ckpt);
+    VG_CHECK(ck.gaussians.max_sh_degree() == cfg_.sh_degree, cfg_.ckpt, ": checkpoint has SH degree ",
+             ck.gaussians.max_sh_degree(), " but --sh-degree is ", cfg_.sh_degree);
+    g_ = ck.gaussians.to(device_);
+    start_step_ = ck.step + 1;
+    log_info("restored " + std::to_string(g_.size()) + " Gaussians from " + cfg_.ckpt + " (step " +
+             std::to_string(ck.step) + ")");
+  } else {
+    std::mt19937_64 rng(cfg_.seed);
+    g_ = init_from_config(cfg_, data_, scene_scale_, rng).to(device_);
+    log_info("initialised " + std::to_string(g_.size()) + " Gaussians (" + cfg_.init_type + "), scene scale " +
+             std::to_string(scene_scale_));
+  }
+  for (int i = 0; i < Gaussians::kGroups; ++i) {
+    if (resume && ck.adam[i].exp_avg.defined()) {
+      adam_[i].exp_avg = ck.adam[i].exp_avg.to(device_);
+      adam_[i].exp_avg_sq = ck.adam[i].exp_avg_sq.to(device_);
+      adam_[i].step = ck.adam[i].step;
+    } else {
+      adam_[i] = adam_init(g_.group(i));
+    }
+  }
+  strategy_ = std::make_unique<DefaultStrategy>(cfg_.strategy, scene_scale_, cfg_.seed + start_step_);
+  if (resume && ck.strategy.grad2d.defined()) {
+    strategy_->state().grad2d = ck.strategy.grad2d.to(device_);
+    strategy_->state().count = ck.strategy.count.to(device_);
+  }
+}
+
+// gsplat draws views from a DataLoader reshuffled every epoch; here epoch e uses a permutation
+// seeded by (seed, e), so a resumed run sees the same sequence.
+int Trainer::train_view_for_step(int step) {
+  int n = static_cast<int>(data_.train.size());
+  int e = step / n;
+  if (e != epoch_) {
+    epoch_perm_.resize(n);
+    std::iota(epoch_perm_.begin(), epoch_perm_.end(), 0);
+    std::mt19937_64 rng(cfg_.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(e) + 1);
+    for (int i = n - 1; i > 0; --i) std::swap(epoch_perm_[i], epoch_perm_[rng() % static_cast<uint64_t>(i + 1)]);
+    epoch_ = e;
+  }
+  return epoch_perm_[step % n];
+}
+
+const Tensor& Trainer::train_image(int i) {
+  if (!train_images_[i].defined()) train_images_[i] = data_.load_image(data_.train[i]);
+  return train_images_[i];
+}
+
+Render render_view(const Gaussians& g, const Camera& cam, int sh_degree, const TrainConfig& cfg) {
+  PreprocessSettings ps;
+  ps.sh_degree = sh_degree;
+  ps.antialiased = cfg.antialiased;
+  ps.near_plane = cfg.near_plane;
+  ps.far_plane = cfg.far_plane;
+  Render r;
+  r.pre = preprocess_forward(g, cam, ps);
+  r.isect = isect_tiles(r.pre.means2d, r.pre.radii, r.pre.depths, cam.width, cam.height);
+  r.raster = rasterize_forward(r.pre.means2d, r.pre.conics, r.pre.colors, r.pre.opacities, cfg.background, r.isect,
+                               cam.width, cam.height);
+  return r;
+}
+
+float Trainer::train_step(int step, bool read_loss) {
+  int view = train_view_for_step(step);
+  const Camera& cam = data_.train[view].camera;
+  Tensor gt = train_image(view).to(device_);
+  int sh_degree = std::min(step / cfg_.sh_degree_interval, cfg_.sh_degree);
+
+  Render r = render_view(g_, cam, sh_degree, cfg_);
+  PhotometricLoss loss = photometric_loss(r.raster.colors, gt, cfg_.ssim_lambda);
+  RasterGrads rg = rasterize_backward(r.pre.means2d, r.pre.conics, r.pre.colors, r.pre.opacities, cfg_.background,
+                                      r.isect, cam.width, cam.height, r.raster, loss.v_render, Tensor(),
+                                      cfg_.strategy.absgrad);
+  PreprocessSettings ps;
+  ps.sh_degree = sh_degree;
+  ps.antialiased = cfg_.antialiased;
+  ps.near_plane = cfg_.near_plane;
+  ps.far_plane = cfg_.far_plane;
+  GaussianGrads grads = zeros_like(g_);
+  preprocess_backward(g_, cam, ps, r.pre, PreprocessGradsIn{rg.v_means2d, rg.v_conics, rg.v_opacities, rg.v_colors},
+                      grads);
+
+  // simple_trainer order: optimizer steps, lr scheduler, then strategy.step_post_backward
+  // (which returns at once from refine_stop_iter on).
+  for (int i = 0; i < Gaussians::kGroups; ++i) {
+    AdamConfig ac;
+    ac.lr = static_cast<float>(cfg_.lr(i, step, scene_scale_));
+    adam_step(g_.group(i), grads.group(i), adam_[i], ac);
+  }
+  strategy_->step_post_backward_accumulate(step, cfg_.strategy.absgrad ? rg.v_means2d_abs : rg.v_means2d,
+                                           r.pre.radii, cam.width, cam.height);
+  RefineStats rs = strategy_->step_post_optimizer(step, g_, adam_);
+  if (verbose_ && (rs.duplicated || rs.split || rs.pruned))
+    log_info("step " + std::to_string(step) + ": " + std::to_string(rs.duplicated) + " duplicated, " +
+             std::to_string(rs.split) + " split, " + std::to_string(rs.pruned) + " pruned, now " +
+             std::to_string(g_.size()) + " GSs");
+  return read_loss ? loss.loss.item() : NAN;
+}
+
+void Trainer::save_train_stats(int step, double elapsed) {
+  nlohmann::json j = {{"mem", peak_mem_gb(device_)}, {"ellipse_time", elapsed}, {"num_GS", g_.size()}};
+  char name[64];
+  std::snprintf(name, sizeof name, "train_step%04d.json", step);
+  write_file_atomic(fs::path(cfg_.result_dir) / "stats" / name, j.dump());
+}
+
+void Trainer::save_checkpoint_at(int step) {
+  Checkpoint ck;
+  ck.step = step;
+  ck.gaussians = g_;
+  for (int i = 0; i < Gaussians::kGroups; ++i) ck.adam[i] = adam_[i];
+  ck.strategy = strategy_->state();
+  ck.scene_scale = scene_scale_;
+  ck.config_json = cfg_.to_json();
+  save_checkpoint(fs::path(cfg_.result_dir) / "ckpts" / ("ckpt_" + std::to_string(step) + ".safetensors"), ck);
+}
+
+void Trainer::save_ply_at(int step) {
+  // io's write_ply_3dgs takes the dataset's world -> normalised transform and applies its inverse.
+  write_ply_3dgs(fs::path(cfg_.result_dir) / "ply" / ("point_cloud_" + std::to_string(step) + ".ply"),
+                 g_.to(Device::cpu()), data_.transform);
+}
+
+std::optional<EvalStats> Trainer::run() {
+  fs::create_directories(cfg_.result_dir);
+  if (cfg_.eval_only) {
+    VG_CHECK(!cfg_.ckpt.empty(), "--eval-only needs --ckpt FILE");
+    return evaluate(start_step_ - 1);
+  }
+  write_file_atomic(fs::path(cfg_.result_dir) / "cfg.yml", cfg_.to_yaml());
+  if (device_.is_cuda()) cuda_reset_peak_memory(device_.index);
+  std::optional<EvalStats> last;
+  ProgressBar bar("train", cfg_.max_steps);
+  float loss = NAN;
+  for (int step = start_step_; step < cfg_.max_steps; ++step) {
+    bool read = step % 10 == 0 || step == cfg_.max_steps - 1;
+    float l = train_step(step, read);
+    if (read) loss = l;
+    char fields[160];
+    std::snprintf(fields, sizeof fields, "loss=%.4f sh=%d GS=%s", loss,
+                  std::min(step / cfg_.sh_degree_interval, cfg_.sh_degree), fmt_count(g_.size()).c_str());
+    std::string f = fields;
+    if (device_.is_cuda()) {
+      char mem[32];
+      std::snprintf(mem, sizeof mem, " mem=%.2fGB", peak_mem_gb(device_));
+      f += mem;
+    }
+    bar.update(step + 1, f);
+    bool last_step = step == cfg_.max_steps - 1;
+    if (is_listed(cfg_.save_steps, step) || last_step) {
+      save_train_stats(step, bar.elapsed_seconds());
+      save_checkpoint_at(step);
+    }
+    if (cfg_.save_ply && (is_listed(cfg_.ply_steps, step) || last_step)) save_ply_at(step);
+    if (is_listed(cfg_.eval_steps, step)) last = evaluate(step);
+  }
+  bar.finish();
+  return last;
+}
+
+}  // namespace vg

@@ -1,0 +1,92 @@
+// `vgsplat train`: gsplat simple_trainer.py `default` in C++. Per step: a random train view
+// (seeded permutation per epoch), preprocess -> tile intersection -> rasterize -> L1/SSIM loss ->
+// backward -> Adam on the six parameter groups (means lr decays exponentially) -> DefaultStrategy
+// accumulate/refine. Writes cfg.yml, checkpoints, PLYs, evaluation renders and stats into result_dir.
+#pragma once
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "io/dataset.h"
+#include "splat/adam.h"
+#include "splat/gaussians.h"
+#include "splat/rasterize.h"
+#include "splat/strategy.h"
+#include "splat/train_config.h"
+
+namespace vg {
+
+class Lpips;
+
+struct EvalStats {
+  int step = 0;
+  double psnr = 0, ssim = 0;
+  std::optional<double> lpips;  // empty when no LPIPS weights are available
+  std::string lpips_reason;     // why lpips is empty
+  double ellipse_time = 0;      // seconds per rendered image
+  int64_t num_gs = 0;
+};
+
+// One forward render of `g` from `cam`.
+struct Render {
+  PreprocessOut pre;
+  TileIntersections isect;
+  RasterOut raster;
+};
+Render render_view(const Gaussians& g, const Camera& cam, int sh_degree, const TrainConfig& cfg);
+
+class Trainer {
+ public:
+  // Loads the dataset named by cfg.data_dir, initialises the Gaussians (or restores cfg.ckpt).
+  explicit Trainer(TrainConfig cfg);
+  // The same with an already loaded dataset.
+  Trainer(TrainConfig cfg, Dataset data);
+  ~Trainer();
+
+  // cfg.eval_only: evaluates the checkpoint's model; otherwise trains from start_step() to max_steps,
+  // saving and evaluating at the configured steps. Returns the last evaluation (if any ran).
+  std::optional<EvalStats> run();
+  // One optimisation step (0-based `step`); returns the loss when `read_loss`, else NaN.
+  float train_step(int step, bool read_loss);
+  // Renders every test view; with write_outputs, writes renders/val_step<step>_<i>.png (GT | render)
+  // and stats/val_step<step>.json.
+  EvalStats evaluate(int step, bool write_outputs = true);
+  // Writes ckpts/ckpt_<step>.safetensors (the state after `step`).
+  void save_checkpoint_at(int step);
+
+  const TrainConfig& config() const { return cfg_; }
+  const Dataset& dataset() const { return data_; }
+  const Gaussians& gaussians() const { return g_; }
+  float scene_scale() const { return scene_scale_; }
+  int start_step() const { return start_step_; }
+  Device device() const { return device_; }
+  void set_verbose(bool v) { verbose_ = v; }  // log every refinement (default on)
+
+ private:
+  void setup();
+  int train_view_for_step(int step);
+  const Tensor& train_image(int i);
+  void save_train_stats(int step, double elapsed);
+  void save_ply_at(int step);
+  const Lpips* lpips(std::string& reason);
+
+  TrainConfig cfg_;
+  Dataset data_;
+  Device device_;
+  float scene_scale_ = 1;
+  Gaussians g_;
+  AdamState adam_[Gaussians::kGroups];
+  std::unique_ptr<DefaultStrategy> strategy_;
+  int start_step_ = 0;
+  std::vector<Tensor> train_images_;  // CPU cache, loaded on first use
+  std::vector<int> epoch_perm_;
+  int epoch_ = -1;
+  std::unique_ptr<Lpips> lpips_;
+  bool lpips_tried_ = false;
+  bool verbose_ = true;
+  std::string lpips_reason_;
+};
+
+}  // namespace vg
