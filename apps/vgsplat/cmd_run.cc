@@ -1,5 +1,77 @@
-// Placeholder until the subcommand lands: registers nothing.
+// `vgsplat run <P> <scene> [sfm and trainer flags]`: a pipeline into results/<P>_<scan>_<stamp>/.
+#include <cstdio>
+#include <memory>
+#include <sstream>
+
 #include "apps/vgsplat/commands.h"
+#include "apps/vgsplat/sfm_options.h"
+#include "core/error.h"
+#include "pipeline/runner_stages.h"
+#include "splat/train_config.h"
+
 namespace vg::app {
-void register_run(CLI::App&) {}
+
+namespace {
+
+// The trainer flags `vgsplat run` passes on (named as `vgsplat train`'s).
+void add_train_options(CLI::App* cmd, TrainConfig& c) {
+  cmd->add_option("--max-steps", c.max_steps)->capture_default_str();
+  cmd->add_option("--eval-steps", c.eval_steps, "Steps (1-based) to evaluate at");
+  cmd->add_option("--save-steps", c.save_steps, "Steps (1-based) to save checkpoints at");
+  cmd->add_option("--ply-steps", c.ply_steps, "Steps to write ply/point_cloud_<step>.ply at");
+  cmd->add_option("--data-factor", c.data_factor, "Downsample the images by this factor")->capture_default_str();
+  cmd->add_option("--test-every", c.test_every, "Every N-th image is a test image")->capture_default_str();
+  cmd->add_option("--steps-scaler", c.steps_scaler, "Scale every step count (schedule and strategy)");
+  cmd->add_option("--init-type", c.init_type, "sfm or random")->capture_default_str();
+  cmd->add_option("--sh-degree", c.sh_degree);
+  cmd->add_option("--ssim-lambda", c.ssim_lambda);
+  cmd->add_flag("--antialiased", c.antialiased, "Mip-Splatting style antialiased rasterization");
+  cmd->add_flag("--absgrad", c.strategy.absgrad, "Use absolute gradients for densification (AbsGS)");
+  cmd->add_option("--grow-grad2d", c.strategy.grow_grad2d);
+  cmd->add_option("--seed", c.seed, "Trainer seed")->capture_default_str();
+  cmd->add_option("--lpips-weights", c.lpips_weights, "LPIPS weights (safetensors); default $VGSPLAT_LPIPS_WEIGHTS");
+}
+
+std::string command_line(const std::string& p, const std::string& scene) {
+  return "vgsplat run " + p + " " + scene;
+}
+
+}  // namespace
+
+void register_run(CLI::App& app) {
+  auto* cmd = app.add_subcommand("run", "Run a pipeline (P1: sfm + train) into results/<P>_<scan>_<time>/");
+  auto pipeline = std::make_shared<std::string>();
+  auto scene = std::make_shared<std::string>();
+  auto sfm = std::make_shared<SfmCliOptions>();
+  auto train = std::make_shared<TrainConfig>();
+  apply_p1_train_defaults(*train);
+  auto run = std::make_shared<RunOptions>();
+  auto results_root = std::make_shared<std::string>("results");
+  auto copy_images = std::make_shared<bool>(false);
+  cmd->add_option("pipeline", *pipeline, "Pipeline: P1")->required();
+  cmd->add_option("scene", *scene, "Scene folder (images/ inside, or the photos themselves); only read")->required();
+  cmd->add_option("--results-root", *results_root, "Where results/<P>_<scan>_<time>/ go")->capture_default_str();
+  cmd->add_flag("--copy-images", *copy_images, "Copy the registered images into the results (default: a symlink)");
+  cmd->add_flag("--keep-failed", run->keep_failed, "Keep a failed run's folder as <name>_failed");
+  add_sfm_options(cmd, *sfm);  // --device applies to every stage
+  add_train_options(cmd, *train);
+  cmd->callback([pipeline, scene, sfm, train, run, results_root, copy_images] {
+    finish_sfm_options(*sfm);
+    RunOptions ro = *run;
+    ro.results_root = *results_root;
+    ro.device = sfm->sfm.device;
+    ro.command = command_line(*pipeline, *scene);
+    const Pipeline p = make_pipeline(*pipeline, sfm->sfm, *train, *copy_images);
+    const RunReport r = run_pipeline(p, *scene, ro);
+    const nlohmann::json& a = r.analysis;
+    if (a.contains("sfm")) std::printf("SfM: %s\n", a["sfm"].value("message", "").c_str());
+    if (a.contains("train") && a["train"].contains("psnr"))
+      std::printf("PSNR %.3f  SSIM %.4f  (%lld Gaussians, step %d)\n", a["train"]["psnr"].get<double>(),
+                  a["train"]["ssim"].get<double>(), a["train"]["num_gaussians"].get<long long>(),
+                  a["train"]["step"].get<int>());
+    std::printf("%s in %.1f s%s: %s\n", p.name.c_str(), a["total_seconds"].get<double>(),
+                a["partial"].get<bool>() ? " (partial)" : "", r.result_dir.string().c_str());
+  });
+}
+
 }  // namespace vg::app

@@ -1,5 +1,85 @@
-// Placeholder until the subcommand lands: registers nothing.
+// `vgsplat sfm <scene>`: features, matching, two-view geometry and incremental mapping into
+// <out>/sparse/0 (COLMAP) and <out>/points.ply.
+#include <cstdio>
+#include <memory>
+
 #include "apps/vgsplat/commands.h"
+#include "apps/vgsplat/sfm_options.h"
+#include "core/error.h"
+#include "pipeline/results.h"
+#include "pipeline/sfm_pipeline.h"
+
 namespace vg::app {
-void register_sfm(CLI::App&) {}
+
+void add_sfm_options(CLI::App* cmd, SfmCliOptions& o) {
+  cmd->add_option("--matcher", o.matcher, "exhaustive, sequential or pairs")
+      ->check(CLI::IsMember({"exhaustive", "sequential", "pairs"}))
+      ->capture_default_str();
+  cmd->add_option("--overlap", o.sfm.overlap, "Sequential matcher: pair each image with the next K")->capture_default_str();
+  cmd->add_option("--pairs", o.pairs_file, "Text file of 'name1 name2' pairs to match (implies --matcher pairs)");
+  cmd->add_option("--camera-model", o.sfm.camera_model, "SIMPLE_PINHOLE, PINHOLE, SIMPLE_RADIAL, RADIAL or OPENCV")
+      ->capture_default_str();
+  cmd->add_flag("--single-camera", o.sfm.single_camera, "One camera shared by all images (default: one per image)");
+  cmd->add_option("--max-image-size", o.sfm.sift.max_image_size, "Downscale larger images for SIFT")->capture_default_str();
+  cmd->add_option("--max-features", o.sfm.sift.max_num_features, "SIFT features per image")->capture_default_str();
+  cmd->add_option("--device", o.sfm.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_option("--threads", o.sfm.num_threads, "CPU worker threads (0: all)");
+  cmd->add_option("--sfm-seed", o.sfm.seed, "RANSAC seed of the SfM stage")->capture_default_str();
+}
+
+void finish_sfm_options(SfmCliOptions& o) {
+  if (!o.pairs_file.empty()) {
+    VG_CHECK(o.matcher == "exhaustive" || o.matcher == "pairs", "--pairs goes with --matcher pairs, not ", o.matcher);
+    o.matcher = "pairs";
+    o.sfm.pairs_file = o.pairs_file;
+  }
+  o.sfm.matcher = parse_matcher(o.matcher);
+  VG_CHECK(o.sfm.matcher != SfmOptions::Matcher::PairsFile || !o.sfm.pairs_file.empty(),
+           "--matcher pairs needs --pairs FILE");
+  VG_CHECK(colmap_model_id(o.sfm.camera_model) >= 0, "unknown camera model '", o.sfm.camera_model, "'");
+  VG_CHECK(o.sfm.sift.max_image_size >= 16, "--max-image-size must be >= 16");
+  VG_CHECK(o.sfm.sift.max_num_features >= 1, "--max-features must be >= 1");
+}
+
+void print_sfm_summary(const SfmStats& s) {
+  std::printf("SfM: %s\n", s.message.c_str());
+  std::printf("  images %d (usable %d), registered %d, cameras %d, points3D %d\n", s.images_found, s.images_used,
+              s.registered, s.cameras, s.points3D);
+  std::printf("  mean track length %.3f, mean reprojection error %.3f px\n", s.mean_track_length,
+              s.mean_reprojection_error);
+  std::printf("  seconds:");
+  for (const auto& [step, sec] : s.seconds) std::printf(" %s %.2f,", step.c_str(), sec);
+  std::printf(" total %.2f (%s)\n", s.total_seconds, s.device.c_str());
+  for (size_t k = 0; k < s.other_models.size(); ++k)
+    std::printf("  model sparse/%zu: %d images\n", k + 1, s.other_models[k]);
+  for (const std::string& sk : s.skipped) std::printf("  skipped %s\n", sk.c_str());
+}
+
+void register_sfm(CLI::App& app) {
+  auto* cmd = app.add_subcommand("sfm", "Structure from motion: photos -> COLMAP model (sparse/0) and points.ply");
+  auto o = std::make_shared<SfmCliOptions>();
+  auto scene = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  auto txt = std::make_shared<bool>(false);
+  auto stats_json = std::make_shared<std::string>();
+  auto overwrite = std::make_shared<bool>(false);
+  cmd->add_option("scene", *scene, "Scene folder (its images/ subfolder, or the photos themselves)")->required();
+  cmd->add_option("--out", *out, "Output folder (default: the scene folder)");
+  cmd->add_flag("--txt", *txt, "Also write the model as .txt");
+  cmd->add_option("--stats", *stats_json, "Write the statistics as JSON here");
+  cmd->add_flag("--overwrite", *overwrite, "Replace an existing <out>/sparse folder");
+  add_sfm_options(cmd, *o);
+  cmd->callback([o, scene, out, txt, stats_json, overwrite] {
+    finish_sfm_options(*o);
+    o->sfm.write_txt = *txt;
+    const std::filesystem::path out_dir = out->empty() ? std::filesystem::path(*scene) : std::filesystem::path(*out);
+    VG_CHECK(*overwrite || !std::filesystem::exists(out_dir / "sparse"), (out_dir / "sparse").string(),
+             " already exists: pass --out DIR or --overwrite");
+    const SfmStats s = run_sfm(sfm_images_dir(*scene), out_dir, o->sfm);
+    print_sfm_summary(s);
+    if (!stats_json->empty()) write_json_atomic(*stats_json, sfm_stats_json(s));
+    std::printf("model in %s, points in %s\n", s.model_dir.string().c_str(), (out_dir / "points.ply").string().c_str());
+  });
+}
+
 }  // namespace vg::app

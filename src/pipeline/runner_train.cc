@@ -1,0 +1,52 @@
+// The train stage and the pipelines' stage lists (the parts that need the trainer).
+#include <cmath>
+
+#include "core/error.h"
+#include "pipeline/runner_stages.h"
+#include "splat/trainer.h"
+
+namespace vg {
+
+void apply_p1_train_defaults(TrainConfig& cfg) {
+  cfg.max_steps = 30000;
+  cfg.eval_steps = {7000, 15000, 30000};
+  cfg.save_steps = {7000, 15000, 30000};
+  cfg.ply_steps = {7000, 15000, 30000};
+  cfg.save_ply = true;
+  cfg.data_factor = 1;
+}
+
+Stage train_stage(const TrainConfig& cfg) {
+  return {"train", [cfg](RunContext& ctx) {
+            TrainConfig c = cfg;
+            c.data_dir = ctx.work_dir.string();
+            c.result_dir = ctx.work_dir.string();
+            c.device = ctx.device;
+            if (c.steps_scaler != 1.0f) c.adjust_steps(c.steps_scaler);
+            c.validate();
+            Trainer trainer(c);
+            const std::optional<EvalStats> ev = trainer.run();
+            nlohmann::json j = {{"max_steps", c.max_steps},
+                                {"train_images", trainer.dataset().train.size()},
+                                {"test_images", trainer.dataset().test.size()}};
+            if (ev) {
+              j["step"] = ev->step;
+              j["psnr"] = ev->psnr;
+              j["ssim"] = ev->ssim;
+              j["lpips"] = ev->lpips ? nlohmann::json(*ev->lpips) : nlohmann::json(nullptr);
+              if (!ev->lpips) j["lpips_reason"] = ev->lpips_reason;
+              j["num_gaussians"] = ev->num_gs;
+              j["seconds_per_render"] = ev->ellipse_time;
+            }
+            ctx.analysis["train"] = j;
+          }};
+}
+
+std::vector<std::string> pipeline_names() { return {"P1"}; }
+
+Pipeline make_pipeline(const std::string& name, const SfmOptions& sfm, const TrainConfig& train, bool copy_images) {
+  if (name == "P1") return {"P1", {sfm_stage(sfm, copy_images), train_stage(train)}};
+  VG_FAIL("unknown pipeline '", name, "' (this build runs: P1)");
+}
+
+}  // namespace vg

@@ -1,0 +1,95 @@
+// SfM stage, steps 2-3: pair selection, descriptor matching and two-view verification
+// (COLMAP exhaustive_matcher / sequential_matcher / matches_importer with geometric verification).
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "core/error.h"
+#include "core/progress.h"
+#include "pipeline/sfm_pipeline_internal.h"
+
+namespace vg::sfm_detail {
+
+std::vector<std::pair<int, int>> choose_pairs(const SfmOptions& opt, const std::vector<std::string>& names) {
+  const int n = static_cast<int>(names.size());
+  std::vector<std::pair<int, int>> pairs;
+  switch (opt.matcher) {
+    case SfmOptions::Matcher::Exhaustive:
+      pairs = exhaustive_pairs(n);
+      break;
+    case SfmOptions::Matcher::Sequential:
+      VG_CHECK(opt.overlap >= 1, "--overlap must be >= 1, got ", opt.overlap);
+      pairs = sequential_pairs(n, opt.overlap);
+      break;
+    case SfmOptions::Matcher::PairsFile:
+      VG_CHECK(!opt.pairs_file.empty(), "the pairs matcher needs a pairs file (--pairs FILE)");
+      pairs = read_pairs_file(opt.pairs_file, names);
+      break;
+  }
+  // Canonical (i < j), no self pairs, no duplicates: a pairs file may list "b a" and "a b".
+  std::set<std::pair<int, int>> unique;
+  for (auto [i, j] : pairs) {
+    if (i == j) continue;
+    unique.emplace(std::min(i, j), std::max(i, j));
+  }
+  return {unique.begin(), unique.end()};
+}
+
+std::vector<FeatureMatches> match_all_pairs(const std::vector<ImageFeatures>& images,
+                                            const std::vector<std::pair<int, int>>& pairs, const SfmOptions& opt,
+                                            const Device& device, int workers) {
+  const int n = static_cast<int>(pairs.size());
+  std::vector<FeatureMatches> matches(n);
+  std::unique_ptr<ProgressBar> bar;
+  if (opt.progress) bar = std::make_unique<ProgressBar>("matching", n);
+  std::mutex progress_mutex;
+  int done = 0;
+  int64_t total = 0;
+  // The GPU matcher takes one pair at a time; CPU pairs run side by side.
+  parallel_dynamic(n, device.is_cuda() ? 1 : workers, [&](int p) {
+    const auto [i, j] = pairs[p];
+    matches[p] = match_descriptors(images[i].features.descriptors, images[j].features.descriptors, opt.match, device);
+    std::lock_guard<std::mutex> lock(progress_mutex);
+    total += static_cast<int64_t>(matches[p].size());
+    if (bar) bar->update(++done, "matches=" + std::to_string(total));
+  });
+  if (bar) bar->finish("matches=" + std::to_string(total));
+  return matches;
+}
+
+std::map<std::pair<int, int>, TwoViewGeometry> verify_all_pairs(const std::vector<ImageFeatures>& images,
+                                                                const std::vector<ColmapCamera>& image_cameras,
+                                                                const std::vector<std::pair<int, int>>& pairs,
+                                                                const std::vector<FeatureMatches>& matches,
+                                                                const SfmOptions& opt, int workers) {
+  const int n = static_cast<int>(pairs.size());
+  const size_t min_inliers = static_cast<size_t>(std::max(1, opt.two_view.min_num_inliers));
+  std::vector<TwoViewGeometry> geoms(n);
+  std::unique_ptr<ProgressBar> bar;
+  if (opt.progress) bar = std::make_unique<ProgressBar>("geometry", n);
+  std::mutex progress_mutex;
+  int done = 0, verified = 0;
+  parallel_dynamic(n, workers, [&](int p) {
+    const auto [i, j] = pairs[p];
+    bool ok = false;
+    if (matches[p].size() >= min_inliers) {
+      TwoViewOptions tv = opt.two_view;
+      tv.ransac.seed = opt.seed * 1000003ULL + static_cast<uint64_t>(p) + 1;  // deterministic per pair
+      geoms[p] = estimate_two_view_geometry(image_cameras[i], images[i].points, image_cameras[j], images[j].points,
+                                            matches[p], /*has_prior_focal=*/false, tv);
+      ok = geoms[p].config != TwoViewGeometry::UNDEFINED && geoms[p].config != TwoViewGeometry::DEGENERATE &&
+           geoms[p].inlier_matches.size() >= min_inliers;
+    }
+    if (!ok) geoms[p] = TwoViewGeometry{};
+    std::lock_guard<std::mutex> lock(progress_mutex);
+    verified += ok;
+    if (bar) bar->update(++done, "verified=" + std::to_string(verified));
+  });
+  if (bar) bar->finish("verified=" + std::to_string(verified));
+  std::map<std::pair<int, int>, TwoViewGeometry> out;
+  for (int p = 0; p < n; ++p)
+    if (!geoms[p].inlier_matches.empty()) out.emplace(pairs[p], std::move(geoms[p]));
+  return out;
+}
+
+}  // namespace vg::sfm_detail

@@ -1,0 +1,195 @@
+// SfM stage: bad input (too few, unreadable, blank images) gives a clear vg::Error or a partial
+// result, never a crash; a small real run writes a readable model; model statistics; Strecha GT.
+#include "pipeline/sfm_pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <fstream>
+
+#include "core/error.h"
+#include "io/image.h"
+#include "io/strecha.h"
+#include "pipeline/results.h"
+#include "pipeline/runner_stages.h"
+#include "test_util.h"
+
+namespace vg {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path temp_dir(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("vgsplat_sfm_pipeline_test_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+void write_black_png(const fs::path& p, int w, int h) {
+  fs::create_directories(p.parent_path());
+  Image img;
+  img.width = w, img.height = h, img.channels = 3;
+  img.pixels.assign(static_cast<size_t>(w) * h * 3, 0.0f);
+  write_png(p, img);
+}
+
+SfmOptions quiet_options() {
+  SfmOptions o;
+  o.device = "cpu";
+  o.progress = false;
+  return o;
+}
+
+// Runs run_sfm expecting a vg::Error whose message holds `needle`.
+void expect_error(const fs::path& images, const fs::path& out, const std::string& needle) {
+  try {
+    run_sfm(images, out, quiet_options());
+    FAIL() << "expected a vg::Error containing '" << needle << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(out / "sparse"));
+}
+
+TEST(SfmPipeline, TooFewImages) {
+  const fs::path d = temp_dir("few");
+  fs::create_directories(d / "none");
+  expect_error(d / "none", d / "out", "at least 2 images, found 0");
+  write_black_png(d / "one" / "a.png", 32, 32);
+  expect_error(d / "one", d / "out", "at least 2 images, found 1");
+  expect_error(d / "missing", d / "out", "does not exist");
+  fs::remove_all(d);
+}
+
+TEST(SfmPipeline, UnreadableFiles) {
+  const fs::path d = temp_dir("unreadable");
+  fs::create_directories(d / "images");
+  for (const char* n : {"a.jpg", "b.png", "c.txt"}) std::ofstream(d / "images" / n) << "garbage bytes, not an image";
+  expect_error(d / "images", d / "out", "only 0 of 3");
+  fs::remove_all(d);
+}
+
+TEST(SfmPipeline, AllBlackImages) {
+  const fs::path d = temp_dir("black");
+  for (int i = 0; i < 3; ++i) write_black_png(d / "images" / ("img" + std::to_string(i) + ".png"), 96, 64);
+  expect_error(d / "images", d / "out", "SIFT features");
+  fs::remove_all(d);
+}
+
+TEST(SfmPipeline, ImagesDirOfScene) {
+  const fs::path d = temp_dir("scene");
+  fs::create_directories(d / "flat");
+  EXPECT_EQ(sfm_images_dir(d / "flat"), d / "flat");
+  fs::create_directories(d / "nested" / "images");
+  EXPECT_EQ(sfm_images_dir(d / "nested"), d / "nested" / "images");
+  EXPECT_THROW(sfm_images_dir(d / "missing"), Error);
+  EXPECT_EQ(parse_matcher("sequential"), SfmOptions::Matcher::Sequential);
+  EXPECT_THROW(parse_matcher("vocab_tree"), Error);
+  fs::remove_all(d);
+}
+
+TEST(SfmPipeline, ModelStatsReprojection) {
+  ColmapModel m;
+  m.cameras[1] = {1, "PINHOLE", 100, 80, {50, 60, 50, 40}};
+  ColmapPoint3D p;
+  p.id = 7;
+  p.xyz = {0.2, -0.1, 2.0};
+  p.track = {{1, 0}, {2, 0}};
+  m.points[7] = p;
+  ColmapImage a;
+  a.id = 1, a.camera_id = 1, a.name = "a.png";
+  a.xys = {50 + 50 * 0.1, 40 + 60 * -0.05};  // exact projection
+  a.point3D_ids = {7};
+  ColmapImage b = a;
+  b.id = 2, b.name = "b.png";
+  b.xys = {a.xys[0] + 3, a.xys[1] + 4};  // 5 px off
+  m.images[1] = a;
+  m.images[2] = b;
+  const ModelStats s = model_stats(m);
+  EXPECT_EQ(s.registered, 2);
+  EXPECT_EQ(s.cameras, 1);
+  EXPECT_EQ(s.points3D, 1);
+  EXPECT_EQ(s.observations, 2);
+  EXPECT_NEAR(s.mean_track_length, 2.0, 1e-12);
+  EXPECT_NEAR(s.mean_reprojection_error, 2.5, 1e-9);
+}
+
+// Six fox photos (small SIFT) plus an unreadable file and a black image, through the runner's sfm
+// stage: a partial result naming what was skipped, a model COLMAP and `vgsplat train` can read
+// (images/ linked beside sparse/0), a coloured points.ply, the run marked partial in analysis.json.
+TEST(SfmPipeline, SmallRealSceneWithBadFilesThroughRunner) {
+  const fs::path fox = test::data_dir() / "fox" / "images";
+  if (!fs::is_directory(fox)) GTEST_SKIP() << "no " << fox;
+  const fs::path d = temp_dir("fox");
+  fs::create_directories(d / "fox_standard" / "images");
+  std::vector<fs::path> photos;
+  for (const auto& e : fs::directory_iterator(fox)) photos.push_back(e.path());
+  std::sort(photos.begin(), photos.end());
+  ASSERT_GE(photos.size(), 6u);
+  for (int i = 0; i < 6; ++i) fs::create_symlink(photos[i], d / "fox_standard" / "images" / photos[i].filename());
+  std::ofstream(d / "fox_standard" / "images" / "zz_broken.jpg") << "\xff\xd8\xff truncated";
+  write_black_png(d / "fox_standard" / "images" / "zz_black.png", 270, 480);
+
+  SfmOptions o = quiet_options();
+  o.sift.max_image_size = 540;
+  o.sift.max_num_features = 2048;
+  o.write_txt = true;
+  RunOptions ro;
+  ro.results_root = d / "results";
+  ro.device = "cpu";
+  const RunReport r = run_pipeline(Pipeline{"P1", {sfm_stage(o)}}, d / "fox_standard", ro);
+  const nlohmann::json& s = r.analysis.at("sfm");
+  EXPECT_EQ(s["images"], 8);
+  EXPECT_EQ(s["images_used"], 6);
+  EXPECT_EQ(s["skipped"].size(), 2u);
+  EXPECT_EQ(s["registered_images"], 6) << s["message"];
+  EXPECT_EQ(s["cameras"], 6);  // one PINHOLE camera per image
+  EXPECT_TRUE(s["partial"].get<bool>());
+  EXPECT_NE(s["message"].get<std::string>().find("only 6 of 8 images registered; largest model written"),
+            std::string::npos) << s["message"];
+  EXPECT_TRUE(r.analysis["partial"].get<bool>());
+  EXPECT_GT(s["points3D"].get<int>(), 100);
+  EXPECT_GT(s["mean_track_length"].get<double>(), 2.0);
+  EXPECT_LT(s["mean_reprojection_error"].get<double>(), 2.0);
+  for (const char* f : {"sparse/0/cameras.bin", "sparse/0/images.bin", "sparse/0/points3D.bin", "sparse/0/cameras.txt",
+                        "points.ply", "images/0001.jpg", "metadata.json", "analysis.json"})
+    EXPECT_TRUE(fs::exists(r.result_dir / f)) << f;
+  EXPECT_EQ(r.result_dir.filename().string().rfind("P1_fox_", 0), 0u) << r.result_dir;
+  const ColmapModel m = read_colmap_model(r.result_dir / "sparse" / "0");
+  EXPECT_EQ(m.images.size(), 6u);
+  EXPECT_EQ(static_cast<int>(m.points.size()), s["points3D"].get<int>());
+  for (const auto& [id, im] : m.images) EXPECT_EQ(im.name, photos[id - 1].filename().string());
+  std::printf("fox x6: %d points, track %.2f, reproj %.3f px, %.2f s\n", s["points3D"].get<int>(),
+              s["mean_track_length"].get<double>(), s["mean_reprojection_error"].get<double>(),
+              s["seconds"].get<double>());
+  fs::remove_all(d);
+}
+
+TEST(Strecha, ReadsGroundTruthCameras) {
+  const fs::path dir = test::data_dir() / "strecha" / "fountain-P11" / "gt_dense_cameras";
+  if (!fs::is_directory(dir)) GTEST_SKIP() << "no " << dir;
+  const auto cams = read_strecha_cameras(dir);
+  ASSERT_EQ(cams.size(), 11u);
+  const StrechaCamera& c = cams.at("0000.jpg");
+  EXPECT_NEAR(c.K(0, 0), 1379.74, 1e-9);
+  EXPECT_NEAR(c.K(1, 2), 503.405, 1e-9);
+  EXPECT_EQ(c.width, 1536);
+  EXPECT_EQ(c.height, 1024);
+  EXPECT_NEAR(c.center.x(), -7.28137, 1e-9);
+  const Eigen::Matrix4d T = c.cam_from_world();
+  EXPECT_NEAR((T * c.center.homogeneous()).head<3>().norm(), 0.0, 1e-9);  // the centre maps to the origin
+  EXPECT_NEAR((T.topLeftCorner<3, 3>() * c.R - Eigen::Matrix3d::Identity()).norm(), 0.0, 1e-5);
+}
+
+TEST(Strecha, BadFile) {
+  const fs::path d = temp_dir("strecha");
+  std::ofstream(d / "a.jpg.camera") << "1 0 0\n0 1 0\n0 0 1\n0 0 0\n";
+  EXPECT_THROW(read_strecha_camera(d / "a.jpg.camera"), Error);
+  EXPECT_THROW(read_strecha_cameras(d / "missing"), Error);
+  fs::remove_all(d);
+}
+
+}  // namespace
+}  // namespace vg

@@ -1,0 +1,158 @@
+// sfm_compare: aligns COLMAP models to ground-truth cameras (Umeyama similarity on the camera
+// centres, geometry/similarity.h compare_poses) and prints them side by side.
+//   sfm_compare --gt <strecha gt_dense_cameras folder | transforms.json> --model NAME=DIR [--model ...]
+//               [--time NAME=STEP:SECONDS,STEP:SECONDS,...] [--images N]
+// Images are matched by file name. Exit status 0 even when a model is missing (shown as "-").
+#include <cstdio>
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <Eigen/Dense>
+
+#include "core/error.h"
+#include "geometry/similarity.h"
+#include "io/colmap.h"
+#include "io/strecha.h"
+#include "io/transforms.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::map<std::string, Eigen::Matrix4d> read_ground_truth(const fs::path& gt) {
+  std::map<std::string, Eigen::Matrix4d> out;
+  if (fs::is_directory(gt)) {
+    for (const auto& [name, cam] : vg::read_strecha_cameras(gt)) out[name] = cam.cam_from_world();
+  } else {
+    for (const vg::TransformsFrame& f : vg::read_transforms(gt))
+      out[fs::path(f.name).filename().string()] = f.camtoworld.inverse();  // OpenCV axes already
+  }
+  return out;
+}
+
+struct Row {
+  std::string name;
+  bool ok = false;
+  int registered = 0, matched = 0;
+  vg::PoseErrors err;
+  std::vector<std::pair<std::string, double>> seconds;
+};
+
+Row evaluate(const std::string& name, const fs::path& dir, const std::map<std::string, Eigen::Matrix4d>& gt) {
+  Row r;
+  r.name = name;
+  if (!fs::exists(dir / "cameras.bin") && !fs::exists(dir / "cameras.txt")) return r;
+  const vg::ColmapModel m = vg::read_colmap_model(dir);
+  r.registered = static_cast<int>(m.images.size());
+  std::vector<Eigen::Matrix4d> est, truth;
+  for (const auto& [id, im] : m.images) {
+    auto it = gt.find(fs::path(im.name).filename().string());
+    if (it == gt.end()) continue;
+    est.push_back(im.world_to_camera());
+    truth.push_back(it->second);
+  }
+  r.matched = static_cast<int>(est.size());
+  if (r.matched >= 3) {
+    r.err = vg::compare_poses(est, truth);
+    r.ok = true;
+  }
+  return r;
+}
+
+void print_table(const std::vector<Row>& rows, int num_images) {
+  std::printf("%-26s", "");
+  for (const Row& r : rows) std::printf("%14s", r.name.c_str());
+  std::printf("\n");
+  auto line = [&](const char* label, auto value) {
+    std::printf("%-26s", label);
+    for (const Row& r : rows) std::printf("%14s", value(r).c_str());
+    std::printf("\n");
+  };
+  auto num = [](double v, const char* fmt) {
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), fmt, v);
+    return std::string(buf);
+  };
+  line("registered", [&](const Row& r) { return std::to_string(r.registered) + "/" + std::to_string(num_images); });
+  line("mean rotation error (deg)", [&](const Row& r) { return r.ok ? num(r.err.mean_rotation_deg, "%.4f") : "-"; });
+  line("max rotation error (deg)", [&](const Row& r) { return r.ok ? num(r.err.max_rotation_deg, "%.4f") : "-"; });
+  line("mean centre error (GT)", [&](const Row& r) { return r.ok ? num(r.err.mean_center, "%.5f") : "-"; });
+  line("max centre error (GT)", [&](const Row& r) { return r.ok ? num(r.err.max_center, "%.5f") : "-"; });
+  std::vector<std::string> steps;
+  for (const Row& r : rows)
+    for (const auto& [s, v] : r.seconds)
+      if (std::find(steps.begin(), steps.end(), s) == steps.end()) steps.push_back(s);
+  for (const std::string& s : steps) {
+    line(("seconds " + s).c_str(), [&](const Row& r) {
+      for (const auto& [k, v] : r.seconds)
+        if (k == s) return num(v, "%.2f");
+      return std::string("-");
+    });
+  }
+}
+
+// "STEP:SEC,STEP:SEC"
+std::vector<std::pair<std::string, double>> parse_times(const std::string& s) {
+  std::vector<std::pair<std::string, double>> out;
+  size_t pos = 0;
+  while (pos < s.size()) {
+    size_t end = s.find(',', pos);
+    if (end == std::string::npos) end = s.size();
+    const std::string item = s.substr(pos, end - pos);
+    const size_t colon = item.find(':');
+    VG_CHECK(colon != std::string::npos, "--time: expected STEP:SECONDS, got '", item, "'");
+    out.emplace_back(item.substr(0, colon), std::stod(item.substr(colon + 1)));
+    pos = end + 1;
+  }
+  return out;
+}
+
+int usage() {
+  std::fprintf(stderr,
+               "usage: sfm_compare --gt <gt_dense_cameras dir | transforms.json> --model NAME=DIR [--model ...]\n"
+               "                   [--time NAME=STEP:SEC,...] [--images N]\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    fs::path gt_path;
+    std::vector<std::pair<std::string, fs::path>> models;
+    std::map<std::string, std::string> times;
+    int num_images = -1;
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      if (i + 1 >= argc) return usage();
+      const std::string v = argv[++i];
+      const size_t eq = v.find('=');
+      if (a == "--gt") {
+        gt_path = v;
+      } else if (a == "--images") {
+        num_images = std::stoi(v);
+      } else if ((a == "--model" || a == "--time") && eq != std::string::npos) {
+        if (a == "--model") models.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+        else times[v.substr(0, eq)] = v.substr(eq + 1);
+      } else {
+        return usage();
+      }
+    }
+    if (gt_path.empty() || models.empty()) return usage();
+    const auto gt = read_ground_truth(gt_path);
+    if (num_images < 0) num_images = static_cast<int>(gt.size());
+    std::vector<Row> rows;
+    for (const auto& [name, dir] : models) {
+      rows.push_back(evaluate(name, dir, gt));
+      if (times.count(name)) rows.back().seconds = parse_times(times[name]);
+    }
+    print_table(rows, num_images);
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sfm_compare: error: %s\n", e.what());
+    return 1;
+  }
+}
