@@ -1,5 +1,55 @@
-// Placeholder until the subcommand lands: registers nothing.
+// `vgsplat vggt <scene> --weights FILE [--out DIR]`: pipeline P2 (VGGT feed-forward reconstruction, as
+// demo_colmap.py without --use_ba) -> <out>/sparse/{cameras,images,points3D}.bin and points.ply.
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
 #include "apps/vgsplat/commands.h"
+#include "core/error.h"
+#include "pipeline/results.h"
+#include "pipeline/runner.h"
+#include "vggt/export.h"
+
 namespace vg::app {
-void register_vggt(CLI::App&) {}
+
+void register_vggt(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "vggt", "VGGT feed-forward reconstruction (pipeline P2): photos -> COLMAP model (sparse/) and points.ply");
+  auto o = std::make_shared<vggt::VggtRunOptions>();
+  auto scene = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  auto overwrite = std::make_shared<bool>(false);
+  auto stats_json = std::make_shared<std::string>();
+  cmd->add_option("scene", *scene, "Scene folder (its images/ subfolder, or the photos themselves); only read")
+      ->required();
+  cmd->add_option("--out", *out, "Output folder (default: ./vggt_<scene name>)");
+  cmd->add_option("--weights", o->weights,
+                  "VGGT-1B weights (model.safetensors or model.pt); default $VGSPLAT_VGGT_WEIGHTS");
+  cmd->add_option("--conf-thres", o->exp.conf_thres, "Keep points with depth confidence >= this")
+      ->capture_default_str();
+  cmd->add_option("--max-points", o->exp.max_points, "At most this many points (randomly sampled)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", o->exp.seed, "Seed of the point sampling (numpy's legacy RNG)")->capture_default_str();
+  cmd->add_option("--device", o->device, "cpu (the CUDA engine is not wired in yet)")->capture_default_str();
+  cmd->add_flag("--point-head", o->point_head, "Points and confidences from the point head instead of depth");
+  cmd->add_flag("--txt", o->write_txt, "Also write the model as .txt");
+  cmd->add_flag("--overwrite", *overwrite, "Replace an existing <out>/sparse folder");
+  cmd->add_option("--stats", *stats_json, "Write the statistics as JSON here");
+  // Network sizes: the released VGGT-1B, or the tiny test fixture (tests/data/vggt_tiny.*).
+  cmd->add_option("--config", o->config, "1b | tiny")->capture_default_str()->group("");
+  cmd->callback([o, scene, out, overwrite, stats_json] {
+    const std::filesystem::path out_dir =
+        out->empty() ? std::filesystem::path("vggt_" + scan_name(std::filesystem::absolute(*scene)))
+                     : std::filesystem::path(*out);
+    VG_CHECK(*overwrite || !std::filesystem::exists(out_dir / "sparse"), (out_dir / "sparse").string(),
+             " already exists: pass --out DIR or --overwrite");
+    const vggt::VggtRunStats s = vggt::run_vggt_p2(*scene, out_dir, *o);
+    if (!stats_json->empty()) write_json_atomic(*stats_json, vggt::vggt_stats_json(s));
+    std::printf("VGGT: %s in %.1f s (%s)\n", s.message.c_str(), s.total_seconds, s.device.c_str());
+    std::printf("model in %s, points in %s\n", s.model_dir.string().c_str(),
+                (s.model_dir / "points.ply").string().c_str());
+  });
+}
+
 }  // namespace vg::app

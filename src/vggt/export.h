@@ -1,0 +1,115 @@
+// Pipeline P2's output stage: VGGT predictions -> a COLMAP model and a coloured point cloud, exactly as the
+// official demo_colmap.py without --use_ba: unproject_depth_map_to_point_map (utils/geometry.py), keep
+// depth_conf >= conf_thres, at most max_points chosen by numpy's legacy RNG (np.random.seed(seed);
+// randomly_limit_trues), colours from the 518 model images, batch_np_matrix_to_pycolmap_wo_track (one PINHOLE
+// camera per frame, one single-observation track per point) and rename_colmap_recons_and_rescale_camera (the
+// original file names, cameras and 2D points scaled to the original resolution, principal point at its centre).
+// run_vggt_p2 is the whole `vgsplat vggt` command: images -> preprocessing -> network -> export -> files.
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/tensor.h"
+#include "io/colmap.h"
+
+namespace vg::vggt {
+
+// numpy.random.RandomState (legacy MT19937) for the calls the pipeline makes: seed(int), permutation(n) and
+// choice(a, size, replace=False) (= a[permutation(len(a))[:size]]).
+class NumpyLegacyRandom {
+ public:
+  explicit NumpyLegacyRandom(uint32_t seed) : mt_(seed) {}  // init_genrand(seed), as np.random.seed(int)
+  uint64_t random_interval(uint64_t max);                   // uniform in [0, max] by masked rejection
+  std::vector<int64_t> permutation(int64_t n);              // Fisher-Yates from the end, as _shuffle_raw
+ private:
+  std::mt19937 mt_;
+};
+
+// helper.py randomly_limit_trues: when more than max_trues entries are set, keep max_trues of them chosen by
+// rng.choice(flatnonzero(mask), max_trues, replace=False); returns the kept flat indices in increasing order.
+std::vector<int64_t> randomly_limit_trues(const std::vector<uint8_t>& mask, int64_t max_trues, NumpyLegacyRandom& rng);
+
+// geometry.py unproject_depth_map_to_point_map: depth [S,H,W], extrinsics [S,3,4] (camera from world),
+// intrinsics [S,3,3] -> world points [S,H,W,3] (F64: the official result is float64).
+std::vector<double> unproject_depth_map_to_point_map(const Tensor& depth, const Tensor& extrinsics,
+                                                     const Tensor& intrinsics);
+
+struct ExportOptions {
+  float conf_thres = 5.0f;       // --conf-thres (conf_thres_value)
+  int64_t max_points = 100000;   // max_points_for_colmap
+  uint32_t seed = 42;            // np.random.seed(args.seed)
+};
+
+// What the network produced for S frames of model_size^2, plus what preprocessing kept.
+struct VggtPredictions {
+  Tensor extrinsics;       // [S,3,4]
+  Tensor intrinsics;       // [S,3,3] at model resolution
+  Tensor depth;            // [S,H,W]
+  Tensor conf;             // [S,H,W] depth_conf (or world_points_conf with the point head)
+  Tensor world_points;     // [S,H,W,3] from the point head; undefined: unproject depth
+  Tensor images_model;     // [S,3,H,W] in [0,1]: the colours
+  Tensor original_coords;  // [S,6]: x1, y1, x2, y2 (load_size pixels), width, height
+  std::vector<std::string> names;  // original file names, one per frame
+};
+
+struct ExportResult {
+  ColmapModel model;
+  std::vector<float> xyz;           // [P*3] the kept points (points.ply)
+  std::vector<uint8_t> rgb;         // [P*3]
+  std::vector<float> conf;          // [P] their confidences
+  std::vector<int64_t> flat_index;  // [P] s*H*W + y*W + x of each kept point
+  int64_t confident = 0;            // points with conf >= conf_thres before the limit
+};
+
+// demo_colmap.py's no-BA branch for predictions at model resolution: the model before renaming.
+ExportResult predictions_to_colmap(const VggtPredictions& p, const ExportOptions& opt);
+
+// rename_colmap_recons_and_rescale_camera(..., img_size, shift_point2d_to_original_res=True,
+// shared_camera=False): image i+1 gets names[i]; its camera's params are multiplied by
+// max(width, height) / img_size (float32 ratio as numpy computes it), the principal point set to
+// (width/2, height/2), the size set to the original; 2D points become (xy - (x1, y1)) * ratio.
+void rename_and_rescale(ColmapModel& model, const std::vector<std::string>& names, const Tensor& original_coords,
+                        int img_size);
+
+// <dir>/cameras|images|points3D.bin (+ .txt when write_txt) and <dir>/points.ply (binary, coloured).
+void write_export(const std::filesystem::path& dir, const ExportResult& r, bool write_txt);
+
+// ---- the whole command -----------------------------------------------------------------------------------
+
+struct VggtRunOptions {
+  std::string weights;        // --weights; empty: $VGSPLAT_VGGT_WEIGHTS
+  std::string config = "1b";  // network sizes: "1b" (VGGT-1B) or "tiny" (the test fixture)
+  std::string device = "cpu";
+  bool point_head = false;    // points and confidences from the point head instead of unprojected depth
+  bool write_txt = false;
+  int load_size = 1024, model_size = 518;
+  ExportOptions exp;
+};
+
+struct VggtRunStats {
+  int images = 0;
+  int64_t confident = 0, points = 0;
+  std::vector<std::pair<std::string, double>> seconds;  // weights, preprocess, network, export, write
+  double total_seconds = 0;
+  std::string device;
+  std::filesystem::path model_dir;  // <out>/sparse
+  std::string message;              // one line
+};
+
+// The images of a scene (<scene>/images when present, else <scene>): regular, non-hidden files by name.
+std::vector<std::filesystem::path> list_scene_images(const std::filesystem::path& scene_dir);
+
+// Runs P2 on the scene's images and writes <out_dir>/sparse/ (COLMAP model, points.ply). Refuses an output
+// folder that is the scene or its images folder (the input is never written). The weights are resolved and
+// checked before any image is read.
+VggtRunStats run_vggt_p2(const std::filesystem::path& scene_dir, const std::filesystem::path& out_dir,
+                         const VggtRunOptions& opt);
+nlohmann::json vggt_stats_json(const VggtRunStats& s);
+
+}  // namespace vg::vggt

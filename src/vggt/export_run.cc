@@ -1,0 +1,127 @@
+// run_vggt_p2: demo_colmap.py without --use_ba on the CPU engine.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <system_error>
+
+#include "core/error.h"
+#include "core/progress.h"
+#include "vggt/export.h"
+#include "vggt/model.h"
+#include "vggt/preprocess.h"
+
+namespace vg::vggt {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+double since(SteadyClock::time_point t0) {
+  return std::chrono::duration<double>(SteadyClock::now() - t0).count();
+}
+
+VggtConfig config_by_name(const std::string& name) {
+  if (name == "1b" || name == "VGGT-1B") return VggtConfig{};
+  if (name == "tiny") return VggtConfig::tiny();
+  VG_FAIL("unknown VGGT configuration '", name, "' (1b or tiny)");
+}
+
+std::string resolve_device(const std::string& device) {
+  if (device.empty() || device == "cpu" || device == "auto") return "cpu";
+  VG_FAIL("vgsplat vggt: device '", device, "' is not available for VGGT yet (this engine runs on: cpu)");
+}
+
+// The canonical form of a path that may not exist yet (its existing prefix resolved).
+fs::path canonical_loose(const fs::path& p) {
+  std::error_code ec;
+  fs::path c = fs::weakly_canonical(fs::absolute(p), ec);
+  return ec ? fs::absolute(p).lexically_normal() : c;
+}
+
+bool same_or_inside(const fs::path& p, const fs::path& dir) {
+  const fs::path rel = p.lexically_relative(dir);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+}  // namespace
+
+std::vector<fs::path> list_scene_images(const fs::path& scene_dir) {
+  VG_CHECK(fs::is_directory(scene_dir), "scene folder ", scene_dir.string(), " does not exist or is not a folder");
+  const fs::path dir = fs::is_directory(scene_dir / "images") ? scene_dir / "images" : scene_dir;
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (e.is_regular_file() && !name.empty() && name[0] != '.') files.push_back(e.path());
+  }
+  VG_CHECK(!files.empty(), "no images found in ", dir.string());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+VggtRunStats run_vggt_p2(const fs::path& scene_dir, const fs::path& out_dir, const VggtRunOptions& opt) {
+  const auto t_start = SteadyClock::now();
+  VggtRunStats st;
+  st.device = resolve_device(opt.device);
+  const VggtConfig cfg = config_by_name(opt.config);
+  const std::vector<fs::path> files = list_scene_images(scene_dir);
+  const fs::path out = canonical_loose(out_dir), scene = canonical_loose(scene_dir),
+                 images_dir = canonical_loose(files.front().parent_path());
+  VG_CHECK(!same_or_inside(out, images_dir) && !same_or_inside(out, scene),
+           "output folder ", out.string(), " is inside the input scene ", scene.string(),
+           " (it is only read): pass --out DIR elsewhere");
+
+  auto t0 = SteadyClock::now();
+  const fs::path weights_file = resolve_weights_path(opt.weights);
+  VggtModel model(cfg, load_weights(weights_file, cfg, opt.point_head));
+  st.seconds.emplace_back("weights", since(t0));
+
+  t0 = SteadyClock::now();
+  PreprocessedImages pre = load_and_preprocess_square(files, opt.load_size, opt.model_size);
+  st.images = static_cast<int>(files.size());
+  st.seconds.emplace_back("preprocess", since(t0));
+  log_info("vggt: " + std::to_string(st.images) + " images, network on " + st.device);
+
+  t0 = SteadyClock::now();
+  VggtOutput net = model.forward(pre.images_model, {.point_head = opt.point_head});
+  st.seconds.emplace_back("network", since(t0));
+
+  t0 = SteadyClock::now();
+  VggtPredictions p;
+  p.extrinsics = net.extrinsics;
+  p.intrinsics = net.intrinsics;
+  p.depth = net.depth;
+  p.conf = opt.point_head ? net.world_points_conf : net.depth_conf;
+  if (opt.point_head) p.world_points = net.world_points;
+  p.images_model = pre.images_model;
+  p.original_coords = pre.original_coords;
+  for (const fs::path& f : files) p.names.push_back(f.filename().string());
+  ExportResult r = predictions_to_colmap(p, opt.exp);
+  rename_and_rescale(r.model, p.names, p.original_coords, opt.model_size);
+  st.seconds.emplace_back("export", since(t0));
+
+  t0 = SteadyClock::now();
+  st.model_dir = out / "sparse";
+  write_export(st.model_dir, r, opt.write_txt);
+  st.seconds.emplace_back("write", since(t0));
+
+  st.confident = r.confident;
+  st.points = static_cast<int64_t>(r.xyz.size() / 3);
+  st.total_seconds = since(t_start);
+  char thres[32];
+  std::snprintf(thres, sizeof thres, "%g", opt.exp.conf_thres);
+  st.message = std::to_string(st.images) + " cameras, " + std::to_string(st.points) + " points (of " +
+               std::to_string(st.confident) + " with confidence >= " + thres + ")";
+  return st;
+}
+
+nlohmann::json vggt_stats_json(const VggtRunStats& s) {
+  nlohmann::json sec = nlohmann::json::object();
+  for (const auto& [k, v] : s.seconds) sec[k] = v;
+  return {{"images", s.images},         {"registered", s.images},   {"points3D", s.points},
+          {"confident_points", s.confident}, {"device", s.device},  {"seconds", sec},
+          {"total_seconds", s.total_seconds}, {"model_dir", s.model_dir.string()}, {"message", s.message}};
+}
+
+}  // namespace vg::vggt
