@@ -1,0 +1,13 @@
+// Pipeline P2's stage for `vgsplat run P2 <scene>`: VGGT feed-forward reconstruction (vggt/export.h) into the
+// work folder: sparse/ (COLMAP model, points.ply) and images/ (a link to the scene's photos, or a copy).
+#pragma once
+#include "pipeline/runner.h"
+#include "vggt/export.h"
+
+namespace vg {
+
+// Runs vggt::run_vggt_p2 on the scene into ctx.work_dir (weights from opt.weights or $VGSPLAT_VGGT_WEIGHTS;
+// the CPU engine). Records analysis["vggt"] (images, points3D, confident_points, seconds per step).
+Stage vggt_stage(const vggt::VggtRunOptions& opt = {}, bool copy_images = false);
+
+}  // namespace vg
