@@ -118,7 +118,7 @@ ColmapImage make_image(int64_t s, const float* E) {
   Eigen::Matrix3d R;
   for (int i = 0; i < 3; ++i)
     for (int j = 0; j < 3; ++j) R(i, j) = E[i * 4 + j];
-  const Eigen::Quaterniond q = Eigen::Quaterniond(R).normalized();  // pycolmap.Rotation3d(matrix)
+  const Eigen::Quaterniond q(R);  // pycolmap.Rotation3d(matrix): Eigen's conversion, as is
   im.qvec = {q.w(), q.x(), q.y(), q.z()};
   im.tvec = {E[3], E[7], E[11]};
   return im;

@@ -4,6 +4,10 @@
 // randomly_limit_trues), colours from the 518 model images, batch_np_matrix_to_pycolmap_wo_track (one PINHOLE
 // camera per frame, one single-observation track per point) and rename_colmap_recons_and_rescale_camera (the
 // original file names, cameras and 2D points scaled to the original resolution, principal point at its centre).
+// Points, confidences and colours all come from the 518 model resolution, and the cameras are rescaled from
+// 518 (reconstruction_resolution = vggt_fixed_resolution); the 518 -> 1024 intrinsics scaling of the official
+// script belongs to its --use_ba branch only. Images are taken in file-name order (the official glob order is
+// the file system's).
 // run_vggt_p2 is the whole `vgsplat vggt` command: images -> preprocessing -> network -> export -> files.
 #pragma once
 #include <cstdint>
