@@ -318,6 +318,7 @@ TEST(VggtExport, NoWeightsNamesTheFileAndModelPage) {
   // The environment variable is the fallback.
   setenv("VGSPLAT_VGGT_WEIGHTS", fixture("vggt_tiny.pt").c_str(), 1);
   o.exp.max_points = 10;
+  o.exp.conf_thres = 1.0f;  // confidence = 1 + exp(.) > 1: every point qualifies
   o.model_size = 56;  // small: only the weights resolution is under test
   o.load_size = 112;
   EXPECT_EQ(run_vggt_p2(scene, tmp.path / "out", o).points, 10);
