@@ -16,6 +16,7 @@
 #include "io/colmap.h"
 #include "io/image.h"
 #include "io/safetensors.h"
+#include "pipeline/runner_vggt.h"
 #include "test_util.h"
 #include "vggt/export.h"
 #include "vggt/model.h"
@@ -283,14 +284,49 @@ TEST(VggtExport, TinyEndToEndWritesOriginalResolutionModel) {
       EXPECT_GE(conf[(id - 1) * 518 * 518 + yi * 518 + xi], o.exp.conf_thres);
     }
   }
-  // Deterministic with the seed; another seed samples other points.
-  const fs::path again = tmp.path / "again", other = tmp.path / "other";
-  run_vggt_p2(scene, again, o);
-  EXPECT_EQ(read_bytes(again / "sparse" / "points3D.bin"), read_bytes(tmp.path / "out" / "sparse" / "points3D.bin"));
-  EXPECT_EQ(read_bytes(again / "sparse" / "points.ply"), read_bytes(tmp.path / "out" / "sparse" / "points.ply"));
+}
+
+TEST(VggtExport, DeterministicWithTheSeed) {
+  TempDir tmp("vggt_export_seed");
+  const fs::path scene = make_scene(tmp.path);
+  VggtRunOptions o = tiny_options();
+  o.model_size = 140;  // small: the sampling is under test
+  o.load_size = 256;
+  o.exp.conf_thres = 1.5f;
+  o.exp.max_points = 2000;
+  const fs::path a = tmp.path / "a", b = tmp.path / "b", c = tmp.path / "c";
+  run_vggt_p2(scene, a, o);
+  run_vggt_p2(scene, b, o);
+  EXPECT_EQ(read_bytes(a / "sparse" / "points3D.bin"), read_bytes(b / "sparse" / "points3D.bin"));
+  EXPECT_EQ(read_bytes(a / "sparse" / "images.bin"), read_bytes(b / "sparse" / "images.bin"));
+  EXPECT_EQ(read_bytes(a / "sparse" / "points.ply"), read_bytes(b / "sparse" / "points.ply"));
   o.exp.seed = 7;
-  run_vggt_p2(scene, other, o);
-  EXPECT_NE(read_bytes(other / "sparse" / "points3D.bin"), read_bytes(tmp.path / "out" / "sparse" / "points3D.bin"));
+  run_vggt_p2(scene, c, o);
+  EXPECT_NE(read_bytes(c / "sparse" / "points3D.bin"), read_bytes(a / "sparse" / "points3D.bin"));
+  EXPECT_EQ(read_colmap_model(c / "sparse").points.size(), 2000u);
+}
+
+// --point-head: points and confidences from the point head (world_points, world_points_conf).
+TEST(VggtExport, PointHeadPoints) {
+  TempDir tmp("vggt_export_pointhead");
+  const fs::path scene = make_scene(tmp.path);
+  VggtRunOptions o = tiny_options();
+  o.model_size = 56;
+  o.load_size = 112;
+  o.point_head = true;
+  o.exp.conf_thres = 1.0f;
+  o.exp.max_points = 100000;
+  const VggtRunStats st = run_vggt_p2(scene, tmp.path / "out", o);
+  EXPECT_EQ(st.points, 3 * 56 * 56);  // every pixel: confidence 1 + exp(.) > 1
+  const std::vector<fs::path> files = list_scene_images(scene);
+  const PreprocessedImages pre = load_and_preprocess_square(files, 112, 56);
+  const VggtConfig cfg = VggtConfig::tiny();
+  const VggtOutput net = VggtModel(cfg, load_weights(fixture("vggt_tiny.pt"), cfg, true))
+                             .forward(pre.images_model, {.point_head = true});
+  const std::vector<float> wp = net.world_points.to_vector<float>();
+  const ColmapModel m = read_colmap_model(tmp.path / "out" / "sparse");
+  for (uint64_t id : {uint64_t{1}, uint64_t{777}, uint64_t{3 * 56 * 56}})
+    for (int a = 0; a < 3; ++a) EXPECT_NEAR(m.points.at(id).xyz[a], wp[(id - 1) * 3 + a], 1e-4) << id;
 }
 
 TEST(VggtExport, NeverWritesIntoTheScene) {
@@ -342,6 +378,31 @@ TEST(VggtExport, WrongWeightsListMissingKeys) {
   EXPECT_NE(msg.find("dinov2_vitl14_reg4.safetensors"), std::string::npos) << msg;
   EXPECT_NE(msg.find("facebook/VGGT-1B"), std::string::npos) << msg;
   EXPECT_FALSE(fs::exists(tmp.path / "out" / "sparse"));
+}
+
+// `vgsplat run P2`: the vggt stage in the results-folder runner.
+TEST(VggtExport, P2StageInTheRunner) {
+  TempDir tmp("vggt_export_runner");
+  const fs::path scene = make_scene(tmp.path);
+  VggtRunOptions o = tiny_options();
+  o.model_size = 56;
+  o.load_size = 112;
+  o.exp.conf_thres = 1.0f;
+  o.exp.max_points = 300;
+  RunOptions ro;
+  ro.results_root = tmp.path / "results";
+  ro.device = "cpu";
+  const RunReport r = run_pipeline(Pipeline{"P2", {vggt_stage(o)}}, scene, ro);
+  EXPECT_EQ(r.result_dir.filename().string().rfind("P2_scene_", 0), 0u) << r.result_dir;
+  const ColmapModel m = read_colmap_model(find_colmap_model(r.result_dir));
+  EXPECT_EQ(m.images.size(), 3u);
+  EXPECT_EQ(m.points.size(), 300u);
+  EXPECT_TRUE(fs::exists(r.result_dir / "images" / "zz.png"));
+  EXPECT_TRUE(fs::exists(r.result_dir / "metadata.json"));
+  ASSERT_TRUE(r.analysis.contains("vggt"));
+  EXPECT_EQ(r.analysis["vggt"]["points3D"].get<int64_t>(), 300);
+  EXPECT_EQ(r.analysis["vggt"]["images"].get<int>(), 3);
+  EXPECT_FALSE(fs::exists(scene / "sparse"));
 }
 
 }  // namespace
