@@ -120,11 +120,13 @@ void get(const json& j, const char* key, T& out) {
 std::string yaml_scalar(const json& v) {
   if (v.is_string()) return json(v.get<std::string>()).dump();  // JSON string quoting is valid YAML
   if (v.is_number_float()) {
+    // Options are floats: 7 significant digits; always a '.' so YAML 1.1 readers (PyYAML) see a float.
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.9g", v.get<double>());
+    std::snprintf(buf, sizeof buf, "%.7g", v.get<double>());
     std::string s = buf;
-    if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
-    return s;
+    if (s.find_first_of(".n") != std::string::npos) return s;
+    size_t e = s.find_first_of("eE");
+    return e == std::string::npos ? s + ".0" : s.insert(e, ".0");
   }
   return v.dump();
 }
