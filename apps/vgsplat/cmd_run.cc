@@ -39,7 +39,7 @@ std::string command_line(const std::string& p, const std::string& scene) {
 }  // namespace
 
 void register_run(CLI::App& app) {
-  auto* cmd = app.add_subcommand("run", "Run a pipeline (P1: sfm + train) into results/<P>_<scan>_<time>/");
+  auto* cmd = app.add_subcommand("run", "Run a pipeline (P1, P2, P4) into results/<P>_<scan>_<time>/");
   auto pipeline = std::make_shared<std::string>();
   auto scene = std::make_shared<std::string>();
   auto sfm = std::make_shared<SfmCliOptions>();
@@ -48,20 +48,23 @@ void register_run(CLI::App& app) {
   auto run = std::make_shared<RunOptions>();
   auto results_root = std::make_shared<std::string>("results");
   auto copy_images = std::make_shared<bool>(false);
-  cmd->add_option("pipeline", *pipeline, "Pipeline: P1")->required();
+  auto vggt = std::make_shared<vggt::VggtRunOptions>();
+  cmd->add_option("pipeline", *pipeline, "Pipeline: P1 (SfM + train), P2 (VGGT), P4 (VGGT + train)")->required();
+  cmd->add_option("--weights", vggt->weights, "VGGT weights (P2/P4): model.safetensors or model.pt; default $VGSPLAT_VGGT_WEIGHTS");
+  cmd->add_option("--conf-thres", vggt->exp.conf_thres, "P2/P4: keep depth points with confidence >= this")->capture_default_str();
   cmd->add_option("scene", *scene, "Scene folder (images/ inside, or the photos themselves); only read")->required();
   cmd->add_option("--results-root", *results_root, "Where results/<P>_<scan>_<time>/ go")->capture_default_str();
   cmd->add_flag("--copy-images", *copy_images, "Copy the registered images into the results (default: a symlink)");
   cmd->add_flag("--keep-failed", run->keep_failed, "Keep a failed run's folder as <name>_failed");
   add_sfm_options(cmd, *sfm);  // --device applies to every stage
   add_train_options(cmd, *train);
-  cmd->callback([pipeline, scene, sfm, train, run, results_root, copy_images] {
+  cmd->callback([pipeline, scene, sfm, train, run, results_root, copy_images, vggt] {
     finish_sfm_options(*sfm);
     RunOptions ro = *run;
     ro.results_root = *results_root;
     ro.device = sfm->sfm.device;
     ro.command = command_line(*pipeline, *scene);
-    const Pipeline p = make_pipeline(*pipeline, sfm->sfm, *train, *copy_images);
+    const Pipeline p = make_pipeline(*pipeline, sfm->sfm, *train, *copy_images, *vggt);
     const RunReport r = run_pipeline(p, *scene, ro);
     const nlohmann::json& a = r.analysis;
     if (a.contains("sfm")) std::printf("SfM: %s\n", a["sfm"].value("message", "").c_str());

@@ -2,6 +2,7 @@
 //   P1 = {sfm, train}: classical SfM on the scene's photos, then 3DGS training on the new model.
 // (P2..P5 will be other lists: vggt, vggt + BA, ...)
 #pragma once
+#include "vggt/export.h"
 #include <string>
 #include <vector>
 
@@ -26,7 +27,8 @@ void apply_p1_train_defaults(TrainConfig& cfg);
 
 std::vector<std::string> pipeline_names();  // the pipelines this build runs ("P1")
 // The stage list of a pipeline by name; vg::Error for unknown ones.
+// P1 = sfm + train, P2 = VGGT feed-forward model, P4 = P2 + train.
 Pipeline make_pipeline(const std::string& name, const SfmOptions& sfm, const TrainConfig& train,
-                       bool copy_images = false);
+                       bool copy_images = false, const vggt::VggtRunOptions& vggt = {});
 
 }  // namespace vg

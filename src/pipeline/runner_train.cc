@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "pipeline/runner_stages.h"
+#include "pipeline/runner_vggt.h"
 #include "splat/trainer.h"
 
 namespace vg {
@@ -42,11 +43,14 @@ Stage train_stage(const TrainConfig& cfg) {
           }};
 }
 
-std::vector<std::string> pipeline_names() { return {"P1"}; }
+std::vector<std::string> pipeline_names() { return {"P1", "P2", "P4"}; }
 
-Pipeline make_pipeline(const std::string& name, const SfmOptions& sfm, const TrainConfig& train, bool copy_images) {
+Pipeline make_pipeline(const std::string& name, const SfmOptions& sfm, const TrainConfig& train, bool copy_images,
+                       const vggt::VggtRunOptions& vggt) {
   if (name == "P1") return {"P1", {sfm_stage(sfm, copy_images), train_stage(train)}};
-  VG_FAIL("unknown pipeline '", name, "' (this build runs: P1)");
+  if (name == "P2") return {"P2", {vggt_stage(vggt, copy_images)}};
+  if (name == "P4") return {"P4", {vggt_stage(vggt, copy_images), train_stage(train)}};
+  VG_FAIL("unknown pipeline '", name, "' (this build runs: P1, P2, P4; P3/P5 need the VGGT track + BA stage)");
 }
 
 }  // namespace vg
