@@ -53,7 +53,10 @@ std::vector<int> second_candidates(const Recon& r, int i1) {
 }
 
 // COLMAP's EstimateInitialTwoViewGeometry: calibrated (E) estimation with the current cameras.
-bool initial_geometry(const Recon& r, int i1, int i2, const MapperOptions& opt, TwoViewGeometry* out) {
+// Returns the first failed condition (0 = accepted) so that a failed search can say why.
+enum InitReject { kAccepted = 0, kNotGeneral, kFewInliers, kForward, kSmallAngle, kFewPoints, kNumReject };
+
+InitReject initial_geometry(const Recon& r, int i1, int i2, const MapperOptions& opt, TwoViewGeometry* out) {
   const TwoViewGeometry* tv = find_pair(r, i1, i2);
   FeatureMatches matches = tv->inlier_matches;
   if (i1 > i2)
@@ -65,10 +68,20 @@ bool initial_geometry(const Recon& r, int i1, int i2, const MapperOptions& opt, 
   to.compute_relative_pose = true;
   *out = estimate_two_view_geometry(r.camera(i1), r.sh->in->images[i1].keypoints, r.camera(i2),
                                     r.sh->in->images[i2].keypoints, matches, true, to);
-  const bool general = out->config == TwoViewGeometry::CALIBRATED || out->config == TwoViewGeometry::UNCALIBRATED;
-  return general && static_cast<int>(out->inlier_matches.size()) >= opt.init_min_num_inliers &&
-         out->cam2_from_cam1_t.norm() > 0.5 && std::abs(out->cam2_from_cam1_t.normalized().z()) < 0.95 &&
-         out->tri_angle >= opt.init_min_tri_angle_deg * kDeg;
+  // COLMAP takes any configuration with a relative pose (PLANAR too); PANORAMIC has no baseline.
+  const bool posed = out->config == TwoViewGeometry::CALIBRATED || out->config == TwoViewGeometry::UNCALIBRATED ||
+                     out->config == TwoViewGeometry::PLANAR;
+  if (!posed || out->cam2_from_cam1_t.norm() < 0.5) return kNotGeneral;
+  if (static_cast<int>(out->inlier_matches.size()) < opt.init_min_num_inliers) return kFewInliers;
+  if (std::abs(out->cam2_from_cam1_t.normalized().z()) >= 0.95) return kForward;  // COLMAP's init_max_forward_motion
+  if (out->tri_angle < opt.init_min_tri_angle_deg * kDeg) return kSmallAngle;
+  return kAccepted;
+}
+
+std::string reject_summary(const int (&n)[kNumReject]) {
+  return std::to_string(n[kNotGeneral]) + " degenerate/planar, " + std::to_string(n[kFewInliers]) +
+         " few inliers, " + std::to_string(n[kForward]) + " forward motion, " + std::to_string(n[kSmallAngle]) +
+         " small triangulation angle, " + std::to_string(n[kFewPoints]) + " few points after BA";
 }
 
 void unregister_all(Recon& r) {
@@ -104,11 +117,16 @@ double pyramid_score(const Recon& r, int image) {
 }  // namespace
 
 bool initialize(Recon& r, const MapperOptions& opt, std::set<std::pair<int, int>>& tried, std::string* msg) {
+  int rejected[kNumReject] = {};
   for (int i1 : first_candidates(r)) {
     for (int i2 : second_candidates(r, i1)) {
       if (!tried.insert({std::min(i1, i2), std::max(i1, i2)}).second) continue;
       TwoViewGeometry tv;
-      if (!initial_geometry(r, i1, i2, opt, &tv)) continue;
+      const InitReject why = initial_geometry(r, i1, i2, opt, &tv);
+      if (why != kAccepted) {
+        ++rejected[why];
+        continue;
+      }
       r.R[i1].setIdentity();
       r.t[i1].setZero();
       r.R[i2] = tv.cam2_from_cam1_q.normalized().toRotationMatrix();
@@ -125,10 +143,11 @@ bool initialize(Recon& r, const MapperOptions& opt, std::set<std::pair<int, int>
                std::to_string(tv.inlier_matches.size()) + " inliers, " + std::to_string(n) + " points";
         return true;
       }
+      ++rejected[kFewPoints];
       unregister_all(r);
     }
   }
-  *msg = "no initial pair found";
+  *msg = "no initial pair found (rejected: " + reject_summary(rejected) + ")";
   return false;
 }
 
