@@ -33,6 +33,6 @@ wait $BUILD_PID
 tail -3 "$OUT/build.log"
 "$B/vggt_cuda_test" > "$OUT/vggt_cuda_test.log" 2>&1; echo "vggt_cuda_test rc $?"
 "$B/backend_ops_test" --gtest_filter='*vggt*' > "$OUT/backend_ops_vggt.log" 2>&1; echo "backend_ops_test rc $?"
-"$B/vggt_bench" --weights "$FULL/model.safetensors" --fixture "$FULL/vggt_full_io.safetensors" --frames "$FRAMES" \
+VGSPLAT_VGGT_PROFILE=${PROFILE:-} "$B/vggt_bench" --weights "$FULL/model.safetensors" --fixture "$FULL/vggt_full_io.safetensors" --frames "$FRAMES" \
   --reps "$REPS" > "$OUT/vgsplat_bench.jsonl" 2> "$OUT/vgsplat_bench.err"; echo "vggt_bench rc $?"
 cat "$OUT/torch_bench.jsonl" "$OUT/vgsplat_bench.jsonl"

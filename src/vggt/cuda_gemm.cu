@@ -1,11 +1,13 @@
 // VGGT GEMMs (nn.Linear, convs as im2col + GEMM): C = epilogue(A [M,K] @ W[N,K]^T + bias).
-// F32: exact fp32 FMA, 64x64 tiles (the parity path, no TF32). BF16 / F16: tensor cores through WMMA
-// (16x16x16, fp32 accumulation), 128x128x32 block tiles; A is rounded to the 16-bit type when staged.
+// F32: exact fp32 FMA, 64x64 tiles (the parity path, no TF32). BF16 / F16: cuBLASLt (cuda_cublaslt.cu) when
+// the library can be opened, else tensor cores through WMMA (16x16x16, fp32 accumulation, 128x128x32 block
+// tiles; A rounded to the 16-bit type when staged).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <mma.h>
 
 #include "core/cuda_check.h"
+#include "vggt/cuda_gemm_internal.h"
 #include "vggt/cuda_ops.h"
 
 namespace vg::vggt::cuda {
@@ -172,6 +174,7 @@ void linear(const float* A, int64_t M, int64_t K, const void* W, int64_t N, cons
     dim3 grid(static_cast<unsigned>((N + kF32Tile - 1) / kF32Tile), static_cast<unsigned>((M + kF32Tile - 1) / kF32Tile));
     gemm_f32_kernel<<<grid, 256>>>(A, static_cast<const float*>(W), bias, C, M, N, K, ldc, epi, gamma);
   } else {
+    if (cublaslt_linear(A, M, K, W, N, bias, C, ldc, epi, gamma, p)) return;
     dim3 grid(static_cast<unsigned>((N + kTcN - 1) / kTcN), static_cast<unsigned>((M + kTcM - 1) / kTcM));
     if (p == Precision::BF16)
       gemm_bf16_kernel<<<grid, 256>>>(A, static_cast<const __nv_bfloat16*>(W), bias, C, M, N, K, ldc, epi, gamma);

@@ -4,6 +4,9 @@
 #include "vggt/cuda_model.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <cstring>
 
@@ -64,10 +67,10 @@ CudaVggtModel::CudaVggtModel(VggtConfig cfg, const VggtWeights& weights, Device 
     shapes_[name] = t.shape();
     Tensor host = t;
     const bool gemm = t.ndim() >= 2 && ends_with(name, ".weight");
-    if (t.ndim() == 4 && name.find("resize_layers.0.") == std::string::npos &&
+    if (gemm && t.ndim() == 4 && name.find("resize_layers.0.") == std::string::npos &&
         name.find("resize_layers.1.") == std::string::npos && name.find("patch_embed.proj") == std::string::npos)
       host = conv_weight_khwc(t);
-    if (t.ndim() == 4 && (name.find("resize_layers.0.") != std::string::npos ||
+    if (gemm && t.ndim() == 4 && (name.find("resize_layers.0.") != std::string::npos ||
                           name.find("resize_layers.1.") != std::string::npos))
       host = conv_transpose_weight(t);
     if (name == "aggregator.patch_embed.pos_embed") pos_embed_host_ = t;
@@ -341,6 +344,17 @@ VggtOutput CudaVggtModel::forward(const Tensor& images_in, const VggtOptions& op
   const Tensor images = images_in.device() == d ? images_in : images_in.to(d);
   const int64_t ph = H / p, pw = W / p, P = ph * pw, E = c.embed_dim, R = c.num_register_tokens, T = 1 + R + P;
   CudaVggtRunner run(*this);
+  // VGSPLAT_VGGT_PROFILE=1: synchronise at stage boundaries and print the seconds of each stage (stderr).
+  const bool profile = std::getenv("VGSPLAT_VGGT_PROFILE") != nullptr;
+  auto t_last = std::chrono::steady_clock::now();
+  auto stage = [&](const char* name) {
+    if (!profile) return;
+    cuda_synchronize();
+    const auto now = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "[vggt profile] S=%lld %-11s %.4f s\n", static_cast<long long>(S), name,
+                 std::chrono::duration<double>(now - t_last).count());
+    t_last = now;
+  };
   const int64_t mlp_hidden = std::max(shape("aggregator.frame_blocks.0.mlp.fc1.weight")[0],
                                       shape("aggregator.patch_embed.blocks.0.mlp.fc1.weight")[0]);
   BlockScratch scratch(S * T, E, mlp_hidden, d);  // planned once for every aggregator / DINOv2 block
@@ -363,6 +377,7 @@ VggtOutput CudaVggtModel::forward(const Tensor& images_in, const VggtOptions& op
               nullptr, scratch);
   cuda::layer_norm(fp(x), fp(xn), S * T, E, f32("aggregator.patch_embed.norm.weight"),
                    f32("aggregator.patch_embed.norm.bias"), 1e-6f);
+  stage("dinov2");
   VggtOutput out;
   out.dino_patch_tokens = Tensor::empty({S, P, E}, DType::F32, d);
   for (int64_t s = 0; s < S; ++s)
@@ -396,6 +411,7 @@ VggtOutput CudaVggtModel::forward(const Tensor& images_in, const VggtOptions& op
   }
   scratch.release();
   x = Tensor();
+  stage("aggregator");
 
   // Camera head, pose encoding -> extrinsics / intrinsics (the one read-back).
   out.pose_enc_iters = run.camera_head(out.tokens.at(c.depth - 1));
@@ -405,6 +421,7 @@ VggtOutput CudaVggtModel::forward(const Tensor& images_in, const VggtOptions& op
   out.extrinsics = extr.to(d);
   out.intrinsics = intr.to(d);
 
+  stage("camera_head");
   // DPT heads, one frame at a time (bounded scratch).
   const int64_t HW = H * W;
   out.depth = Tensor::empty({S, H, W}, DType::F32, d);
@@ -420,6 +437,7 @@ VggtOutput CudaVggtModel::forward(const Tensor& images_in, const VggtOptions& op
     o = run.dpt_frame("point_head.", out.tokens, s, H, W);
     cuda::head_activation(fp(o), HW, 4, fp(out.world_points) + s * HW * 3, fp(out.world_points_conf) + s * HW);
   }
+  stage("dpt_heads");
   return out;
 }
 
