@@ -1,0 +1,444 @@
+// CudaVggtModel: weight upload and the forward pass (aggregator, camera head, DPT heads) as a sequence of
+// launches from vggt/cuda_ops.h on the default stream. Mirrors aggregator.cc, block.cc, camera_head.cc and
+// dpt_head.cc step by step (see those for the official-code references).
+#include "vggt/cuda_model.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cmath>
+#include <cstring>
+
+#include "core/cuda_memory.h"
+#include "core/error.h"
+#include "vggt/cpu_ops.h"
+
+namespace vg::vggt {
+
+namespace {
+
+using cuda::Epilogue;
+
+bool ends_with(const std::string& s, const std::string& t) {
+  return s.size() >= t.size() && s.compare(s.size() - t.size(), t.size(), t) == 0;
+}
+
+// Conv2d weight [O, C, k, k] -> [O, k, k, C] (the NHWC im2col column order).
+Tensor conv_weight_khwc(const Tensor& w) {
+  const int64_t O = w.size(0), C = w.size(1), kh = w.size(2), kw = w.size(3);
+  Tensor out = Tensor::empty({O, kh, kw, C});
+  const float* s = w.data<float>();
+  float* d = out.data<float>();
+  for (int64_t o = 0; o < O; ++o)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < kh * kw; ++i) d[(o * kh * kw + i) * C + c] = s[(o * C + c) * kh * kw + i];
+  return out;
+}
+
+// ConvTranspose2d weight [C, O, k, k] -> GEMM weight [k, k, O, C] (rows (i, j, o)).
+Tensor conv_transpose_weight(const Tensor& w) {
+  const int64_t C = w.size(0), O = w.size(1), kk = w.size(2) * w.size(3);
+  Tensor out = Tensor::empty({kk * O, C});
+  const float* s = w.data<float>();
+  float* d = out.data<float>();
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t o = 0; o < O; ++o)
+      for (int64_t i = 0; i < kk; ++i) d[(i * O + o) * C + c] = s[(c * O + o) * kk + i];
+  return out;
+}
+
+float* fp(Tensor& t) { return t.data<float>(); }
+const float* fp(const Tensor& t) { return t.data<float>(); }
+
+}  // namespace
+
+cuda::Precision default_cuda_precision(const Device& device) {
+  for (const GpuInfo& g : list_gpus())
+    if (g.index == device.index) return g.cc_major >= 8 ? cuda::Precision::BF16 : cuda::Precision::F16;
+  VG_FAIL("VGGT: no CUDA device ", device.index);
+}
+
+CudaVggtModel::CudaVggtModel(VggtConfig cfg, const VggtWeights& weights, Device device, cuda::Precision precision)
+    : cfg_(cfg), device_(device), precision_(precision) {
+  VG_CHECK(device.is_cuda(), "CudaVggtModel needs a CUDA device, got ", device.str());
+  set_current_device(device);
+  for (const auto& [name, t] : weights.tensors) {
+    shapes_[name] = t.shape();
+    Tensor host = t;
+    const bool gemm = t.ndim() >= 2 && ends_with(name, ".weight");
+    if (gemm && t.ndim() == 4 && name.find("resize_layers.0.") == std::string::npos &&
+        name.find("resize_layers.1.") == std::string::npos && name.find("patch_embed.proj") == std::string::npos)
+      host = conv_weight_khwc(t);
+    if (gemm && t.ndim() == 4 && (name.find("resize_layers.0.") != std::string::npos ||
+                          name.find("resize_layers.1.") != std::string::npos))
+      host = conv_transpose_weight(t);
+    if (name == "aggregator.patch_embed.pos_embed") pos_embed_host_ = t;
+    Tensor dev = host.to(device);
+    if (!gemm || precision == cuda::Precision::F32) {
+      f32_[name] = dev;
+      continue;
+    }
+    Tensor lp = Tensor::empty({dev.numel() * 2}, DType::U8, device);
+    cuda::convert_weights(fp(dev), lp.raw(), dev.numel(), precision);
+    lowp_[name] = lp;
+  }
+  VG_CHECK(pos_embed_host_.defined(), "VGGT: weights lack aggregator.patch_embed.pos_embed");
+}
+
+const float* CudaVggtModel::f32(const std::string& name) const {
+  auto it = f32_.find(name);
+  VG_CHECK(it != f32_.end(), "VGGT CUDA: no fp32 parameter ", name);
+  return fp(it->second);
+}
+const float* CudaVggtModel::f32_opt(const std::string& name) const {
+  auto it = f32_.find(name);
+  return it == f32_.end() ? nullptr : fp(it->second);
+}
+const void* CudaVggtModel::gemm_w(const std::string& name) const {
+  if (precision_ == cuda::Precision::F32) return f32(name);
+  auto it = lowp_.find(name);
+  VG_CHECK(it != lowp_.end(), "VGGT CUDA: no GEMM weight ", name);
+  return it->second.raw();
+}
+const Shape& CudaVggtModel::shape(const std::string& name) const {
+  auto it = shapes_.find(name);
+  VG_CHECK(it != shapes_.end(), "VGGT CUDA: no parameter ", name);
+  return it->second;
+}
+
+// ---- the forward pass ------------------------------------------------------------------------------------
+
+namespace {
+
+// Per-forward scratch for transformer blocks, sized once for the largest (rows, width, hidden).
+struct BlockScratch {
+  Tensor h, qkv, q, k, v, hidden;
+  BlockScratch(int64_t rows, int64_t C, int64_t hidden_dim, Device d)
+      : h(Tensor::empty({rows, C}, DType::F32, d)),
+        qkv(Tensor::empty({rows, 3 * C}, DType::F32, d)),
+        q(Tensor::empty({rows, C}, DType::F32, d)),
+        k(Tensor::empty({rows, C}, DType::F32, d)),
+        v(Tensor::empty({rows, C}, DType::F32, d)),
+        hidden(Tensor::empty({rows, hidden_dim}, DType::F32, d)) {}
+  void release() { h = qkv = q = k = v = hidden = Tensor(); }
+};
+
+}  // namespace
+
+class CudaVggtRunner {
+ public:
+  CudaVggtRunner(const CudaVggtModel& m) : m_(m), c_(m.config()), p_(m.precision()), d_(m.device()) {}
+
+  // layers/block.py Block on x [B*N, C]; pos / rope_cs enable RoPE.
+  void block(float* x, int64_t B, int64_t N, int64_t C, const std::string& pre, int heads, float eps,
+             const int32_t* pos, const float* rope_cs, BlockScratch& s) const {
+    const int64_t rows = B * N, D = C / heads;
+    auto W = [&](const char* n) { return pre + n; };
+    cuda::layer_norm(x, fp(s.h), rows, C, m_.f32(W("norm1.weight")), m_.f32(W("norm1.bias")), eps);
+    cuda::linear(fp(s.h), rows, C, m_.gemm_w(W("attn.qkv.weight")), 3 * C, m_.f32(W("attn.qkv.bias")), fp(s.qkv),
+                 3 * C, Epilogue::kStore, nullptr, p_);
+    cuda::attention_prep(fp(s.qkv), B, N, heads, static_cast<int>(D), m_.f32_opt(W("attn.q_norm.weight")),
+                         m_.f32_opt(W("attn.q_norm.bias")), m_.f32_opt(W("attn.k_norm.weight")),
+                         m_.f32_opt(W("attn.k_norm.bias")), pos, rope_cs, fp(s.q), fp(s.k), fp(s.v));
+    cuda::flash_attention(fp(s.q), fp(s.k), fp(s.v), fp(s.h), B, heads, N, static_cast<int>(D), p_);
+    cuda::linear(fp(s.h), rows, C, m_.gemm_w(W("attn.proj.weight")), C, m_.f32(W("attn.proj.bias")), x, C,
+                 Epilogue::kResidual, m_.f32(W("ls1.gamma")), p_);
+    cuda::layer_norm(x, fp(s.h), rows, C, m_.f32(W("norm2.weight")), m_.f32(W("norm2.bias")), eps);
+    const int64_t hid = m_.shape(W("mlp.fc1.weight"))[0];
+    cuda::linear(fp(s.h), rows, C, m_.gemm_w(W("mlp.fc1.weight")), hid, m_.f32(W("mlp.fc1.bias")), fp(s.hidden), hid,
+                 Epilogue::kGelu, nullptr, p_);
+    cuda::linear(fp(s.hidden), rows, hid, m_.gemm_w(W("mlp.fc2.weight")), C, m_.f32(W("mlp.fc2.bias")), x, C,
+                 Epilogue::kResidual, m_.f32(W("ls2.gamma")), p_);
+  }
+
+  // Conv2d on NHWC x [H, W, Cin] (weights permuted at upload); returns [Ho, Wo, Cout].
+  Tensor conv(const float* x, int64_t H, int64_t W, int64_t Cin, const std::string& name, int stride, int pad,
+              bool bias, Epilogue epi, int64_t& Ho, int64_t& Wo) const {
+    const Shape& s = m_.shape(name + ".weight");
+    const int64_t O = s[0], k = s[2];
+    Ho = (H + 2 * pad - k) / stride + 1;
+    Wo = (W + 2 * pad - k) / stride + 1;
+    Tensor out = Tensor::empty({Ho * Wo, O}, DType::F32, d_);
+    const float* a = x;
+    Tensor col;
+    if (k != 1 || stride != 1 || pad != 0) {
+      col = Tensor::empty({Ho * Wo, k * k * Cin}, DType::F32, d_);
+      cuda::im2col(x, H, W, Cin, static_cast<int>(k), stride, pad, fp(col), Ho, Wo);
+      a = fp(col);
+    }
+    cuda::linear(a, Ho * Wo, k * k * Cin, m_.gemm_w(name + ".weight"), O, bias ? m_.f32(name + ".bias") : nullptr,
+                 fp(out), O, epi, nullptr, p_);
+    return out;
+  }
+
+  // ResidualConvUnit with the official in-place ReLU: conv2(relu(conv1(relu(x)))) + relu(x).
+  Tensor residual_unit(const float* x, int64_t H, int64_t W, int64_t C, const std::string& pre) const {
+    Tensor xr = Tensor::empty({H * W, C}, DType::F32, d_);
+    cuda::relu(x, fp(xr), H * W * C);
+    int64_t ho, wo;
+    Tensor h = conv(fp(xr), H, W, C, pre + "conv1", 1, 1, true, Epilogue::kRelu, ho, wo);
+    Tensor col = Tensor::empty({H * W, 9 * C}, DType::F32, d_);
+    cuda::im2col(fp(h), H, W, C, 3, 1, 1, fp(col), H, W);
+    cuda::linear(fp(col), H * W, 9 * C, m_.gemm_w(pre + "conv2.weight"), C, m_.f32(pre + "conv2.bias"), fp(xr), C,
+                 Epilogue::kResidual, nullptr, p_);
+    return xr;
+  }
+
+  // FeatureFusionBlock: (x [+ RCU1(skip)]) -> RCU2 -> bilinear (align_corners) to (ho, wo) -> 1x1 out_conv.
+  Tensor fusion(Tensor x, const Tensor* skip, int64_t H, int64_t W, int64_t C, int64_t ho, int64_t wo,
+                const std::string& pre) const {
+    if (skip) {
+      Tensor r = residual_unit(fp(*skip), H, W, C, pre + "resConfUnit1.");
+      cuda::add(fp(x), fp(r), fp(x), H * W * C);
+    }
+    x = residual_unit(fp(x), H, W, C, pre + "resConfUnit2.");
+    Tensor up = Tensor::empty({ho * wo, C}, DType::F32, d_);
+    cuda::bilinear(fp(x), H, W, C, ho, wo, true, fp(up));
+    int64_t a, b;
+    return conv(fp(up), ho, wo, C, pre + "out_conv", 1, 0, true, Epilogue::kStore, a, b);
+  }
+
+  // heads/dpt_head.py for frame s: raw head output [H*W, out_channels] (NHWC).
+  Tensor dpt_frame(const std::string& pre, const std::map<int, Tensor>& tokens, int64_t s, int64_t H, int64_t W) const {
+    const int64_t ph = H / c_.patch_size, pw = W / c_.patch_size, P = ph * pw, D = c_.token_dim();
+    Tensor feats[4];
+    int64_t fh[4], fw[4];
+    Tensor ln = Tensor::empty({P, D}, DType::F32, d_);
+    for (int k = 0; k < 4; ++k) {
+      const Tensor& t = tokens.at(c_.dpt_layers[k]);
+      const int64_t T = t.size(1);
+      cuda::layer_norm(fp(t) + (s * T + c_.patch_start()) * D, fp(ln), P, D, m_.f32(pre + "norm.weight"),
+                       m_.f32(pre + "norm.bias"), 1e-5f);
+      const std::string pj = pre + "projects." + std::to_string(k);
+      const int64_t oc = m_.shape(pj + ".weight")[0];
+      Tensor f = Tensor::empty({P, oc}, DType::F32, d_);
+      cuda::linear(fp(ln), P, D, m_.gemm_w(pj + ".weight"), oc, m_.f32(pj + ".bias"), fp(f), oc, Epilogue::kStore,
+                   nullptr, p_);
+      cuda::add_uv_pos_embed(fp(f), ph, pw, oc, W, H);
+      const std::string rl = pre + "resize_layers." + std::to_string(k);
+      int64_t h = ph, w = pw;
+      if (k <= 1) {  // ConvTranspose2d, kernel = stride = 4 / 2
+        const int kk = k == 0 ? 4 : 2;
+        Tensor g = Tensor::empty({P, kk * kk * oc}, DType::F32, d_);
+        cuda::linear(fp(f), P, oc, m_.gemm_w(rl + ".weight"), kk * kk * oc, nullptr, fp(g), kk * kk * oc,
+                     Epilogue::kStore, nullptr, p_);
+        h = ph * kk, w = pw * kk;
+        f = Tensor::empty({h * w, oc}, DType::F32, d_);
+        cuda::conv_transpose_scatter(fp(g), ph, pw, oc, kk, m_.f32(rl + ".bias"), fp(f));
+      } else if (k == 3) {
+        f = conv(fp(f), ph, pw, oc, rl, 2, 1, true, Epilogue::kStore, h, w);
+      }
+      feats[k] = conv(fp(f), h, w, oc, pre + "scratch.layer" + std::to_string(k + 1) + "_rn", 1, 1, false,
+                      Epilogue::kStore, fh[k], fw[k]);
+    }
+    const std::string sc = pre + "scratch.";
+    const int64_t F = c_.dpt_features;
+    Tensor out = fusion(feats[3], nullptr, fh[3], fw[3], F, fh[2], fw[2], sc + "refinenet4.");
+    out = fusion(out, &feats[2], fh[2], fw[2], F, fh[1], fw[1], sc + "refinenet3.");
+    out = fusion(out, &feats[1], fh[1], fw[1], F, fh[0], fw[0], sc + "refinenet2.");
+    out = fusion(out, &feats[0], fh[0], fw[0], F, 2 * fh[0], 2 * fw[0], sc + "refinenet1.");
+    int64_t h = 2 * fh[0], w = 2 * fw[0], a, b;
+    out = conv(fp(out), h, w, F, sc + "output_conv1", 1, 1, true, Epilogue::kStore, a, b);
+    const int64_t C1 = m_.shape(sc + "output_conv1.weight")[0];
+    Tensor up = Tensor::empty({H * W, C1}, DType::F32, d_);
+    cuda::bilinear(fp(out), h, w, C1, ph * c_.patch_size, pw * c_.patch_size, true, fp(up));
+    cuda::add_uv_pos_embed(fp(up), H, W, C1, W, H);
+    out = conv(fp(up), H, W, C1, sc + "output_conv2.0", 1, 1, true, Epilogue::kRelu, a, b);
+    const int64_t C2 = m_.shape(sc + "output_conv2.0.weight")[0];
+    return conv(fp(out), H, W, C2, sc + "output_conv2.2", 1, 0, true, Epilogue::kStore, a, b);
+  }
+
+  // heads/camera_head.py on the last aggregator output [S, T, 2E]: one activated [S,9] per iteration.
+  std::vector<Tensor> camera_head(const Tensor& last) const {
+    const int64_t S = last.size(0), T = last.size(1), D = last.size(2);
+    const std::string pre = "camera_head.";
+    auto W = [&](const std::string& n) { return pre + n; };
+    Tensor cam = Tensor::empty({S, D}, DType::F32, d_), tokens = Tensor::empty({S, D}, DType::F32, d_);
+    Tensor normed = Tensor::empty({S, D}, DType::F32, d_);
+    cuda::copy_rows(fp(last), T * D, 0, fp(cam), D, 0, S, D);
+    cuda::layer_norm(fp(cam), fp(tokens), S, D, m_.f32(W("token_norm.weight")), m_.f32(W("token_norm.bias")), 1e-5f);
+    cuda::layer_norm(fp(tokens), fp(normed), S, D, nullptr, nullptr, 1e-6f);
+    Tensor pred = Tensor::empty({S, 9}, DType::F32, d_), delta = Tensor::empty({S, 9}, DType::F32, d_);
+    Tensor mod_in = Tensor::empty({S, D}, DType::F32, d_), mod = Tensor::empty({S, 3 * D}, DType::F32, d_);
+    Tensor x = Tensor::empty({S, D}, DType::F32, d_), h = Tensor::empty({S, D}, DType::F32, d_);
+    const int64_t hid = m_.shape(W("pose_branch.fc1.weight"))[0];
+    const int64_t trunk_hidden = c_.camera_trunk_depth > 0 ? m_.shape(W("trunk.0.mlp.fc1.weight"))[0] : 1;
+    Tensor hidden = Tensor::empty({S, hid}, DType::F32, d_);
+    BlockScratch scratch(S, D, trunk_hidden, d_);
+    std::vector<Tensor> outs;
+    for (int it = 0; it < c_.camera_iterations; ++it) {
+      if (it == 0) cuda::broadcast_rows(m_.f32(W("empty_pose_tokens")), S, 9, fp(pred));
+      cuda::linear(fp(pred), S, 9, m_.gemm_w(W("embed_pose.weight")), D, m_.f32(W("embed_pose.bias")), fp(mod_in), D,
+                   Epilogue::kStore, nullptr, p_);
+      cuda::silu(fp(mod_in), fp(mod_in), S * D);
+      cuda::linear(fp(mod_in), S, D, m_.gemm_w(W("poseLN_modulation.1.weight")), 3 * D,
+                   m_.f32(W("poseLN_modulation.1.bias")), fp(mod), 3 * D, Epilogue::kStore, nullptr, p_);
+      cuda::adaln_modulate(fp(normed), fp(tokens), fp(mod), S, D, fp(x));
+      for (int i = 0; i < c_.camera_trunk_depth; ++i)
+        block(fp(x), 1, S, D, W("trunk." + std::to_string(i) + "."), c_.camera_heads, 1e-5f, nullptr, nullptr, scratch);
+      cuda::layer_norm(fp(x), fp(h), S, D, m_.f32(W("trunk_norm.weight")), m_.f32(W("trunk_norm.bias")), 1e-5f);
+      cuda::linear(fp(h), S, D, m_.gemm_w(W("pose_branch.fc1.weight")), hid, m_.f32(W("pose_branch.fc1.bias")),
+                   fp(hidden), hid, Epilogue::kGelu, nullptr, p_);
+      cuda::linear(fp(hidden), S, hid, m_.gemm_w(W("pose_branch.fc2.weight")), 9, m_.f32(W("pose_branch.fc2.bias")),
+                   fp(delta), 9, Epilogue::kStore, nullptr, p_);
+      Tensor act = Tensor::empty({S, 9}, DType::F32, d_);
+      cuda::pose_update(fp(pred), fp(delta), fp(act), S, it > 0);
+      outs.push_back(act);
+    }
+    return outs;
+  }
+
+  const CudaVggtModel& m_;
+  const VggtConfig& c_;
+  cuda::Precision p_;
+  Device d_;
+};
+
+namespace {
+
+// DinoVisionTransformer.interpolate_pos_encoding on the host (as aggregator.cc): [1 + ph*pw, E].
+Tensor dino_pos_embed(const Tensor& pe, int64_t ph, int64_t pw) {
+  const int64_t N = pe.size(1) - 1, E = pe.size(2);
+  int64_t M = 0;
+  while ((M + 1) * (M + 1) <= N) ++M;
+  VG_CHECK(M * M == N, "VGGT: pos_embed has ", N, " patch positions, not a square grid");
+  if (ph * pw == N && ph == pw) return pe.reshape({N + 1, E});
+  Tensor grid = Tensor::empty({E, M, M});
+  const float* src = pe.data<float>() + E;
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t e = 0; e < E; ++e) grid.data<float>()[e * N + i] = src[i * E + e];
+  Tensor r = ops::interpolate_bicubic_aa(grid, ph, pw);
+  Tensor out = Tensor::empty({1 + ph * pw, E});
+  std::memcpy(out.data<float>(), pe.data<float>(), E * sizeof(float));
+  for (int64_t i = 0; i < ph * pw; ++i)
+    for (int64_t e = 0; e < E; ++e) out.data<float>()[(1 + i) * E + e] = r.data<float>()[e * ph * pw + i];
+  return out;
+}
+
+// RoPE (cos, sin) table for positions 0..max_pos and head dim D, computed as ops::rope2d_ does.
+Tensor rope_table(int64_t max_pos, int64_t D, float freq) {
+  const int64_t fd = D / 2, half = fd / 2;
+  Tensor t = Tensor::empty({max_pos + 1, half, 2});
+  float* v = t.data<float>();
+  for (int64_t p = 0; p <= max_pos; ++p)
+    for (int64_t j = 0; j < half; ++j) {
+      const float inv = 1.0f / std::pow(freq, static_cast<float>(2 * j) / static_cast<float>(fd));
+      const float a = static_cast<float>(p) * inv;
+      v[(p * half + j) * 2] = std::cos(a);
+      v[(p * half + j) * 2 + 1] = std::sin(a);
+    }
+  return t;
+}
+
+}  // namespace
+
+VggtOutput CudaVggtModel::forward(const Tensor& images_in, const VggtOptions& opts) const {
+  VG_CHECK(images_in.ndim() == 4 && images_in.size(1) == 3 && images_in.dtype() == DType::F32,
+           "VGGT: images must be F32 [S,3,H,W], got ", shape_str(images_in.shape()));
+  set_current_device(device_);
+  const VggtConfig& c = cfg_;
+  const int64_t S = images_in.size(0), H = images_in.size(2), W = images_in.size(3), p = c.patch_size;
+  VG_CHECK(S >= 1 && H % p == 0 && W % p == 0, "VGGT: image size ", H, "x", W, " is not a multiple of the patch size ", p);
+  const Device d = device_;
+  const Tensor images = images_in.device() == d ? images_in : images_in.to(d);
+  const int64_t ph = H / p, pw = W / p, P = ph * pw, E = c.embed_dim, R = c.num_register_tokens, T = 1 + R + P;
+  CudaVggtRunner run(*this);
+  // VGSPLAT_VGGT_PROFILE=1: synchronise at stage boundaries and print the seconds of each stage (stderr).
+  const bool profile = std::getenv("VGSPLAT_VGGT_PROFILE") != nullptr;
+  auto t_last = std::chrono::steady_clock::now();
+  auto stage = [&](const char* name) {
+    if (!profile) return;
+    cuda_synchronize();
+    const auto now = std::chrono::steady_clock::now();
+    std::fprintf(stderr, "[vggt profile] S=%lld %-11s %.4f s\n", static_cast<long long>(S), name,
+                 std::chrono::duration<double>(now - t_last).count());
+    t_last = now;
+  };
+  const int64_t mlp_hidden = std::max(shape("aggregator.frame_blocks.0.mlp.fc1.weight")[0],
+                                      shape("aggregator.patch_embed.blocks.0.mlp.fc1.weight")[0]);
+  BlockScratch scratch(S * T, E, mlp_hidden, d);  // planned once for every aggregator / DINOv2 block
+
+  // DINOv2 patch embedding: Conv2d(14, stride 14) as im2col + GEMM, tokens, blocks, final norm.
+  Tensor x = Tensor::empty({S * T, E}, DType::F32, d), xn = Tensor::empty({S * T, E}, DType::F32, d);
+  {
+    const int64_t K = 3 * p * p;
+    Tensor col = Tensor::empty({S * P, K}, DType::F32, d), patches = Tensor::empty({S * P, E}, DType::F32, d);
+    cuda::patch_im2col(fp(images), S, H, W, static_cast<int>(p), fp(col));
+    cuda::linear(fp(col), S * P, K, gemm_w("aggregator.patch_embed.patch_embed.proj.weight"), E,
+                 f32("aggregator.patch_embed.patch_embed.proj.bias"), fp(patches), E, Epilogue::kStore, nullptr,
+                 precision_);
+    Tensor pos = dino_pos_embed(pos_embed_host_, ph, pw).to(d);
+    cuda::dino_tokens(fp(patches), f32("aggregator.patch_embed.cls_token"), f32("aggregator.patch_embed.register_tokens"),
+                      fp(pos), S, R, P, E, fp(x));
+  }
+  for (int i = 0; i < c.dino_depth; ++i)
+    run.block(fp(x), S, T, E, "aggregator.patch_embed.blocks." + std::to_string(i) + ".", c.dino_heads, 1e-6f, nullptr,
+              nullptr, scratch);
+  cuda::layer_norm(fp(x), fp(xn), S * T, E, f32("aggregator.patch_embed.norm.weight"),
+                   f32("aggregator.patch_embed.norm.bias"), 1e-6f);
+  stage("dinov2");
+  VggtOutput out;
+  out.dino_patch_tokens = Tensor::empty({S, P, E}, DType::F32, d);
+  for (int64_t s = 0; s < S; ++s)
+    cuda::copy_rows(fp(xn) + (s * T + 1 + R) * E, E, 0, fp(out.dino_patch_tokens) + s * P * E, E, 0, P, E);
+
+  // Aggregator: camera / register tokens, alternating frame and global attention with 2-D RoPE.
+  cuda::aggregator_tokens(fp(xn), T, f32("aggregator.camera_token"), f32("aggregator.register_token"), S, R, P, E, fp(x));
+  xn = Tensor();
+  std::vector<int32_t> pos_host(static_cast<size_t>(S * T * 2), 0);
+  for (int64_t s = 0; s < S; ++s)
+    for (int64_t i = 0; i < P; ++i) {
+      pos_host[2 * (s * T + 1 + R + i)] = static_cast<int32_t>(i / pw + 1);
+      pos_host[2 * (s * T + 1 + R + i) + 1] = static_cast<int32_t>(i % pw + 1);
+    }
+  const Tensor pos = Tensor::from_vector(pos_host, {S * T, 2}, d);
+  const Tensor rope = rope_table(std::max(ph, pw) + 1, E / c.num_heads, c.rope_freq).to(d);
+  std::vector<int> keep(c.dpt_layers.begin(), c.dpt_layers.end());
+  keep.push_back(c.depth - 1);
+  if (opts.keep_all_tokens)
+    for (int i = 0; i < c.depth; ++i) keep.push_back(i);
+  for (int i : keep)
+    if (!out.tokens.count(i)) out.tokens[i] = Tensor::empty({S, T, 2 * E}, DType::F32, d);
+  for (int i = 0; i < c.depth; ++i) {
+    const std::string idx = std::to_string(i) + ".";
+    const int32_t* ps = pos.data<int32_t>();
+    run.block(fp(x), S, T, E, "aggregator.frame_blocks." + idx, c.num_heads, 1e-5f, ps, fp(rope), scratch);
+    auto kept = out.tokens.find(i);
+    if (kept != out.tokens.end()) cuda::copy_rows(fp(x), E, 0, fp(kept->second), 2 * E, 0, S * T, E);
+    run.block(fp(x), 1, S * T, E, "aggregator.global_blocks." + idx, c.num_heads, 1e-5f, ps, fp(rope), scratch);
+    if (kept != out.tokens.end()) cuda::copy_rows(fp(x), E, 0, fp(kept->second), 2 * E, E, S * T, E);
+  }
+  scratch.release();
+  x = Tensor();
+  stage("aggregator");
+
+  // Camera head, pose encoding -> extrinsics / intrinsics (the one read-back).
+  out.pose_enc_iters = run.camera_head(out.tokens.at(c.depth - 1));
+  out.pose_enc = out.pose_enc_iters.back();
+  Tensor extr, intr;
+  pose_encoding_to_extri_intri(out.pose_enc.to(Device::cpu()), H, W, extr, intr);
+  out.extrinsics = extr.to(d);
+  out.intrinsics = intr.to(d);
+
+  stage("camera_head");
+  // DPT heads, one frame at a time (bounded scratch).
+  const int64_t HW = H * W;
+  out.depth = Tensor::empty({S, H, W}, DType::F32, d);
+  out.depth_conf = Tensor::empty({S, H, W}, DType::F32, d);
+  if (opts.point_head) {
+    out.world_points = Tensor::empty({S, H, W, 3}, DType::F32, d);
+    out.world_points_conf = Tensor::empty({S, H, W}, DType::F32, d);
+  }
+  for (int64_t s = 0; s < S; ++s) {
+    Tensor o = run.dpt_frame("depth_head.", out.tokens, s, H, W);
+    cuda::head_activation(fp(o), HW, 2, fp(out.depth) + s * HW, fp(out.depth_conf) + s * HW);
+    if (!opts.point_head) continue;
+    o = run.dpt_frame("point_head.", out.tokens, s, H, W);
+    cuda::head_activation(fp(o), HW, 4, fp(out.world_points) + s * HW * 3, fp(out.world_points_conf) + s * HW);
+  }
+  stage("dpt_heads");
+  return out;
+}
+
+}  // namespace vg::vggt
