@@ -10,6 +10,7 @@
 
 #include "io/safetensors.h"
 #include "test_util.h"
+#include "vggt_test_util.h"
 #include "vggt/model.h"
 #include "vggt/weights.h"
 
@@ -27,25 +28,8 @@ TEST(VggtModel, TinyFixtureMatchesOfficialFp32) {
   auto t0 = std::chrono::steady_clock::now();
   VggtOutput out = model.forward(images, {.point_head = true, .keep_all_tokens = true});
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::map<std::string, Tensor> got = {
-      {"pose_enc", out.pose_enc},       {"extrinsics", out.extrinsics},
-      {"intrinsics", out.intrinsics},   {"depth", out.depth},
-      {"depth_conf", out.depth_conf},   {"world_points", out.world_points},
-      {"world_points_conf", out.world_points_conf}, {"dino_patch_tokens", out.dino_patch_tokens}};
-  for (size_t i = 0; i < out.pose_enc_iters.size(); ++i) got["pose_enc_iter" + std::to_string(i)] = out.pose_enc_iters[i];
-  for (const auto& [i, t] : out.tokens) got["tokens_" + std::to_string(i)] = t;
-  size_t compared = 0;
-  for (const std::string& key : io.keys()) {
-    if (key == "images") continue;
-    ASSERT_TRUE(got.count(key)) << "the engine has no output for fixture tensor " << key;
-    const Tensor ref = io.get(key);
-    ASSERT_EQ(got[key].shape(), ref.shape()) << key;
-    const double err = test::rel_error(got[key].to_vector<float>(), ref.to_vector<float>());
-    EXPECT_LE(err, 1e-4) << key;
-    std::printf("  %-20s rel err %.2e\n", key.c_str(), err);
-    ++compared;
-  }
-  EXPECT_GE(compared, 14u);
+  std::map<std::string, Tensor> got = test::vggt_outputs_by_name(out);
+  test::expect_matches_fixture(io, got, 1e-4, "cpu fp32");
   std::printf("  tiny forward (3 frames 56x70, point head): %.3f s\n", secs);
 }
 
