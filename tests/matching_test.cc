@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "features/matching.h"
+#include "features/matching_internal.h"
 #include "test_util.h"
 
 namespace vg::test {
@@ -102,6 +103,44 @@ TEST(Matching, CudaEqualsCpu) {
   std::printf("[matching] 5000x5000: CPU %.3f s, CUDA %.3f s, %zu matches\n",
               std::chrono::duration<double>(t1 - t0).count(), std::chrono::duration<double>(t2 - t1).count(), cpu.size());
   EXPECT_EQ(cpu, gpu);
+}
+
+// The AVX-512 VNNI kernel gives the GEMM path's best / second / index in both directions exactly, ties
+// (duplicated descriptors, all-zero rows) and sizes off the 8 x 32 tile included.
+TEST(Matching, SimdEqualsGemmPath) {
+  if (!match::cpu_has_vnni()) GTEST_SKIP() << "CPU without AVX-512 VNNI";
+  std::mt19937 rng(11);
+  for (auto [n1, n2] : {std::pair{1, 1}, {37, 1000}, {300, 33}, {1203, 977}}) {
+    SiftDescriptors d1 = random_descriptors(n1, rng), d2 = perturbed(d1.topRows(std::min(n1, n2)), 6, rng);
+    if (n2 > n1) {
+      SiftDescriptors more(n2, 128);
+      more << d2, random_descriptors(n2 - n1, rng);
+      d2 = more;
+    }
+    if (n2 > 3) d2.row(n2 - 1) = d2.row(1), d2.row(n2 - 2).setZero();  // a tie and an empty row
+    match::Best2 rows, cols;
+    ASSERT_TRUE(match::best2_vnni(d1.data(), n1, d2.data(), static_cast<int>(d2.rows()), &rows, &cols));
+    // Reference: plain sequential scans of the exact integer dot products.
+    for (int pass = 0; pass < 2; ++pass) {
+      const SiftDescriptors& a = pass ? d2 : d1;
+      const SiftDescriptors& b = pass ? d1 : d2;
+      const match::Best2& got = pass ? cols : rows;
+      for (int i = 0; i < a.rows(); ++i) {
+        int32_t best = 0, second = 0, idx = -1;
+        for (int j = 0; j < b.rows(); ++j) {
+          const int32_t d = (a.row(i).cast<int32_t>() * b.row(j).cast<int32_t>().transpose())(0, 0);
+          if (d > best) idx = j, second = best, best = d;
+          else if (d > second) second = d;
+        }
+        ASSERT_EQ(got.idx[i], idx) << n1 << "x" << n2 << " pass " << pass << " row " << i;
+        ASSERT_EQ(got.best[i], best);
+        ASSERT_EQ(got.second[i], second);
+      }
+    }
+    MatchOptions simd, gemm;
+    gemm.allow_simd = false;
+    EXPECT_EQ(match_descriptors(d1, d2, simd), match_descriptors(d1, d2, gemm));
+  }
 }
 
 TEST(Matching, PairLists) {

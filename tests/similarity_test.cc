@@ -74,14 +74,17 @@ TEST(Similarity, ComparePosesZeroUpToSimilarity) {
   PoseErrors e = compare_poses(est, truth);
   EXPECT_LT(e.max_rotation_deg, 1e-6);
   EXPECT_LT(e.max_center, 1e-9);
-  // One camera rotated by 1 degree about its own axis: that camera's error is 1 degree.
+  // One of 10 cameras rotated by 1 degree about its own axis: the common rotation (chordal mean) takes a tenth
+  // of it, so that camera's error is 0.9 degree and every other camera's 0.1.
   const Eigen::Vector3d C4 = -est[4].topLeftCorner<3, 3>().transpose() * est[4].topRightCorner<3, 1>();
   est[4].topLeftCorner<3, 3>() = Eigen::AngleAxisd(M_PI / 180, Eigen::Vector3d::UnitY()) * est[4].topLeftCorner<3, 3>();
   est[4].topRightCorner<3, 1>() = -est[4].topLeftCorner<3, 3>() * C4;  // same centre
   e = compare_poses(est, truth);
-  EXPECT_NEAR(e.rotation_deg[4], 1.0, 1e-9);
-  EXPECT_NEAR(e.max_rotation_deg, 1.0, 1e-9);
-  EXPECT_NEAR(e.mean_rotation_deg, 0.1, 1e-9);
+  EXPECT_NEAR(e.rotation_deg[4], 0.9, 1e-4);
+  for (int i = 0; i < 10; ++i)
+    if (i != 4) EXPECT_NEAR(e.rotation_deg[i], 0.1, 1e-4) << i;
+  EXPECT_NEAR(e.mean_rotation_deg, 0.18, 1e-4);
+  EXPECT_LT(e.max_center, 1e-9);  // centres untouched
   EXPECT_THROW(compare_poses({est[0]}, {truth[0], truth[1]}), Error);
 }
 

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <set>
 
 #include <unistd.h>
@@ -18,6 +19,7 @@
 #include "io/safetensors.h"
 #include "pipeline/runner_vggt.h"
 #include "test_util.h"
+#include "vggt/engine.h"
 #include "vggt/export.h"
 #include "vggt/model.h"
 #include "vggt/preprocess.h"
@@ -402,7 +404,33 @@ TEST(VggtExport, P2StageInTheRunner) {
   ASSERT_TRUE(r.analysis.contains("vggt"));
   EXPECT_EQ(r.analysis["vggt"]["points3D"].get<int64_t>(), 300);
   EXPECT_EQ(r.analysis["vggt"]["images"].get<int>(), 3);
+  EXPECT_EQ(r.analysis["vggt"]["engine"].get<std::string>(), "cpu");
+  EXPECT_EQ(r.analysis["vggt"]["precision"].get<std::string>(), "fp32");
+  EXPECT_EQ(r.analysis["vggt"]["device"].get<std::string>(), "cpu");
+  EXPECT_GT(r.analysis["vggt"]["network_seconds"].get<double>(), 0.0);
+  EXPECT_EQ(r.analysis["vggt"]["peak_gpu_memory_bytes"].get<size_t>(), 0u);
   EXPECT_FALSE(fs::exists(scene / "sparse"));
+}
+
+// The engine follows the device: the CPU runs the fp32 reference only; 16-bit precisions need a GPU.
+TEST(VggtExport, CpuEngineIsFp32Only) {
+  const VggtConfig cfg = VggtConfig::tiny();
+  const std::unique_ptr<VggtEngine> e = make_vggt_engine(cfg, load_weights(fixture("vggt_tiny.pt"), cfg, false),
+                                                         Device::cpu(), "auto");
+  EXPECT_STREQ(e->name(), "cpu");
+  EXPECT_STREQ(e->precision(), "fp32");
+  EXPECT_TRUE(e->device().is_cpu());
+  EXPECT_EQ(e->peak_memory_bytes(), 0u);
+  TempDir tmp("vggt_export_precision");
+  const fs::path scene = make_scene(tmp.path);
+  VggtRunOptions o = tiny_options();
+  o.precision = "bf16";
+  const std::string msg = error_of([&] { run_vggt_p2(scene, tmp.path / "out", o); });
+  EXPECT_NE(msg.find("fp32 only"), std::string::npos) << msg;
+  EXPECT_FALSE(fs::exists(tmp.path / "out" / "sparse"));
+  o.precision = "int8";
+  o.device = "cuda";  // without a GPU this fails on the device, with one on the precision
+  EXPECT_FALSE(error_of([&] { run_vggt_p2(scene, tmp.path / "out", o); }).empty());
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ t0=$(date +%s)
 COMMIT=$(cat "$VGSPLAT_DATA/COMMIT" 2>/dev/null || git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 -DVGSPLAT_GIT_COMMIT="$COMMIT" >"$OUT/cmake.log" 2>&1 \
   || { tail -30 "$OUT/cmake.log"; exit 1; }
-ninja -C "$BUILD" -j 16 >"$OUT/build.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build.log" | head -60; exit 1; }
+ninja -C "$BUILD" -j 16 ${NINJA_TARGETS:-} >"$OUT/build.log" 2>&1 || { grep -E "error|Error" -A3 "$OUT/build.log" | head -60; exit 1; }
 row "build (s)" "$(( $(date +%s) - t0 ))"
 "$BUILD/vgsplat" info | tee "$OUT/info.txt"
 VG=$BUILD/vgsplat
@@ -97,6 +97,36 @@ parity)
   "$BUILD/parity_dump" $P/cpu_sh3.safetensors cpu 5000 200 150 3 0 4
   python3 tools/gsplat_parity.py --ref "$VGSPLAT_DATA/gsplat_ref" $P/*.safetensors 2>&1 | tee "$OUT/parity.log"
   row "gsplat torch parity" "$(tail -1 "$OUT/parity.log")"
+  ;;
+sfmtests)
+  # The SfM building blocks' CUDA-vs-CPU tests (SIFT, matching, bundle adjustment).
+  for t in sift_test matching_test bundle_adjustment_test mapper_test sfm_pipeline_test; do
+    "$BUILD/$t" >"$OUT/$t.log" 2>&1; rc=$?
+    row "$t rc" "$rc $(grep -E '^\[  PASSED|^\[  FAILED|SKIPPED \]' "$OUT/$t.log" | head -3 | tr '\n' ' ')"
+  done
+  grep -hE "^\[(sift|matching|ba)\]" "$OUT"/sift_test.log "$OUT"/matching_test.log "$OUT"/bundle_adjustment_test.log | head -20
+  ;;
+sfm)
+  # SfM stage on fox with CUDA (SIFT, matching, BA on the GPU), compared with transforms.json.
+  for i in $(seq 1 ${SFM_REPEAT:-2}); do
+    R=/root/sfm_fox_$i; rm -rf $R
+    "$VG" sfm "$VGSPLAT_DATA/fox" --out $R --device cuda --stats $R.json >"$OUT/sfm_fox_$i.log" 2>&1
+    row "fox sfm cuda run $i rc=$?" "$(python3 -c "import json,sys;d=json.load(open(sys.argv[1]));print(d['registered_images'],'reg', d['seconds'], d['seconds_per_step'])" $R.json 2>&1 | cut -c1-200)"
+  done
+  "$BUILD/sfm_compare" --gt "$VGSPLAT_DATA/fox/transforms.json" --images 67 --model vgsplat_cuda=/root/sfm_fox_1/sparse/0 | tee -a "$TABLE"
+  ;;
+p1)
+  # Pipeline P1 end to end: SfM (CUDA) + 30000-step training with the original pipeline's defaults.
+  rm -rf /root/results
+  /usr/bin/time -v "$VG" run P1 "$VGSPLAT_DATA/fox" --results-root /root/results --device cuda >"$OUT/p1_fox.log" 2>&1
+  row "run P1 fox rc" "$?"
+  D=$(ls -d /root/results/P1_fox_* 2>/dev/null | head -1)
+  ls -R "$D" | head -40 > "$OUT/p1_tree.txt"
+  cp "$D/analysis.json" "$OUT/p1_analysis.json" 2>/dev/null; cp "$D/metadata.json" "$OUT/p1_metadata.json" 2>/dev/null
+  row "P1 fox analysis" "$(python3 -c "
+import json,sys; a=json.load(open(sys.argv[1])); s=a['sfm']; t=a.get('train',{})
+print('reg',s['registered_images'],'/',s['images'],'pts',s['points3D'],'reproj',round(s['mean_reprojection_error'],3),
+      'psnr',t.get('psnr'),'ssim',t.get('ssim'),'GS',t.get('num_gaussians'),'stages',a['seconds_per_stage'],'total',a['total_seconds'])" "$OUT/p1_analysis.json" 2>&1 | cut -c1-400)"
   ;;
 demo)
   (cd /root && timeout 300 "$VG" demo --device cuda --out /root/demo_out) >"$OUT/demo.log" 2>&1

@@ -52,6 +52,10 @@ void register_run(CLI::App& app) {
   cmd->add_option("pipeline", *pipeline, "Pipeline: P1 (SfM + train), P2 (VGGT), P4 (VGGT + train)")->required();
   cmd->add_option("--weights", vggt->weights, "VGGT weights (P2/P4): model.safetensors or model.pt; default $VGSPLAT_VGGT_WEIGHTS");
   cmd->add_option("--conf-thres", vggt->exp.conf_thres, "P2/P4: keep depth points with confidence >= this")->capture_default_str();
+  cmd->add_option("--precision", vggt->precision,
+                  "P2/P4: VGGT CUDA engine precision: auto (bf16 on sm_80+, fp16 below) | fp32 | bf16 | fp16")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16"}));
   cmd->add_option("scene", *scene, "Scene folder (images/ inside, or the photos themselves); only read")->required();
   cmd->add_option("--results-root", *results_root, "Where results/<P>_<scan>_<time>/ go")->capture_default_str();
   cmd->add_flag("--copy-images", *copy_images, "Copy the registered images into the results (default: a symlink)");
@@ -68,6 +72,10 @@ void register_run(CLI::App& app) {
     const RunReport r = run_pipeline(p, *scene, ro);
     const nlohmann::json& a = r.analysis;
     if (a.contains("sfm")) std::printf("SfM: %s\n", a["sfm"].value("message", "").c_str());
+    if (a.contains("vggt"))
+      std::printf("VGGT: %s (network %.2f s, %s engine %s)\n", a["vggt"].value("message", "").c_str(),
+                  a["vggt"].value("network_seconds", 0.0), a["vggt"].value("engine", "").c_str(),
+                  a["vggt"].value("precision", "").c_str());
     if (a.contains("train") && a["train"].contains("psnr"))
       std::printf("PSNR %.3f  SSIM %.4f  (%lld Gaussians, step %d)\n", a["train"]["psnr"].get<double>(),
                   a["train"]["ssim"].get<double>(), a["train"]["num_gaussians"].get<long long>(),

@@ -25,6 +25,9 @@ void add_sfm_options(CLI::App* cmd, SfmCliOptions& o) {
   cmd->add_option("--device", o.sfm.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--threads", o.sfm.num_threads, "CPU worker threads (0: all)");
   cmd->add_option("--sfm-seed", o.sfm.seed, "RANSAC seed of the SfM stage")->capture_default_str();
+  cmd->add_option("--mapper-cache", o.sfm.mapper_cache,
+                  "Mapper input snapshot: loaded when it exists (features, matching and geometry skipped), "
+                  "else written after geometry");
 }
 
 void finish_sfm_options(SfmCliOptions& o) {

@@ -16,6 +16,7 @@ void register_vggt(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "vggt", "VGGT feed-forward reconstruction (pipeline P2): photos -> COLMAP model (sparse/) and points.ply");
   auto o = std::make_shared<vggt::VggtRunOptions>();
+  o->device = "auto";
   auto scene = std::make_shared<std::string>();
   auto out = std::make_shared<std::string>();
   auto overwrite = std::make_shared<bool>(false);
@@ -31,7 +32,12 @@ void register_vggt(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", o->exp.seed, "Seed of the point sampling (numpy's legacy RNG)")->capture_default_str();
-  cmd->add_option("--device", o->device, "cpu (the CUDA engine is not wired in yet)")->capture_default_str();
+  cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N (a GPU runs the CUDA engine, the CPU the fp32 reference)")
+      ->capture_default_str();
+  cmd->add_option("--precision", o->precision,
+                  "CUDA engine GEMM/attention precision: auto (bf16 on sm_80+, fp16 below) | fp32 | bf16 | fp16")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16"}));
   cmd->add_flag("--point-head", o->point_head, "Points and confidences from the point head instead of depth");
   cmd->add_flag("--txt", o->write_txt, "Also write the model as .txt");
   cmd->add_flag("--overwrite", *overwrite, "Replace an existing <out>/sparse folder");
@@ -46,7 +52,10 @@ void register_vggt(CLI::App& app) {
              " already exists: pass --out DIR or --overwrite");
     const vggt::VggtRunStats s = vggt::run_vggt_p2(*scene, out_dir, *o);
     if (!stats_json->empty()) write_json_atomic(*stats_json, vggt::vggt_stats_json(s));
-    std::printf("VGGT: %s in %.1f s (%s)\n", s.message.c_str(), s.total_seconds, s.device.c_str());
+    std::printf("VGGT: %s in %.1f s (network %.2f s on %s, %s engine, %s", s.message.c_str(), s.total_seconds,
+                s.network_seconds, s.device.c_str(), s.engine.c_str(), s.precision.c_str());
+    if (s.peak_gpu_memory_bytes) std::printf(", peak GPU memory %.2f GB", s.peak_gpu_memory_bytes / 1e9);
+    std::printf(")\n");
     std::printf("model in %s, points in %s\n", s.model_dir.string().c_str(),
                 (s.model_dir / "points.ply").string().c_str());
   });

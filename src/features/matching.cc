@@ -14,6 +14,11 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "features/matching_internal.h"
+#if VGSPLAT_HAS_BLAS
+#include <cblas.h>
+// OpenBLAS's own thread count (not CBLAS): the matcher threads over blocks itself. Weak: other BLASes lack it.
+extern "C" void openblas_set_num_threads(int) __attribute__((weak));
+#endif
 
 namespace vg {
 namespace {
@@ -30,8 +35,9 @@ inline void update(int32_t d, int j, int32_t& best, int32_t& second, int32_t& id
   }
 }
 
-// Merges the result of a later scan range (b) into an earlier one (a) as one sequential scan would.
-void merge_into(Best2& a, const Best2& b) {
+}  // namespace
+
+void match::merge_best2(Best2& a, const Best2& b) {
   for (size_t i = 0; i < a.idx.size(); ++i) {
     if (b.idx[i] < 0) continue;
     if (b.best[i] > a.best[i]) {
@@ -41,6 +47,25 @@ void merge_into(Best2& a, const Best2& b) {
       a.second[i] = std::max(a.second[i], b.best[i]);
     }
   }
+}
+
+namespace {
+
+// dots [rn, nt] = q_rows [rn, 128] * t^T (float GEMM; OpenBLAS when built with it, single-threaded per call).
+void block_dots(const MatF& qf, const MatF& tf, MatF& dots) {
+  dots.resize(qf.rows(), tf.rows());
+#if VGSPLAT_HAS_BLAS
+  static const bool once = [] {
+    if (openblas_set_num_threads) openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)once;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(qf.rows()), static_cast<int>(tf.rows()),
+              static_cast<int>(qf.cols()), 1.0f, qf.data(), static_cast<int>(qf.cols()), tf.data(),
+              static_cast<int>(tf.cols()), 0.0f, dots.data(), static_cast<int>(tf.rows()));
+#else
+  dots.noalias() = qf * tf.transpose();
+#endif
 }
 
 Best2 empty_best2(int n) { return {std::vector<int32_t>(n, -1), std::vector<int32_t>(n, 0), std::vector<int32_t>(n, 0)}; }
@@ -57,9 +82,11 @@ std::pair<Best2, Best2> best2_cpu(const SiftDescriptors& q, const SiftDescriptor
   std::vector<std::pair<int64_t, Best2>> col_parts;
   parallel_for(nblocks, [&](int64_t b, int64_t e) {
     Best2 cols = empty_best2(nt);
+    MatF qf, dots;
     for (int64_t blk = b; blk < e; ++blk) {
       const int r0 = static_cast<int>(blk) * kBlock, rn = std::min(kBlock, nq - r0);
-      const MatF dots = q.middleRows(r0, rn).cast<float>() * tf.transpose();
+      qf = q.middleRows(r0, rn).cast<float>();
+      block_dots(qf, tf, dots);
       for (int i = 0; i < rn; ++i) {
         int32_t best = 0, second = 0, idx = -1;
         const float* row = dots.data() + static_cast<size_t>(i) * nt;
@@ -76,7 +103,7 @@ std::pair<Best2, Best2> best2_cpu(const SiftDescriptors& q, const SiftDescriptor
   }, 1);
   std::sort(col_parts.begin(), col_parts.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
   Best2 cols = empty_best2(nt);
-  for (const auto& part : col_parts) merge_into(cols, part.second);
+  for (const auto& part : col_parts) match::merge_best2(cols, part.second);
   return {std::move(rows), std::move(cols)};
 }
 
@@ -108,7 +135,8 @@ FeatureMatches match_descriptors(const SiftDescriptors& d1, const SiftDescriptor
     const int n1 = static_cast<int>(d1.rows()), n2 = static_cast<int>(d2.rows());
     b.first = match::best2_cuda(d1.data(), n1, d2.data(), n2, device.index);
     if (opt.cross_check) b.second = match::best2_cuda(d2.data(), n2, d1.data(), n1, device.index);
-  } else {
+  } else if (!(opt.allow_simd && match::best2_vnni(d1.data(), static_cast<int>(d1.rows()), d2.data(),
+                                                  static_cast<int>(d2.rows()), &b.first, &b.second))) {
     b = best2_cpu(d1, d2);
   }
   const std::vector<int> m12 = select_matches(b.first, opt);

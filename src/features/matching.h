@@ -18,6 +18,7 @@ struct MatchOptions {
   double max_distance = 0.7;
   bool cross_check = true;
   int max_num_matches = 32768;
+  bool allow_simd = true;  // CPU: the AVX-512 VNNI kernel when the CPU has it (same result as the GEMM path)
 };
 
 FeatureMatches match_descriptors(const SiftDescriptors& d1, const SiftDescriptors& d2, const MatchOptions& opt,

@@ -12,6 +12,13 @@ struct Best2 {
   std::vector<int32_t> best, second;
 };
 
+// Merges the result of a later scan range (b) into an earlier one (a) as one sequential scan would.
+void merge_best2(Best2& a, const Best2& b);
+
+// CPU with AVX-512 VNNI (matching_vnni.cc): both directions in one pass; false when the CPU lacks it.
+bool cpu_has_vnni();
+bool best2_vnni(const uint8_t* q, int nq, const uint8_t* t, int nt, Best2* rows, Best2* cols);
+
 // q: nq x 128 bytes, t: nt x 128 bytes, both row-major.
 Best2 best2_cuda(const uint8_t* q, int nq, const uint8_t* t, int nt, int device);
 

@@ -8,6 +8,7 @@
 #include <Eigen/Dense>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "geometry/absolute_pose.h"
 #include "geometry/camera_models.h"
 #include "geometry/ransac.h"
@@ -119,7 +120,7 @@ struct RansacResult {
 
 RansacResult ransac_pose(const ColmapCamera& cam, const std::vector<double>& params,
                          const std::vector<Eigen::Vector2d>& points2d, const std::vector<Eigen::Vector3d>& points3d,
-                         const AbsolutePoseOptions& opt) {
+                         const AbsolutePoseOptions& opt, bool local_optimization = true) {
   ColmapCamera c = cam;
   c.params = params;
   const int n = static_cast<int>(points2d.size());
@@ -146,7 +147,7 @@ RansacResult ransac_pose(const ColmapCamera& cam, const std::vector<double>& par
   const int model_id = colmap_model_id(c.model);
   // Local optimisation: least-squares refit of the current pose on its inliers (pixel errors).
   auto local = [&](const std::vector<int>& inl, const Pose& current) {
-    if (inl.size() < 6) return std::vector<Pose>{};
+    if (!local_optimization || inl.size() < 6) return std::vector<Pose>{};
     Pose p = current;
     Problem pb{model_id, params, camera_focal_idxs(model_id), &points2d, &points3d, inl, 0.0};
     refine(pb, &p, false, 10);
@@ -180,16 +181,23 @@ AbsolutePoseResult estimate_absolute_pose(const ColmapCamera& cam, const std::ve
     sweep.ransac.min_num_trials = std::min(opt.ransac.min_num_trials, 200);
     std::vector<double> best_params = cam.params;
     int best_inliers = best.report.success ? best.report.support.num_inliers : 0;
-    for (int s = 0; s < kNumSamples; ++s) {
-      const double factor = std::pow(10.0, -1.0 + 2.0 * s / (kNumSamples - 1));
+    // The candidates are independent (COLMAP runs them on a thread pool too); the reduction below is in
+    // candidate order, so the result does not depend on the thread count.
+    std::vector<int> inliers(kNumSamples, 0);
+    auto params_of = [&](int s) {
       std::vector<double> params = cam.params;
-      for (int i : fidx) params[i] *= factor;
-      const RansacResult r = ransac_pose(cam, params, points2d, points3d, sweep);
-      if (r.report.success && r.report.support.num_inliers > best_inliers) {
-        best_inliers = r.report.support.num_inliers;
-        best_params = params;
+      for (int i : fidx) params[i] *= std::pow(10.0, -1.0 + 2.0 * s / (kNumSamples - 1));
+      return params;
+    };
+    parallel_for(kNumSamples, [&](int64_t b, int64_t e) {
+      for (int64_t s = b; s < e; ++s) {
+        // Plain MSAC here: the candidates are only ranked by inliers; the winner gets the full LO-RANSAC.
+        const RansacResult r = ransac_pose(cam, params_of(static_cast<int>(s)), points2d, points3d, sweep, false);
+        inliers[s] = r.report.success ? r.report.support.num_inliers : 0;
       }
-    }
+    }, 1);
+    for (int s = 0; s < kNumSamples; ++s)
+      if (inliers[s] > best_inliers) best_inliers = inliers[s], best_params = params_of(s);
     if (best_params != cam.params) {
       RansacResult r = ransac_pose(cam, best_params, points2d, points3d, opt);
       if (r.report.success &&

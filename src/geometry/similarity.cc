@@ -67,11 +67,21 @@ PoseErrors compare_poses(const std::vector<Eigen::Matrix4d>& estimated, const st
     ce.push_back(center(estimated[i]));
     ct.push_back(center(truth[i]));
   }
-  const Sim3 sim = umeyama(ce, ct);  // estimated world -> true world
+  const Sim3 sim = umeyama(ce, ct);  // estimated world -> true world (centres)
+  // Rotation part for the orientation errors: the chordal L2 mean of the per-camera offsets
+  // A_i = R_true_i^T R_est_i (Hartley et al., "Rotation averaging", IJCV 2013, sec. 5.3), so that a small
+  // error in the centres' fit does not show up as a common rotation bias of every camera.
+  Eigen::Matrix3d sum = Eigen::Matrix3d::Zero();
+  for (size_t i = 0; i < truth.size(); ++i)
+    sum += truth[i].topLeftCorner<3, 3>().transpose() * estimated[i].topLeftCorner<3, 3>();
+  Eigen::JacobiSVD<Eigen::Matrix3d> svd(sum, Eigen::ComputeFullU | Eigen::ComputeFullV);
+  Eigen::Matrix3d D = Eigen::Matrix3d::Identity();
+  D(2, 2) = (svd.matrixU() * svd.matrixV().transpose()).determinant() < 0 ? -1 : 1;
+  const Eigen::Matrix3d A = svd.matrixU() * D * svd.matrixV().transpose();  // est world -> true world
   PoseErrors e;
   for (size_t i = 0; i < truth.size(); ++i) {
-    // Estimated camera in the true world: R_cam_from_true = R_est * sim.R^T.
-    const Eigen::Matrix3d Re = estimated[i].topLeftCorner<3, 3>() * sim.R.transpose();
+    // Estimated camera in the true world: R_cam_from_true = R_est * A^T.
+    const Eigen::Matrix3d Re = estimated[i].topLeftCorner<3, 3>() * A.transpose();
     const Eigen::Matrix3d dR = Re * truth[i].topLeftCorner<3, 3>().transpose();
     const double c = std::clamp((dR.trace() - 1) / 2, -1.0, 1.0);
     const double s = 0.5 * Eigen::Vector3d(dR(2, 1) - dR(1, 2), dR(0, 2) - dR(2, 0), dR(1, 0) - dR(0, 1)).norm();

@@ -20,8 +20,9 @@ struct Sim3 {
 // dst ~ s R src + t in the least-squares sense; needs >= 3 non-collinear points.
 Sim3 umeyama(const std::vector<Eigen::Vector3d>& src, const std::vector<Eigen::Vector3d>& dst, bool with_scale = true);
 
-// Errors of estimated cameras against ground truth after aligning estimated centres to the true ones
-// (Umeyama on centres): per-camera rotation error (degrees) and centre error (ground-truth units).
+// Errors of estimated cameras against ground truth after a similarity alignment: centre errors (ground-truth
+// units) after Umeyama on the centres; rotation errors (degrees) after the best common rotation (the chordal
+// mean of the per-camera rotation offsets).
 struct PoseErrors {
   std::vector<double> rotation_deg, center;
   double mean_rotation_deg = 0, mean_center = 0, max_rotation_deg = 0, max_center = 0;

@@ -9,7 +9,7 @@ namespace fs = std::filesystem;
 Stage vggt_stage(const vggt::VggtRunOptions& opt, bool copy_images) {
   return {"vggt", [opt, copy_images](RunContext& ctx) {
             vggt::VggtRunOptions o = opt;
-            o.device = "cpu";  // the CPU engine; the run's device is recorded next to it
+            o.device = ctx.device;  // the run's resolved device: the CUDA engine on a GPU, else the CPU one
             const vggt::VggtRunStats s = vggt::run_vggt_p2(ctx.dataset_dir, ctx.work_dir, o);
             const std::vector<fs::path> files = vggt::list_scene_images(ctx.dataset_dir);
             const fs::path images = fs::absolute(files.front().parent_path());

@@ -6,8 +6,10 @@
 
 namespace vg {
 
-// Runs vggt::run_vggt_p2 on the scene into ctx.work_dir (weights from opt.weights or $VGSPLAT_VGGT_WEIGHTS;
-// the CPU engine). Records analysis["vggt"] (images, points3D, confident_points, seconds per step).
+// Runs vggt::run_vggt_p2 on the scene into ctx.work_dir (weights from opt.weights or $VGSPLAT_VGGT_WEIGHTS) on
+// the run's device (ctx.device: the CUDA engine on a GPU, else the CPU engine; opt.precision applies). Records
+// analysis["vggt"] (images, points3D, confident_points, engine, precision, device, network_seconds,
+// peak_gpu_memory_gb, seconds per step).
 Stage vggt_stage(const vggt::VggtRunOptions& opt = {}, bool copy_images = false);
 
 }  // namespace vg

@@ -18,6 +18,7 @@
 #include "geometry/camera_models.h"
 #include "io/ply.h"
 #include "pipeline/sfm_pipeline_internal.h"
+#include "sfm/mapper_input_io.h"
 
 namespace vg {
 
@@ -108,6 +109,46 @@ std::string outcome_message(const SfmStats& s) {
   return os.str();
 }
 
+// Features -> matching -> two-view geometry: the mapper's input (steps timed into stats).
+MapperInput prepare_mapper_input(const fs::path& images_dir, const SfmOptions& opt, const Device& device,
+                                 SfmStats& stats) {
+  // SIFT and matching thread inside each call (parallel_for), so by default a few images / pairs run
+  // side by side (overlapping decoding and small jobs); RANSAC per pair runs one pair per thread.
+  const int workers = opt.num_threads > 0 ? opt.num_threads : std::max(2, num_threads() / 4);
+  const int geometry_workers = opt.num_threads > 0 ? opt.num_threads : num_threads();
+  const std::vector<fs::path> files = list_image_files(images_dir);
+  stats.images_found = static_cast<int>(files.size());
+  VG_CHECK(files.size() >= 2, "SfM needs at least 2 images, found ", files.size(), " in ", images_dir.string());
+
+  auto t0 = std::chrono::steady_clock::now();
+  std::vector<ImageFeatures> images = extract_all_features(files, opt, device, workers, stats);
+  stats.seconds.emplace_back("features", seconds_since(t0));
+  stats.images_used = static_cast<int>(images.size());
+  for (const std::string& s : stats.skipped) log_warn("skipped " + s);
+  VG_CHECK(images.size() >= 2, "SfM needs at least 2 usable images: only ", images.size(), " of ", files.size(),
+           " in ", images_dir.string(), " could be decoded and have SIFT features",
+           stats.skipped.empty() ? std::string() : " (first problem: " + stats.skipped.front() + ")");
+
+  t0 = std::chrono::steady_clock::now();
+  std::vector<std::string> names;
+  for (const auto& im : images) names.push_back(im.name);
+  const std::vector<std::pair<int, int>> pairs = choose_pairs(opt, names);
+  stats.num_pairs = static_cast<int>(pairs.size());
+  const std::vector<FeatureMatches> matches = match_all_pairs(images, pairs, opt, device, workers);
+  stats.seconds.emplace_back("matching", seconds_since(t0));
+
+  t0 = std::chrono::steady_clock::now();
+  const std::vector<ColmapCamera> cams = guess_cameras(images, opt);
+  auto verified = verify_all_pairs(images, cams, pairs, matches, opt, geometry_workers);
+  stats.num_verified_pairs = static_cast<int>(verified.size());
+  stats.seconds.emplace_back("geometry", seconds_since(t0));
+  VG_CHECK(!verified.empty(), "SfM failed: no image pair of the ", images.size(),
+           " usable images has a verified two-view geometry (", stats.num_pairs, " pairs matched, ",
+           stats.num_features, " features): do the images overlap?");
+
+  return mapper_input(images, cams, std::move(verified));
+}
+
 }  // namespace
 
 fs::path sfm_images_dir(const fs::path& scene_dir) {
@@ -158,43 +199,18 @@ SfmStats run_sfm(const fs::path& images_dir, const fs::path& out_dir, const SfmO
   const Device device = resolve_device(opt.device);
   set_current_device(device);
   stats.device = device.str();
-  // SIFT and matching thread inside each call (parallel_for), so by default a few images / pairs run
-  // side by side (overlapping decoding and small jobs); RANSAC per pair runs one pair per thread.
-  const int workers = opt.num_threads > 0 ? opt.num_threads : std::max(2, num_threads() / 4);
-  const int geometry_workers = opt.num_threads > 0 ? opt.num_threads : num_threads();
-
-  const std::vector<fs::path> files = list_image_files(images_dir);
-  stats.images_found = static_cast<int>(files.size());
-  VG_CHECK(files.size() >= 2, "SfM needs at least 2 images, found ", files.size(), " in ", images_dir.string());
+  MapperInput in;
+  if (!opt.mapper_cache.empty() && fs::exists(opt.mapper_cache)) {
+    in = load_mapper_input(opt.mapper_cache);
+    stats.images_found = stats.images_used = static_cast<int>(in.images.size());
+    stats.num_verified_pairs = static_cast<int>(in.pairs.size());
+    log_info("mapper input loaded from " + opt.mapper_cache.string() + " (features, matching, geometry skipped)");
+  } else {
+    in = prepare_mapper_input(images_dir, opt, device, stats);
+    if (!opt.mapper_cache.empty()) save_mapper_input(opt.mapper_cache, in);
+  }
 
   auto t0 = std::chrono::steady_clock::now();
-  std::vector<ImageFeatures> images = extract_all_features(files, opt, device, workers, stats);
-  stats.seconds.emplace_back("features", seconds_since(t0));
-  stats.images_used = static_cast<int>(images.size());
-  for (const std::string& s : stats.skipped) log_warn("skipped " + s);
-  VG_CHECK(images.size() >= 2, "SfM needs at least 2 usable images: only ", images.size(), " of ", files.size(),
-           " in ", images_dir.string(), " could be decoded and have SIFT features",
-           stats.skipped.empty() ? std::string() : " (first problem: " + stats.skipped.front() + ")");
-
-  t0 = std::chrono::steady_clock::now();
-  std::vector<std::string> names;
-  for (const auto& im : images) names.push_back(im.name);
-  const std::vector<std::pair<int, int>> pairs = choose_pairs(opt, names);
-  stats.num_pairs = static_cast<int>(pairs.size());
-  const std::vector<FeatureMatches> matches = match_all_pairs(images, pairs, opt, device, workers);
-  stats.seconds.emplace_back("matching", seconds_since(t0));
-
-  t0 = std::chrono::steady_clock::now();
-  const std::vector<ColmapCamera> cams = guess_cameras(images, opt);
-  auto verified = verify_all_pairs(images, cams, pairs, matches, opt, geometry_workers);
-  stats.num_verified_pairs = static_cast<int>(verified.size());
-  stats.seconds.emplace_back("geometry", seconds_since(t0));
-  VG_CHECK(!verified.empty(), "SfM failed: no image pair of the ", images.size(),
-           " usable images has a verified two-view geometry (", stats.num_pairs, " pairs matched, ",
-           stats.num_features, " features): do the images overlap?");
-
-  t0 = std::chrono::steady_clock::now();
-  MapperInput in = mapper_input(images, cams, std::move(verified));
   MapperOptions mopt = opt.mapper;
   mopt.device = device;
   mopt.seed = opt.seed;

@@ -35,6 +35,8 @@ struct SfmOptions {
   bool write_txt = false;              // also cameras/images/points3D.txt next to the .bin files
   bool progress = true;                // progress bars on stderr
   uint64_t seed = 0;                   // RANSAC seeds derive from it (deterministic runs)
+  std::filesystem::path mapper_cache;  // when set: load the mapper input from it if it exists (skipping
+                                       // features, matching, geometry), else save it there after geometry
 };
 
 struct SfmStats {

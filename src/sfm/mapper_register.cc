@@ -1,6 +1,9 @@
 // Initial pair and next-best-view registration (COLMAP's FindInitialImagePair, RegisterInitialImagePair,
 // FindNextImages with the visibility-pyramid score, RegisterNextImage).
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <set>
 
@@ -97,20 +100,21 @@ void unregister_all(Recon& r) {
 double pyramid_score(const Recon& r, int image) {
   constexpr int kLevels = 6;
   const ColmapCamera& cam = r.camera(image);
-  std::vector<std::set<int>> cells(kLevels);
-  for (size_t f = 0; f < r.sh->track_of[image].size(); ++f) {
-    const int track = r.sh->track_of[image][f];
-    if (track < 0 || !r.points[track].valid) continue;
-    const Eigen::Vector2d& p = r.sh->in->images[image].keypoints[f];
-    for (int l = 0; l < kLevels; ++l) {
-      const int dim = 2 << l;
+  std::vector<char> cells((2 << (kLevels - 1)) * (2 << (kLevels - 1)));
+  double score = 0;
+  for (int l = 0; l < kLevels; ++l) {
+    const int dim = 2 << l;
+    std::fill(cells.begin(), cells.begin() + dim * dim, 0);
+    for (size_t f = 0; f < r.sh->track_of[image].size(); ++f) {
+      const int track = r.sh->track_of[image][f];
+      if (track < 0 || !r.points[track].valid) continue;
+      const Eigen::Vector2d& p = r.sh->in->images[image].keypoints[f];
       const int cx = std::clamp(static_cast<int>(p.x() / cam.width * dim), 0, dim - 1);
       const int cy = std::clamp(static_cast<int>(p.y() / cam.height * dim), 0, dim - 1);
-      cells[l].insert(cy * dim + cx);
+      char& c = cells[cy * dim + cx];
+      if (!c) c = 1, score += dim;  // occupied cell at level l weighs 2^(l+1)
     }
   }
-  double score = 0;
-  for (int l = 0; l < kLevels; ++l) score += static_cast<double>(cells[l].size()) * (2 << l);
   return score;
 }
 
@@ -154,7 +158,7 @@ bool initialize(Recon& r, const MapperOptions& opt, std::set<std::pair<int, int>
 std::vector<int> next_images(const Recon& r, int max_trials) {
   std::vector<std::pair<double, int>> ranked;
   for (int i = 0; i < static_cast<int>(r.registered.size()); ++i) {
-    if (r.registered[i] || r.sh->used[i] || r.sh->reg_trials[i] >= max_trials) continue;
+    if (r.registered[i] || r.sh->used[i] || r.reg_trials[i] >= max_trials) continue;
     const double s = pyramid_score(r, i);
     if (s > 0) ranked.push_back({s, i});
   }
@@ -187,7 +191,13 @@ bool register_image(Recon& r, int image, const MapperOptions& opt) {
   ao.min_num_inliers = opt.abs_pose_min_num_inliers;
   ao.estimate_focal = !has_prior_focal(r, image) && !camera_refined;
   ao.refine_focal = ao.estimate_focal && opt.refine_focal;
+  const auto t0 = std::chrono::steady_clock::now();
   AbsolutePoseResult res = estimate_absolute_pose(r.camera(image), p2, p3, ao);
+  if (std::getenv("VGSPLAT_MAPPER_DEBUG"))
+    std::fprintf(stderr, "register %s: %zu corr, success %d, %d inliers, focal %.1f (%s), %.3f s\n",
+                 r.sh->in->images[image].name.c_str(), p2.size(), int(res.success), res.num_inliers, res.focal,
+                 ao.estimate_focal ? "estimated" : "fixed",
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
   if (!res.success || res.num_inliers < opt.abs_pose_min_num_inliers) return false;
 
   if (ao.estimate_focal && res.focal > 0) {

@@ -36,7 +36,6 @@ Shared make_shared(const MapperInput& in) {
   for (size_t k = 0; k < sh.tracks.size(); ++k)
     for (const TrackElement& e : sh.tracks[k]) sh.track_of[e.image][e.point2d] = static_cast<int>(k);
   sh.used.assign(n, 0);
-  sh.reg_trials.assign(n, 0);
   return sh;
 }
 
@@ -46,6 +45,7 @@ Recon make_recon(const Shared& sh, uint64_t seed) {
   r.cameras = sh.in->cameras;
   const size_t n = sh.in->images.size();
   r.registered.assign(n, 0);
+  r.reg_trials.assign(n, 0);
   r.R.assign(n, Eigen::Matrix3d::Identity());
   r.t.assign(n, Eigen::Vector3d::Zero());
   r.observed.resize(n);
@@ -92,12 +92,13 @@ void delete_point(Recon& r, int track) {
   p.valid = false;
 }
 
-double max_tri_angle(const Recon& r, const Point& p) {
-  double best = 0;
-  for (size_t a = 0; a < p.obs.size(); ++a)
+bool has_tri_angle(const Recon& r, const Point& p, double min_angle) {
+  for (size_t a = 0; a < p.obs.size(); ++a) {
+    const Eigen::Vector3d ca = r.center(p.obs[a].image);
     for (size_t b = a + 1; b < p.obs.size(); ++b)
-      best = std::max(best, triangulation_angle(r.center(p.obs[a].image), r.center(p.obs[b].image), p.X));
-  return best;
+      if (triangulation_angle(ca, r.center(p.obs[b].image), p.X) >= min_angle) return true;
+  }
+  return false;
 }
 
 }  // namespace vg::mapper

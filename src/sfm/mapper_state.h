@@ -22,7 +22,6 @@ struct Shared {
   std::vector<std::vector<int>> track_of;    // [image][feature] -> track id or -1
   std::vector<int> num_correspondences;      // per image: sum of its verified matches
   std::vector<char> used;                    // image registered in an earlier model
-  std::vector<int> reg_trials;               // failed registrations per image (all models)
 };
 
 struct Point {
@@ -40,6 +39,7 @@ struct Recon {
   std::vector<std::vector<char>> observed;  // [image][feature]: part of its track's point
   std::vector<Point> points;                // one per track
   std::vector<int> reg_order;
+  std::vector<int> reg_trials;  // registration attempts per image in this model (COLMAP's num_reg_trials)
   std::mt19937_64 rng;
   size_t num_points() const;
   const ColmapCamera& camera(int image) const;
@@ -55,7 +55,8 @@ Shared make_shared(const MapperInput& in);
 double reproj_error_sq(const Recon& r, int image, int feature, const Eigen::Vector3d& X);
 void add_observation(Recon& r, int track, TrackElement e);
 void delete_point(Recon& r, int track);
-double max_tri_angle(const Recon& r, const Point& p);  // radians, over all observation pairs
+// Some observation pair sees the point under >= min_angle (radians); stops at the first (COLMAP's filter).
+bool has_tri_angle(const Recon& r, const Point& p, double min_angle);
 
 // Triangulation (mapper_triangulate.cc).
 bool triangulate_track(Recon& r, int track, const MapperOptions& opt);
@@ -68,7 +69,8 @@ int filter_all_points(Recon& r, const MapperOptions& opt);
 
 // Models (mapper_model.cc): BA problems and the output.
 void local_bundle_adjust(Recon& r, int image, const MapperOptions& opt);
-void global_bundle_adjust(Recon& r, const MapperOptions& opt);
+// function_tolerance: relative cost change that stops it (1e-6 for final refinements, looser while growing).
+void global_bundle_adjust(Recon& r, const MapperOptions& opt, double function_tolerance = 1e-6);
 int filter_images(Recon& r, const MapperOptions& opt);  // bogus intrinsics -> deregistered
 ColmapModel to_output_model(const Recon& r);
 

@@ -89,7 +89,7 @@ bool triangulate_track(Recon& r, int track, const MapperOptions& opt) {
   Point p;
   p.X = X;
   for (int k : in) p.obs.push_back(els[k]);
-  if (max_tri_angle(r, p) < min_angle) return false;
+  if (!has_tri_angle(r, p, min_angle)) return false;
   r.points[track].valid = true;
   r.points[track].X = X;
   r.points[track].obs.clear();
@@ -140,7 +140,7 @@ int filter_points(Recon& r, const std::vector<int>& tracks, const MapperOptions&
       else r.observed[e.image][e.point2d] = 0, ++removed;
     }
     p.obs = std::move(keep);
-    if (p.obs.size() < 2 || max_tri_angle(r, p) < min_angle) {
+    if (p.obs.size() < 2 || !has_tri_angle(r, p, min_angle)) {
       removed += static_cast<int>(p.obs.size());
       delete_point(r, track);
     }

@@ -9,6 +9,9 @@
 #include <cstdlib>
 #include <cmath>
 #include <cstring>
+#include <map>
+#include <utility>
+#include <vector>
 
 #include "core/cuda_memory.h"
 #include "core/error.h"
@@ -111,24 +114,70 @@ const Shape& CudaVggtModel::shape(const std::string& name) const {
 
 namespace {
 
-// Per-forward scratch for transformer blocks, sized once for the largest (rows, width, hidden).
+// Per-forward scratch for transformer blocks, sized once for the largest (rows, width, hidden). q, k, v hold the
+// attention inputs as bytes (fp32, or 16-bit for the 16-bit precisions).
 struct BlockScratch {
   Tensor h, qkv, q, k, v, hidden;
-  BlockScratch(int64_t rows, int64_t C, int64_t hidden_dim, Device d)
+  BlockScratch(int64_t rows, int64_t C, int64_t hidden_dim, Device d, cuda::Precision p)
       : h(Tensor::empty({rows, C}, DType::F32, d)),
         qkv(Tensor::empty({rows, 3 * C}, DType::F32, d)),
-        q(Tensor::empty({rows, C}, DType::F32, d)),
-        k(Tensor::empty({rows, C}, DType::F32, d)),
-        v(Tensor::empty({rows, C}, DType::F32, d)),
+        q(Tensor::empty({rows * C * cuda::attention_elem_bytes(p)}, DType::U8, d)),
+        k(Tensor::empty({rows * C * cuda::attention_elem_bytes(p)}, DType::U8, d)),
+        v(Tensor::empty({rows * C * cuda::attention_elem_bytes(p)}, DType::U8, d)),
         hidden(Tensor::empty({rows, hidden_dim}, DType::F32, d)) {}
   void release() { h = qkv = q = k = v = hidden = Tensor(); }
+};
+
+// VGSPLAT_VGGT_PROFILE=2: seconds per (scope, op) of one forward, synchronised after every launch (slower:
+// for the breakdown only; =1 times the four stages alone). Every interval since the last tick goes to the op
+// named by the next tick, so the rows add up to the forward's time.
+class OpProfile {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit OpProfile(bool on) : on_(on), last_(Clock::now()) {}
+  void scope(const char* s) { scope_ = s; }
+  void tick(const char* op) {
+    if (!on_) return;
+    cuda_synchronize();
+    const auto now = Clock::now();
+    auto& e = acc_[std::string(scope_) + "." + op];
+    e.first += std::chrono::duration<double>(now - last_).count();
+    e.second += 1;
+    last_ = now;
+  }
+  void print(int64_t S) const {
+    if (!on_) return;
+    double total = 0;
+    std::vector<std::pair<double, std::string>> rows;
+    std::map<std::string, double> by_op;  // summed over scopes
+    for (const auto& [k, v] : acc_) {
+      total += v.first;
+      rows.emplace_back(v.first, k);
+      by_op[k.substr(k.find('.') + 1)] += v.first;
+    }
+    std::sort(rows.rbegin(), rows.rend());
+    for (const auto& [sec, k] : rows)
+      std::fprintf(stderr, "[vggt ops] S=%lld %-22s %8.4f s %5.1f%%  n=%lld\n", static_cast<long long>(S), k.c_str(), sec,
+                   100.0 * sec / std::max(total, 1e-12), static_cast<long long>(acc_.at(k).second));
+    for (const auto& [op, sec] : by_op)
+      std::fprintf(stderr, "[vggt ops] S=%lld all.%-18s %8.4f s %5.1f%%\n", static_cast<long long>(S), op.c_str(), sec,
+                   100.0 * sec / std::max(total, 1e-12));
+    std::fprintf(stderr, "[vggt ops] S=%lld total %.4f s\n", static_cast<long long>(S), total);
+  }
+
+ private:
+  bool on_;
+  Clock::time_point last_;
+  const char* scope_ = "misc";
+  std::map<std::string, std::pair<double, int64_t>> acc_;
 };
 
 }  // namespace
 
 class CudaVggtRunner {
  public:
-  CudaVggtRunner(const CudaVggtModel& m) : m_(m), c_(m.config()), p_(m.precision()), d_(m.device()) {}
+  CudaVggtRunner(const CudaVggtModel& m, OpProfile& prof)
+      : m_(m), c_(m.config()), p_(m.precision()), d_(m.device()), prof_(prof) {}
 
   // layers/block.py Block on x [B*N, C]; pos / rope_cs enable RoPE.
   void block(float* x, int64_t B, int64_t N, int64_t C, const std::string& pre, int heads, float eps,
@@ -136,20 +185,28 @@ class CudaVggtRunner {
     const int64_t rows = B * N, D = C / heads;
     auto W = [&](const char* n) { return pre + n; };
     cuda::layer_norm(x, fp(s.h), rows, C, m_.f32(W("norm1.weight")), m_.f32(W("norm1.bias")), eps);
+    prof_.tick("layernorm");
     cuda::linear(fp(s.h), rows, C, m_.gemm_w(W("attn.qkv.weight")), 3 * C, m_.f32(W("attn.qkv.bias")), fp(s.qkv),
                  3 * C, Epilogue::kStore, nullptr, p_);
+    prof_.tick("gemm_qkv");
     cuda::attention_prep(fp(s.qkv), B, N, heads, static_cast<int>(D), m_.f32_opt(W("attn.q_norm.weight")),
                          m_.f32_opt(W("attn.q_norm.bias")), m_.f32_opt(W("attn.k_norm.weight")),
-                         m_.f32_opt(W("attn.k_norm.bias")), pos, rope_cs, fp(s.q), fp(s.k), fp(s.v));
-    cuda::flash_attention(fp(s.q), fp(s.k), fp(s.v), fp(s.h), B, heads, N, static_cast<int>(D), p_);
+                         m_.f32_opt(W("attn.k_norm.bias")), pos, rope_cs, s.q.raw(), s.k.raw(), s.v.raw(), p_);
+    prof_.tick("attn_prep");
+    cuda::flash_attention(s.q.raw(), s.k.raw(), s.v.raw(), fp(s.h), B, heads, N, static_cast<int>(D), p_);
+    prof_.tick("attention");
     cuda::linear(fp(s.h), rows, C, m_.gemm_w(W("attn.proj.weight")), C, m_.f32(W("attn.proj.bias")), x, C,
                  Epilogue::kResidual, m_.f32(W("ls1.gamma")), p_);
+    prof_.tick("gemm_proj");
     cuda::layer_norm(x, fp(s.h), rows, C, m_.f32(W("norm2.weight")), m_.f32(W("norm2.bias")), eps);
+    prof_.tick("layernorm");
     const int64_t hid = m_.shape(W("mlp.fc1.weight"))[0];
     cuda::linear(fp(s.h), rows, C, m_.gemm_w(W("mlp.fc1.weight")), hid, m_.f32(W("mlp.fc1.bias")), fp(s.hidden), hid,
                  Epilogue::kGelu, nullptr, p_);
+    prof_.tick("gemm_fc1");
     cuda::linear(fp(s.hidden), rows, hid, m_.gemm_w(W("mlp.fc2.weight")), C, m_.f32(W("mlp.fc2.bias")), x, C,
                  Epilogue::kResidual, m_.f32(W("ls2.gamma")), p_);
+    prof_.tick("gemm_fc2");
   }
 
   // Conv2d on NHWC x [H, W, Cin] (weights permuted at upload); returns [Ho, Wo, Cout].
@@ -166,9 +223,11 @@ class CudaVggtRunner {
       col = Tensor::empty({Ho * Wo, k * k * Cin}, DType::F32, d_);
       cuda::im2col(x, H, W, Cin, static_cast<int>(k), stride, pad, fp(col), Ho, Wo);
       a = fp(col);
+      prof_.tick("im2col");
     }
     cuda::linear(a, Ho * Wo, k * k * Cin, m_.gemm_w(name + ".weight"), O, bias ? m_.f32(name + ".bias") : nullptr,
                  fp(out), O, epi, nullptr, p_);
+    prof_.tick(k == 1 ? "gemm_conv1x1" : "gemm_conv3x3");
     return out;
   }
 
@@ -176,12 +235,15 @@ class CudaVggtRunner {
   Tensor residual_unit(const float* x, int64_t H, int64_t W, int64_t C, const std::string& pre) const {
     Tensor xr = Tensor::empty({H * W, C}, DType::F32, d_);
     cuda::relu(x, fp(xr), H * W * C);
+    prof_.tick("elementwise");
     int64_t ho, wo;
     Tensor h = conv(fp(xr), H, W, C, pre + "conv1", 1, 1, true, Epilogue::kRelu, ho, wo);
     Tensor col = Tensor::empty({H * W, 9 * C}, DType::F32, d_);
     cuda::im2col(fp(h), H, W, C, 3, 1, 1, fp(col), H, W);
+    prof_.tick("im2col");
     cuda::linear(fp(col), H * W, 9 * C, m_.gemm_w(pre + "conv2.weight"), C, m_.f32(pre + "conv2.bias"), fp(xr), C,
                  Epilogue::kResidual, nullptr, p_);
+    prof_.tick("gemm_conv3x3");
     return xr;
   }
 
@@ -191,10 +253,12 @@ class CudaVggtRunner {
     if (skip) {
       Tensor r = residual_unit(fp(*skip), H, W, C, pre + "resConfUnit1.");
       cuda::add(fp(x), fp(r), fp(x), H * W * C);
+      prof_.tick("elementwise");
     }
     x = residual_unit(fp(x), H, W, C, pre + "resConfUnit2.");
     Tensor up = Tensor::empty({ho * wo, C}, DType::F32, d_);
     cuda::bilinear(fp(x), H, W, C, ho, wo, true, fp(up));
+    prof_.tick("bilinear");
     int64_t a, b;
     return conv(fp(up), ho, wo, C, pre + "out_conv", 1, 0, true, Epilogue::kStore, a, b);
   }
@@ -210,12 +274,15 @@ class CudaVggtRunner {
       const int64_t T = t.size(1);
       cuda::layer_norm(fp(t) + (s * T + c_.patch_start()) * D, fp(ln), P, D, m_.f32(pre + "norm.weight"),
                        m_.f32(pre + "norm.bias"), 1e-5f);
+      prof_.tick("layernorm");
       const std::string pj = pre + "projects." + std::to_string(k);
       const int64_t oc = m_.shape(pj + ".weight")[0];
       Tensor f = Tensor::empty({P, oc}, DType::F32, d_);
       cuda::linear(fp(ln), P, D, m_.gemm_w(pj + ".weight"), oc, m_.f32(pj + ".bias"), fp(f), oc, Epilogue::kStore,
                    nullptr, p_);
+      prof_.tick("gemm_project");
       cuda::add_uv_pos_embed(fp(f), ph, pw, oc, W, H);
+      prof_.tick("elementwise");
       const std::string rl = pre + "resize_layers." + std::to_string(k);
       int64_t h = ph, w = pw;
       if (k <= 1) {  // ConvTranspose2d, kernel = stride = 4 / 2
@@ -223,9 +290,11 @@ class CudaVggtRunner {
         Tensor g = Tensor::empty({P, kk * kk * oc}, DType::F32, d_);
         cuda::linear(fp(f), P, oc, m_.gemm_w(rl + ".weight"), kk * kk * oc, nullptr, fp(g), kk * kk * oc,
                      Epilogue::kStore, nullptr, p_);
+        prof_.tick("gemm_convT");
         h = ph * kk, w = pw * kk;
         f = Tensor::empty({h * w, oc}, DType::F32, d_);
         cuda::conv_transpose_scatter(fp(g), ph, pw, oc, kk, m_.f32(rl + ".bias"), fp(f));
+        prof_.tick("elementwise");
       } else if (k == 3) {
         f = conv(fp(f), ph, pw, oc, rl, 2, 1, true, Epilogue::kStore, h, w);
       }
@@ -243,7 +312,9 @@ class CudaVggtRunner {
     const int64_t C1 = m_.shape(sc + "output_conv1.weight")[0];
     Tensor up = Tensor::empty({H * W, C1}, DType::F32, d_);
     cuda::bilinear(fp(out), h, w, C1, ph * c_.patch_size, pw * c_.patch_size, true, fp(up));
+    prof_.tick("bilinear");
     cuda::add_uv_pos_embed(fp(up), H, W, C1, W, H);
+    prof_.tick("elementwise");
     out = conv(fp(up), H, W, C1, sc + "output_conv2.0", 1, 1, true, Epilogue::kRelu, a, b);
     const int64_t C2 = m_.shape(sc + "output_conv2.0.weight")[0];
     return conv(fp(out), H, W, C2, sc + "output_conv2.2", 1, 0, true, Epilogue::kStore, a, b);
@@ -265,7 +336,7 @@ class CudaVggtRunner {
     const int64_t hid = m_.shape(W("pose_branch.fc1.weight"))[0];
     const int64_t trunk_hidden = c_.camera_trunk_depth > 0 ? m_.shape(W("trunk.0.mlp.fc1.weight"))[0] : 1;
     Tensor hidden = Tensor::empty({S, hid}, DType::F32, d_);
-    BlockScratch scratch(S, D, trunk_hidden, d_);
+    BlockScratch scratch(S, D, trunk_hidden, d_, p_);
     std::vector<Tensor> outs;
     for (int it = 0; it < c_.camera_iterations; ++it) {
       if (it == 0) cuda::broadcast_rows(m_.f32(W("empty_pose_tokens")), S, 9, fp(pred));
@@ -275,6 +346,7 @@ class CudaVggtRunner {
       cuda::linear(fp(mod_in), S, D, m_.gemm_w(W("poseLN_modulation.1.weight")), 3 * D,
                    m_.f32(W("poseLN_modulation.1.bias")), fp(mod), 3 * D, Epilogue::kStore, nullptr, p_);
       cuda::adaln_modulate(fp(normed), fp(tokens), fp(mod), S, D, fp(x));
+      prof_.tick("other");
       for (int i = 0; i < c_.camera_trunk_depth; ++i)
         block(fp(x), 1, S, D, W("trunk." + std::to_string(i) + "."), c_.camera_heads, 1e-5f, nullptr, nullptr, scratch);
       cuda::layer_norm(fp(x), fp(h), S, D, m_.f32(W("trunk_norm.weight")), m_.f32(W("trunk_norm.bias")), 1e-5f);
@@ -284,6 +356,7 @@ class CudaVggtRunner {
                    fp(delta), 9, Epilogue::kStore, nullptr, p_);
       Tensor act = Tensor::empty({S, 9}, DType::F32, d_);
       cuda::pose_update(fp(pred), fp(delta), fp(act), S, it > 0);
+      prof_.tick("other");
       outs.push_back(act);
     }
     return outs;
@@ -293,6 +366,7 @@ class CudaVggtRunner {
   const VggtConfig& c_;
   cuda::Precision p_;
   Device d_;
+  OpProfile& prof_;
 };
 
 namespace {
@@ -343,9 +417,12 @@ VggtOutput CudaVggtModel::forward(const Tensor& images_in, const VggtOptions& op
   const Device d = device_;
   const Tensor images = images_in.device() == d ? images_in : images_in.to(d);
   const int64_t ph = H / p, pw = W / p, P = ph * pw, E = c.embed_dim, R = c.num_register_tokens, T = 1 + R + P;
-  CudaVggtRunner run(*this);
-  // VGSPLAT_VGGT_PROFILE=1: synchronise at stage boundaries and print the seconds of each stage (stderr).
-  const bool profile = std::getenv("VGSPLAT_VGGT_PROFILE") != nullptr;
+  // VGSPLAT_VGGT_PROFILE=1: synchronise at stage boundaries and print the seconds of each stage (stderr);
+  // =2 also the seconds of every (scope, op) (OpProfile above).
+  const char* profile_env = std::getenv("VGSPLAT_VGGT_PROFILE");
+  const bool profile = profile_env != nullptr;
+  OpProfile prof(profile_env != nullptr && std::atoi(profile_env) >= 2);
+  CudaVggtRunner run(*this, prof);
   auto t_last = std::chrono::steady_clock::now();
   auto stage = [&](const char* name) {
     if (!profile) return;
@@ -357,9 +434,10 @@ VggtOutput CudaVggtModel::forward(const Tensor& images_in, const VggtOptions& op
   };
   const int64_t mlp_hidden = std::max(shape("aggregator.frame_blocks.0.mlp.fc1.weight")[0],
                                       shape("aggregator.patch_embed.blocks.0.mlp.fc1.weight")[0]);
-  BlockScratch scratch(S * T, E, mlp_hidden, d);  // planned once for every aggregator / DINOv2 block
+  BlockScratch scratch(S * T, E, mlp_hidden, d, precision_);  // planned once for every aggregator / DINOv2 block
 
   // DINOv2 patch embedding: Conv2d(14, stride 14) as im2col + GEMM, tokens, blocks, final norm.
+  prof.scope("dino");
   Tensor x = Tensor::empty({S * T, E}, DType::F32, d), xn = Tensor::empty({S * T, E}, DType::F32, d);
   {
     const int64_t K = 3 * p * p;
@@ -371,13 +449,16 @@ VggtOutput CudaVggtModel::forward(const Tensor& images_in, const VggtOptions& op
     Tensor pos = dino_pos_embed(pos_embed_host_, ph, pw).to(d);
     cuda::dino_tokens(fp(patches), f32("aggregator.patch_embed.cls_token"), f32("aggregator.patch_embed.register_tokens"),
                       fp(pos), S, R, P, E, fp(x));
+    prof.tick("patch_embed");
   }
   for (int i = 0; i < c.dino_depth; ++i)
     run.block(fp(x), S, T, E, "aggregator.patch_embed.blocks." + std::to_string(i) + ".", c.dino_heads, 1e-6f, nullptr,
               nullptr, scratch);
   cuda::layer_norm(fp(x), fp(xn), S * T, E, f32("aggregator.patch_embed.norm.weight"),
                    f32("aggregator.patch_embed.norm.bias"), 1e-6f);
+  prof.tick("layernorm");
   stage("dinov2");
+  prof.scope("aggregator");
   VggtOutput out;
   out.dino_patch_tokens = Tensor::empty({S, P, E}, DType::F32, d);
   for (int64_t s = 0; s < S; ++s)
@@ -400,28 +481,35 @@ VggtOutput CudaVggtModel::forward(const Tensor& images_in, const VggtOptions& op
     for (int i = 0; i < c.depth; ++i) keep.push_back(i);
   for (int i : keep)
     if (!out.tokens.count(i)) out.tokens[i] = Tensor::empty({S, T, 2 * E}, DType::F32, d);
+  prof.tick("tokens");
   for (int i = 0; i < c.depth; ++i) {
     const std::string idx = std::to_string(i) + ".";
     const int32_t* ps = pos.data<int32_t>();
+    prof.scope("frame");
     run.block(fp(x), S, T, E, "aggregator.frame_blocks." + idx, c.num_heads, 1e-5f, ps, fp(rope), scratch);
     auto kept = out.tokens.find(i);
     if (kept != out.tokens.end()) cuda::copy_rows(fp(x), E, 0, fp(kept->second), 2 * E, 0, S * T, E);
+    prof.tick("keep_tokens");
+    prof.scope("global");
     run.block(fp(x), 1, S * T, E, "aggregator.global_blocks." + idx, c.num_heads, 1e-5f, ps, fp(rope), scratch);
     if (kept != out.tokens.end()) cuda::copy_rows(fp(x), E, 0, fp(kept->second), 2 * E, E, S * T, E);
+    prof.tick("keep_tokens");
   }
   scratch.release();
   x = Tensor();
   stage("aggregator");
 
   // Camera head, pose encoding -> extrinsics / intrinsics (the one read-back).
+  prof.scope("camera");
   out.pose_enc_iters = run.camera_head(out.tokens.at(c.depth - 1));
   out.pose_enc = out.pose_enc_iters.back();
   Tensor extr, intr;
   pose_encoding_to_extri_intri(out.pose_enc.to(Device::cpu()), H, W, extr, intr);
   out.extrinsics = extr.to(d);
   out.intrinsics = intr.to(d);
-
+  prof.tick("other");
   stage("camera_head");
+  prof.scope("dpt");
   // DPT heads, one frame at a time (bounded scratch).
   const int64_t HW = H * W;
   out.depth = Tensor::empty({S, H, W}, DType::F32, d);
@@ -433,11 +521,14 @@ VggtOutput CudaVggtModel::forward(const Tensor& images_in, const VggtOptions& op
   for (int64_t s = 0; s < S; ++s) {
     Tensor o = run.dpt_frame("depth_head.", out.tokens, s, H, W);
     cuda::head_activation(fp(o), HW, 2, fp(out.depth) + s * HW, fp(out.depth_conf) + s * HW);
+    prof.tick("elementwise");
     if (!opts.point_head) continue;
     o = run.dpt_frame("point_head.", out.tokens, s, H, W);
     cuda::head_activation(fp(o), HW, 4, fp(out.world_points) + s * HW * 3, fp(out.world_points_conf) + s * HW);
+    prof.tick("elementwise");
   }
   stage("dpt_heads");
+  prof.print(S);
   return out;
 }
 

@@ -24,18 +24,22 @@ enum class Epilogue {
 void linear(const float* A, int64_t M, int64_t K, const void* W, int64_t N, const float* bias, float* C, int64_t ldc,
             Epilogue epi, const float* gamma, Precision p);
 
-// Softmax attention, one fused kernel (online softmax over key tiles): q, k, v [B*H, N, D] fp32 (already
-// normalised / rotated), out [B, N, H*D]. D in {16, 32, 64, 128}. 16-bit precisions use tensor cores (WMMA),
-// F32 an exact fp32 kernel.
-void flash_attention(const float* q, const float* k, const float* v, float* out, int64_t B, int H, int64_t N, int D,
+// Element size of attention_prep's q, k, v (the attention's input type) for precision p: fp32, else bf16 / fp16.
+inline int64_t attention_elem_bytes(Precision p) { return p == Precision::F32 ? 4 : 2; }
+
+// Softmax attention, one fused kernel (online softmax over key tiles): q, k, v [B*H, N, D] (already normalised /
+// rotated) of the type attention_prep writes for p, out [B, N, H*D] fp32. D in {16, 32, 64, 128}. BF16 / F16: the
+// FlashAttention-2 tensor-core kernel (fp32 accumulation; BF16 needs sm_80); F32: an exact fp32 kernel.
+void flash_attention(const void* q, const void* k, const void* v, float* out, int64_t B, int H, int64_t N, int D,
                      Precision p);
 
-// qkv [B,N,3C] -> q, k, v [B*H, N, D]: per-head LayerNorm (eps 1e-5) of q and k when qw is non-null
-// (qb / kb may be null), then 2-D RoPE when pos is non-null: pos [N,2] (y, x) integer positions, rope_cs
-// [(max_pos + 1) * D/4 * 2] the (cos, sin) table of position p, pair j at (p * D/4 + j) * 2.
+// qkv [B,N,3C] -> q, k, v [B*H, N, D] (fp32 for Precision::F32, else rounded to bf16 / fp16): per-head LayerNorm
+// (eps 1e-5) of q and k when qw is non-null (qb / kb may be null), then 2-D RoPE when pos is non-null: pos [N,2]
+// (y, x) integer positions, rope_cs [(max_pos + 1) * D/4 * 2] the (cos, sin) table of position p, pair j at
+// (p * D/4 + j) * 2.
 void attention_prep(const float* qkv, int64_t B, int64_t N, int H, int D, const float* qw, const float* qb,
-                    const float* kw, const float* kb, const int32_t* pos, const float* rope_cs, float* q, float* k,
-                    float* v);
+                    const float* kw, const float* kb, const int32_t* pos, const float* rope_cs, void* q, void* k,
+                    void* v, Precision p);
 
 // Row-wise LayerNorm over C (w, b may be null).
 void layer_norm(const float* x, float* y, int64_t rows, int64_t C, const float* w, const float* b, float eps);

@@ -8,8 +8,10 @@
 // 518 (reconstruction_resolution = vggt_fixed_resolution); the 518 -> 1024 intrinsics scaling of the official
 // script belongs to its --use_ba branch only. Images are taken in file-name order (the official glob order is
 // the file system's).
-// run_vggt_p2 is the whole `vgsplat vggt` command: images -> preprocessing -> network -> export -> files.
+// run_vggt_p2 is the whole `vgsplat vggt` command: images -> preprocessing -> network (CPU or CUDA engine,
+// vggt/engine.h) -> export -> files.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <random>
@@ -87,10 +89,11 @@ void write_export(const std::filesystem::path& dir, const ExportResult& r, bool 
 // ---- the whole command -----------------------------------------------------------------------------------
 
 struct VggtRunOptions {
-  std::string weights;        // --weights; empty: $VGSPLAT_VGGT_WEIGHTS
-  std::string config = "1b";  // network sizes: "1b" (VGGT-1B) or "tiny" (the test fixture)
-  std::string device = "cpu";
-  bool point_head = false;    // points and confidences from the point head instead of unprojected depth
+  std::string weights;             // --weights; empty: $VGSPLAT_VGGT_WEIGHTS
+  std::string config = "1b";       // network sizes: "1b" (VGGT-1B) or "tiny" (the test fixture)
+  std::string device = "cpu";      // auto | cpu | cuda[:N]: a GPU runs the CUDA engine, the CPU the fp32 reference
+  std::string precision = "auto";  // auto | fp32 | bf16 | fp16 (vggt/engine.h make_vggt_engine)
+  bool point_head = false;         // points and confidences from the point head instead of unprojected depth
   bool write_txt = false;
   int load_size = 1024, model_size = 518;
   ExportOptions exp;
@@ -101,9 +104,12 @@ struct VggtRunStats {
   int64_t confident = 0, points = 0;
   std::vector<std::pair<std::string, double>> seconds;  // weights, preprocess, network, export, write
   double total_seconds = 0;
-  std::string device;
-  std::filesystem::path model_dir;  // <out>/sparse
-  std::string message;              // one line
+  std::string device;                // resolved: "cpu", "cuda:0"
+  std::string engine, precision;     // "cpu" | "cuda"; "fp32" | "bf16" | "fp16"
+  double network_seconds = 0;        // the forward pass (synchronised)
+  size_t peak_gpu_memory_bytes = 0;  // vgsplat's GPU allocations at their peak, weights included; 0 on the CPU
+  std::filesystem::path model_dir;   // <out>/sparse
+  std::string message;               // one line
 };
 
 // The images of a scene (<scene>/images when present, else <scene>): regular, non-hidden files by name.

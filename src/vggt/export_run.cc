@@ -1,13 +1,14 @@
-// run_vggt_p2: demo_colmap.py without --use_ba on the CPU engine.
+// run_vggt_p2: demo_colmap.py without --use_ba on the engine of the resolved device (vggt/engine.h).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <system_error>
 
 #include "core/error.h"
 #include "core/progress.h"
+#include "vggt/engine.h"
 #include "vggt/export.h"
-#include "vggt/model.h"
 #include "vggt/preprocess.h"
 
 namespace vg::vggt {
@@ -26,11 +27,6 @@ VggtConfig config_by_name(const std::string& name) {
   if (name == "1b" || name == "VGGT-1B") return VggtConfig{};
   if (name == "tiny") return VggtConfig::tiny();
   VG_FAIL("unknown VGGT configuration '", name, "' (1b or tiny)");
-}
-
-std::string resolve_device(const std::string& device) {
-  if (device.empty() || device == "cpu" || device == "auto") return "cpu";
-  VG_FAIL("vgsplat vggt: device '", device, "' is not available for VGGT yet (this engine runs on: cpu)");
 }
 
 // The canonical form of a path that may not exist yet (its existing prefix resolved).
@@ -63,7 +59,8 @@ std::vector<fs::path> list_scene_images(const fs::path& scene_dir) {
 VggtRunStats run_vggt_p2(const fs::path& scene_dir, const fs::path& out_dir, const VggtRunOptions& opt) {
   const auto t_start = SteadyClock::now();
   VggtRunStats st;
-  st.device = resolve_device(opt.device);
+  const Device device = resolve_device(opt.device.empty() ? "auto" : opt.device);
+  st.device = device.str();
   const VggtConfig cfg = config_by_name(opt.config);
   const std::vector<fs::path> files = list_scene_images(scene_dir);
   const fs::path out = canonical_loose(out_dir), scene = canonical_loose(scene_dir),
@@ -74,26 +71,35 @@ VggtRunStats run_vggt_p2(const fs::path& scene_dir, const fs::path& out_dir, con
 
   auto t0 = SteadyClock::now();
   const fs::path weights_file = resolve_weights_path(opt.weights);
-  VggtModel model(cfg, load_weights(weights_file, cfg, opt.point_head));
+  const std::unique_ptr<VggtEngine> engine =
+      make_vggt_engine(cfg, load_weights(weights_file, cfg, opt.point_head), device, opt.precision);
+  st.engine = engine->name();
+  st.precision = engine->precision();
   st.seconds.emplace_back("weights", since(t0));
 
   t0 = SteadyClock::now();
   PreprocessedImages pre = load_and_preprocess_square(files, opt.load_size, opt.model_size);
   st.images = static_cast<int>(files.size());
   st.seconds.emplace_back("preprocess", since(t0));
-  log_info("vggt: " + std::to_string(st.images) + " images, network on " + st.device);
-
-  t0 = SteadyClock::now();
-  VggtOutput net = model.forward(pre.images_model, {.point_head = opt.point_head});
-  st.seconds.emplace_back("network", since(t0));
+  log_info("vggt: " + std::to_string(st.images) + " images, network on " + st.device + " (" + st.engine + " engine, " +
+           st.precision + ")");
 
   t0 = SteadyClock::now();
   VggtPredictions p;
-  p.extrinsics = net.extrinsics;
-  p.intrinsics = net.intrinsics;
-  p.depth = net.depth;
-  p.conf = opt.point_head ? net.world_points_conf : net.depth_conf;
-  if (opt.point_head) p.world_points = net.world_points;
+  {
+    VggtOutput net = engine->forward(pre.images_model, {.point_head = opt.point_head});
+    st.network_seconds = since(t0);
+    st.peak_gpu_memory_bytes = engine->peak_memory_bytes();
+    st.seconds.emplace_back("network", st.network_seconds);
+    // What the export reads, on the host (counted in "export"); the rest (aggregator tokens) is freed here.
+    t0 = SteadyClock::now();
+    const Device cpu = Device::cpu();
+    p.extrinsics = net.extrinsics.to(cpu);
+    p.intrinsics = net.intrinsics.to(cpu);
+    p.depth = net.depth.to(cpu);
+    p.conf = (opt.point_head ? net.world_points_conf : net.depth_conf).to(cpu);
+    if (opt.point_head) p.world_points = net.world_points.to(cpu);
+  }
   p.images_model = pre.images_model;
   p.original_coords = pre.original_coords;
   for (const fs::path& f : files) p.names.push_back(f.filename().string());
@@ -119,9 +125,20 @@ VggtRunStats run_vggt_p2(const fs::path& scene_dir, const fs::path& out_dir, con
 nlohmann::json vggt_stats_json(const VggtRunStats& s) {
   nlohmann::json sec = nlohmann::json::object();
   for (const auto& [k, v] : s.seconds) sec[k] = v;
-  return {{"images", s.images},         {"registered", s.images},   {"points3D", s.points},
-          {"confident_points", s.confident}, {"device", s.device},  {"seconds", sec},
-          {"total_seconds", s.total_seconds}, {"model_dir", s.model_dir.string()}, {"message", s.message}};
+  return {{"images", s.images},
+          {"registered", s.images},
+          {"points3D", s.points},
+          {"confident_points", s.confident},
+          {"device", s.device},
+          {"engine", s.engine},
+          {"precision", s.precision},
+          {"network_seconds", s.network_seconds},
+          {"peak_gpu_memory_bytes", s.peak_gpu_memory_bytes},
+          {"peak_gpu_memory_gb", static_cast<double>(s.peak_gpu_memory_bytes) / 1e9},
+          {"seconds", sec},
+          {"total_seconds", s.total_seconds},
+          {"model_dir", s.model_dir.string()},
+          {"message", s.message}};
 }
 
 }  // namespace vg::vggt

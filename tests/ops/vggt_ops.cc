@@ -1,6 +1,6 @@
 // Backend-op cases for the VGGT CUDA engine: each kernel family (GEMM + epilogues, LayerNorm, fused attention
 // with qk-norm and 2-D RoPE, convs as im2col + GEMM, conv-transpose, bilinear) against the CPU fp32 ops of
-// vggt/cpu_ops.h, in fp32 (1e-5) and bf16 (bf16-rounded inputs: a few 1e-3); and the whole tiny model
+// vggt/cpu_ops.h, in fp32 (1e-5) and bf16 / fp16 (16-bit-rounded inputs: a few 1e-3); and the whole tiny model
 // (CudaVggtModel vs VggtModel on the committed fixture's weights and images).
 #include <algorithm>
 #include <cmath>
@@ -102,12 +102,13 @@ OpOutputs run_attention(Device d, int64_t B, int64_t N, int heads, int D, bool r
     }
   Tensor qkvd = qkv.to(d), qwd = qw.to(d), qbd = qb.to(d), kwd = kw.to(d), kbd = kb.to(d);
   Tensor posd = Tensor::from_vector(pos, {N, 2}, d), csd = Tensor::from_vector(cs, {max_pos + 1, half, 2}, d);
-  Tensor q = Tensor::empty({B * N * C}, DType::F32, d), k = Tensor::empty({B * N * C}, DType::F32, d);
-  Tensor v = Tensor::empty({B * N * C}, DType::F32, d), out = Tensor::empty({B, N, C}, DType::F32, d);
+  const int64_t bytes = B * N * C * vggt::cuda::attention_elem_bytes(p);
+  Tensor q = Tensor::empty({bytes}, DType::U8, d), k = Tensor::empty({bytes}, DType::U8, d);
+  Tensor v = Tensor::empty({bytes}, DType::U8, d), out = Tensor::empty({B, N, C}, DType::F32, d);
   vggt::cuda::attention_prep(qkvd.data<float>(), B, N, heads, D, qwd.data<float>(), qbd.data<float>(), kwd.data<float>(),
-                             kbd.data<float>(), rope ? posd.data<int32_t>() : nullptr, csd.data<float>(),
-                             q.data<float>(), k.data<float>(), v.data<float>());
-  vggt::cuda::flash_attention(q.data<float>(), k.data<float>(), v.data<float>(), out.data<float>(), B, heads, N, D, p);
+                             kbd.data<float>(), rope ? posd.data<int32_t>() : nullptr, csd.data<float>(), q.raw(),
+                             k.raw(), v.raw(), p);
+  vggt::cuda::flash_attention(q.raw(), k.raw(), v.raw(), out.data<float>(), B, heads, N, D, p);
   return {{"out", out}};
 }
 
@@ -180,12 +181,18 @@ RegisterOps reg([](std::vector<OpCase>& cases) {
       cases.push_back({"vggt_linear/" + ps + "/K" + std::to_string(K) + "/" + en,
                        [K = K, epi = epi, p = p](Device d) { return run_linear(d, 300, K, 130, epi, p, 41u + K); }, tol});
     }
-    const double atol = p == Precision::F32 ? 1e-5 : 2e-2;
+  }
+  // Attention: fp32, and the FlashAttention-2 tensor-core kernel in bf16 and fp16 (N not a multiple of its tiles:
+  // partial query blocks and masked keys; D = 64 over several key tiles).
+  for (Precision p : {Precision::F32, Precision::BF16, Precision::F16}) {
+    const std::string ps = vggt::cuda::precision_name(p);
+    const double tol = p == Precision::F32 ? 1e-5 : 2e-2;
     for (auto [B, N, H, D, rope] : {std::tuple{3, 131, 4, 16, true}, std::tuple{2, 150, 2, 64, true},
+                                    std::tuple{1, 1000, 3, 64, true}, std::tuple{2, 77, 2, 64, false},
                                     std::tuple{1, 300, 4, 32, false}, std::tuple{1, 70, 2, 128, false}}) {
       cases.push_back({"vggt_attention/" + ps + "/B" + std::to_string(B) + "N" + std::to_string(N) + "D" +
                            std::to_string(D) + (rope ? "/rope" : ""),
-                       [=](Device d) { return run_attention(d, B, N, H, D, rope, p, 51u + N); }, atol});
+                       [=](Device d) { return run_attention(d, B, N, H, D, rope, p, 51u + N); }, tol});
     }
   }
   cases.push_back({"vggt_layer_norm/2048", [](Device d) { return run_layer_norm(d, 77, 2048, 61u); }, 1e-5});
