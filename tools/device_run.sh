@@ -100,9 +100,10 @@ parity)
   ;;
 sfmtests)
   # The SfM building blocks' CUDA-vs-CPU tests (SIFT, matching, bundle adjustment).
-  for t in sift_test matching_test bundle_adjustment_test mapper_test sfm_pipeline_test; do
+  for t in ${SFM_TESTS:-sift_test matching_test bundle_adjustment_test mapper_test sfm_pipeline_test}; do
     "$BUILD/$t" >"$OUT/$t.log" 2>&1; rc=$?
     row "$t rc" "$rc $(grep -E '^\[  PASSED|^\[  FAILED|SKIPPED \]' "$OUT/$t.log" | head -3 | tr '\n' ' ')"
+    [ $rc = 0 ] || grep -E "Failure" -A4 "$OUT/$t.log" | head -24
   done
   grep -hE "^\[(sift|matching|ba)\]" "$OUT"/sift_test.log "$OUT"/matching_test.log "$OUT"/bundle_adjustment_test.log | head -20
   ;;
@@ -113,6 +114,9 @@ sfm)
     "$VG" sfm "$VGSPLAT_DATA/fox" --out $R --device cuda --stats $R.json >"$OUT/sfm_fox_$i.log" 2>&1
     row "fox sfm cuda run $i rc=$?" "$(python3 -c "import json,sys;d=json.load(open(sys.argv[1]));print(d['registered_images'],'reg', d['seconds'], d['seconds_per_step'])" $R.json 2>&1 | cut -c1-200)"
   done
+  # One more run with the mapper's per-step log: where the mapping seconds go.
+  VGSPLAT_MAPPER_DEBUG=1 "$VG" sfm "$VGSPLAT_DATA/fox" --out /root/sfm_fox_dbg --device cuda >"$OUT/sfm_fox_dbg.log" 2>&1
+  row "fox mapping breakdown" "$(awk '/^register/{r+=$(NF-1)} /^local BA/{l+=$7} /^global BA/{g+=$7; n++} END {printf "register %.2f s, local BA %.2f s, global BA %.2f s (%d)", r, l, g, n}' "$OUT/sfm_fox_dbg.log")"
   "$BUILD/sfm_compare" --gt "$VGSPLAT_DATA/fox/transforms.json" --images 67 --model vgsplat_cuda=/root/sfm_fox_1/sparse/0 | tee -a "$TABLE"
   ;;
 p1)
