@@ -112,7 +112,9 @@ TEST(VggtCuda, P2OnTheCudaEngineMatchesTheCpuEngine) {
     for (const auto& [id, cam] : ref.cameras)
       for (size_t k = 0; k < cam.params.size(); ++k) {
         const double v = m.cameras.at(id).params[k];
-        EXPECT_TRUE(std::isfinite(v) && v > 0) << prec;
+        // Random tiny weights give fields of view near or past 180 deg, so a focal may come out negative on
+        // both engines: only finiteness is engine-independent here (fp32 must also equal the CPU engine).
+        EXPECT_TRUE(std::isfinite(v)) << prec;
         if (exact) EXPECT_NEAR(v, cam.params[k], 1e-3 * std::abs(cam.params[k]) + 1e-6);
       }
     double num = 0, den = 0;

@@ -189,6 +189,7 @@ BundleSummary bundle_adjust(ColmapModel& model, const BundleOptions& opt) {
   double radius = 1e4, decrease_factor = 2;
   double cost = solver->linearize();
   VG_CHECK(std::isfinite(cost), "bundle_adjust: the initial cost is not finite");
+  s.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   s.initial_cost = cost;
   s.termination = "max iterations";
   if (solver->gradient_max_norm() <= opt.gradient_tolerance) {

@@ -37,6 +37,7 @@ struct BundleSummary {
   int num_residuals = 0;  // 2 per observation
   bool converged = false;
   double seconds = 0;
+  double setup_seconds = 0;  // problem conversion, solver creation (uploads) and the first linearisation
   std::string termination;  // "function tolerance", "max iterations", ...
 };
 

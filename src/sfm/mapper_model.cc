@@ -95,8 +95,9 @@ Device ba_device(const ColmapModel& m, const MapperOptions& opt) {
 
 void debug_summary(const BundleSummary& s, const char* what) {
   if (std::getenv("VGSPLAT_MAPPER_DEBUG"))
-    std::fprintf(stderr, "%s BA: %d residuals, %d iterations, %.3f s, cost %.1f -> %.1f (%s)\n", what,
-                 s.num_residuals, s.iterations, s.seconds, s.initial_cost, s.final_cost, s.termination.c_str());
+    std::fprintf(stderr, "%s BA: %d residuals, %d iterations, %.3f s (setup %.3f s), cost %.1f -> %.1f (%s)\n", what,
+                 s.num_residuals, s.iterations, s.seconds, s.setup_seconds, s.initial_cost, s.final_cost,
+                 s.termination.c_str());
 }
 
 }  // namespace
