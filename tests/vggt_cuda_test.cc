@@ -53,27 +53,8 @@ TEST(VggtCuda, RejectsCpuDevice) {
 
 namespace fs = std::filesystem;
 
-// Three small photos of different sizes in <root>/scene/images.
-fs::path make_scene(const fs::path& root) {
-  const fs::path images = root / "scene" / "images";
-  fs::create_directories(images);
-  const int sizes[3][2] = {{64, 48}, {40, 56}, {50, 50}};
-  for (int k = 0; k < 3; ++k) {
-    Image img;
-    img.width = sizes[k][0];
-    img.height = sizes[k][1];
-    img.channels = 3;
-    img.pixels.resize(static_cast<size_t>(img.width) * img.height * 3);
-    for (int y = 0; y < img.height; ++y)
-      for (int x = 0; x < img.width; ++x) {
-        img.at(y, x, 0) = static_cast<float>(x) / img.width;
-        img.at(y, x, 1) = static_cast<float>(y) / img.height;
-        img.at(y, x, 2) = 0.5f + 0.4f * std::sin(0.3f * (x + k * y));
-      }
-    write_png(images / ("im" + std::to_string(k) + ".png"), img);
-  }
-  return root / "scene";
-}
+constexpr const char* kNames[3] = {"im0.png", "im1.png", "im2.png"};
+fs::path make_scene(const fs::path& root) { return test::write_small_scene(root, kNames); }
 
 // P2 on the CUDA engine: fp32 writes the model the CPU engine writes, up to rounding; auto (bf16) a model of the
 // same shape (its numbers are not compared: with the tiny random weights the fields of view are about 165 degrees,

@@ -19,6 +19,7 @@
 #include "io/safetensors.h"
 #include "pipeline/runner_vggt.h"
 #include "test_util.h"
+#include "vggt_test_util.h"
 #include "vggt/engine.h"
 #include "vggt/export.h"
 #include "vggt/model.h"
@@ -196,28 +197,7 @@ TEST(VggtExport, PredictionsToColmapModel) {
             "");
 }
 
-// Three small photos of different sizes in <tmp>/scene/images.
-fs::path make_scene(const fs::path& root) {
-  const fs::path images = root / "scene" / "images";
-  fs::create_directories(images);
-  const int sizes[3][2] = {{64, 48}, {40, 56}, {50, 50}};
-  const char* names[3] = {"frame_b.png", "frame_a.png", "zz.png"};
-  for (int k = 0; k < 3; ++k) {
-    Image img;
-    img.width = sizes[k][0];
-    img.height = sizes[k][1];
-    img.channels = 3;
-    img.pixels.resize(static_cast<size_t>(img.width) * img.height * 3);
-    for (int y = 0; y < img.height; ++y)
-      for (int x = 0; x < img.width; ++x) {
-        img.at(y, x, 0) = static_cast<float>(x) / img.width;
-        img.at(y, x, 1) = static_cast<float>(y) / img.height;
-        img.at(y, x, 2) = 0.5f + 0.4f * std::sin(0.3f * (x + k * y));
-      }
-    write_png(images / names[k], img);
-  }
-  return root / "scene";
-}
+fs::path make_scene(const fs::path& root) { return test::write_small_scene(root); }
 
 VggtRunOptions tiny_options() {
   VggtRunOptions o;

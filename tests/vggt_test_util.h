@@ -3,15 +3,41 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <string>
 
+#include "io/image.h"
 #include "io/safetensors.h"
 #include "test_util.h"
 #include "vggt/model.h"
 
 namespace vg::test {
+
+// Three small photos of different sizes (gradients and a sine pattern) in <root>/scene/images, named `names`.
+inline std::filesystem::path write_small_scene(const std::filesystem::path& root,
+                                               const char* const (&names)[3] = {"frame_b.png", "frame_a.png", "zz.png"}) {
+  const std::filesystem::path images = root / "scene" / "images";
+  std::filesystem::create_directories(images);
+  const int sizes[3][2] = {{64, 48}, {40, 56}, {50, 50}};
+  for (int k = 0; k < 3; ++k) {
+    Image img;
+    img.width = sizes[k][0];
+    img.height = sizes[k][1];
+    img.channels = 3;
+    img.pixels.resize(static_cast<size_t>(img.width) * img.height * 3);
+    for (int y = 0; y < img.height; ++y)
+      for (int x = 0; x < img.width; ++x) {
+        img.at(y, x, 0) = static_cast<float>(x) / img.width;
+        img.at(y, x, 1) = static_cast<float>(y) / img.height;
+        img.at(y, x, 2) = 0.5f + 0.4f * std::sin(0.3f * (x + k * y));
+      }
+    write_png(images / names[k], img);
+  }
+  return root / "scene";
+}
 
 inline std::map<std::string, Tensor> vggt_outputs_by_name(const vggt::VggtOutput& out) {
   std::map<std::string, Tensor> got = {
