@@ -1,7 +1,7 @@
 // sfm_compare: aligns COLMAP models to ground-truth cameras (Umeyama similarity on the camera
 // centres, geometry/similarity.h compare_poses) and prints them side by side.
 //   sfm_compare --gt <strecha gt_dense_cameras folder | transforms.json> --model NAME=DIR [--model ...]
-//               [--time NAME=STEP:SECONDS,STEP:SECONDS,...] [--images N]
+//               [--time NAME=STEP:SECONDS,STEP:SECONDS,...] [--images N] [--per-image K (worst K images)]
 // Images are matched by file name. Exit status 0 even when a model is missing (shown as "-").
 #include <cstdio>
 #include <algorithm>
@@ -38,6 +38,7 @@ struct Row {
   bool ok = false;
   int registered = 0, matched = 0;
   vg::PoseErrors err;
+  std::vector<std::string> images;  // names in the order of err.rotation_deg / err.center
   std::vector<std::pair<std::string, double>> seconds;
 };
 
@@ -53,6 +54,7 @@ Row evaluate(const std::string& name, const fs::path& dir, const std::map<std::s
     if (it == gt.end()) continue;
     est.push_back(im.world_to_camera());
     truth.push_back(it->second);
+    r.images.push_back(im.name);
   }
   r.matched = static_cast<int>(est.size());
   if (r.matched >= 3) {
@@ -94,6 +96,17 @@ void print_table(const std::vector<Row>& rows, int num_images) {
   }
 }
 
+// --per-image: the worst images of each model by rotation error.
+void print_worst(const Row& r, int count) {
+  if (!r.ok) return;
+  std::vector<size_t> idx(r.images.size());
+  for (size_t k = 0; k < idx.size(); ++k) idx[k] = k;
+  std::sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return r.err.rotation_deg[a] > r.err.rotation_deg[b]; });
+  std::printf("%s, worst %d by rotation:\n", r.name.c_str(), count);
+  for (int k = 0; k < count && k < static_cast<int>(idx.size()); ++k)
+    std::printf("  %-24s %8.4f deg %10.5f\n", r.images[idx[k]].c_str(), r.err.rotation_deg[idx[k]], r.err.center[idx[k]]);
+}
+
 // "STEP:SEC,STEP:SEC"
 std::vector<std::pair<std::string, double>> parse_times(const std::string& s) {
   std::vector<std::pair<std::string, double>> out;
@@ -113,7 +126,7 @@ std::vector<std::pair<std::string, double>> parse_times(const std::string& s) {
 int usage() {
   std::fprintf(stderr,
                "usage: sfm_compare --gt <gt_dense_cameras dir | transforms.json> --model NAME=DIR [--model ...]\n"
-               "                   [--time NAME=STEP:SEC,...] [--images N]\n");
+               "                   [--time NAME=STEP:SEC,...] [--images N] [--per-image K]\n");
   return 2;
 }
 
@@ -124,7 +137,7 @@ int main(int argc, char** argv) {
     fs::path gt_path;
     std::vector<std::pair<std::string, fs::path>> models;
     std::map<std::string, std::string> times;
-    int num_images = -1;
+    int num_images = -1, worst = 0;
     for (int i = 1; i < argc; ++i) {
       const std::string a = argv[i];
       if (i + 1 >= argc) return usage();
@@ -134,6 +147,8 @@ int main(int argc, char** argv) {
         gt_path = v;
       } else if (a == "--images") {
         num_images = std::stoi(v);
+      } else if (a == "--per-image") {
+        worst = std::stoi(v);
       } else if ((a == "--model" || a == "--time") && eq != std::string::npos) {
         if (a == "--model") models.emplace_back(v.substr(0, eq), v.substr(eq + 1));
         else times[v.substr(0, eq)] = v.substr(eq + 1);
@@ -150,6 +165,8 @@ int main(int argc, char** argv) {
       if (times.count(name)) rows.back().seconds = parse_times(times[name]);
     }
     print_table(rows, num_images);
+    for (const Row& r : rows)
+      if (worst > 0) print_worst(r, worst);
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sfm_compare: error: %s\n", e.what());

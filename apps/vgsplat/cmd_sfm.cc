@@ -21,7 +21,13 @@ void add_sfm_options(CLI::App* cmd, SfmCliOptions& o) {
       ->capture_default_str();
   cmd->add_flag("--single-camera", o.sfm.single_camera, "One camera shared by all images (default: one per image)");
   cmd->add_option("--max-image-size", o.sfm.sift.max_image_size, "Downscale larger images for SIFT")->capture_default_str();
-  cmd->add_option("--max-features", o.sfm.sift.max_num_features, "SIFT features per image")->capture_default_str();
+  cmd->add_option("--max-features", o.sfm.sift.max_num_features,
+                  "SIFT keypoints per image (as COLMAP: whole scale levels, coarsest first, so a few more)")
+      ->capture_default_str();
+  cmd->add_flag("--refine-principal-point", o.sfm.mapper.refine_principal_point,
+                "Refine the principal point in bundle adjustment (COLMAP: Mapper.ba_refine_principal_point)");
+  cmd->add_flag("!--two-view-tracks", o.sfm.mapper.ignore_two_view_tracks,
+                "Also triangulate tracks seen by only two images (COLMAP: Mapper.tri_ignore_two_view_tracks 0)");
   cmd->add_option("--device", o.sfm.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--threads", o.sfm.num_threads, "CPU worker threads (0: all)");
   cmd->add_option("--sfm-seed", o.sfm.seed, "RANSAC seed of the SfM stage")->capture_default_str();

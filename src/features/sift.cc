@@ -5,7 +5,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
+#include <limits>
+#include <map>
 #include <numeric>
+#include <set>
 
 #include "core/error.h"
 #include "features/sift_internal.h"
@@ -123,6 +127,24 @@ sift::Params make_params(const SiftOptions& opt) {
   return p;
 }
 
+// COLMAP's max_num_features: whole DoG levels are kept from the coarsest down, up to and including the level
+// where the number of keypoints (extrema, counted without their extra orientations) first exceeds the limit.
+std::vector<size_t> keep_coarsest_levels(const sift::RawFeatures& raw, std::vector<size_t> order, int max_features) {
+  std::map<int, std::set<int>, std::greater<int>> extrema_of_level;
+  for (const sift::RawFeature& k : raw.kps) extrema_of_level[k.level].insert(k.extremum);
+  int first_level = std::numeric_limits<int>::min();
+  size_t count = 0;
+  for (const auto& [level, ex] : extrema_of_level) {
+    count += ex.size();
+    if (count > static_cast<size_t>(max_features)) {
+      first_level = level;
+      break;
+    }
+  }
+  std::erase_if(order, [&](size_t i) { return raw.kps[i].level < first_level; });
+  return order;
+}
+
 }  // namespace
 
 FeatureSet extract_sift(const Image& img, const SiftOptions& opt, const Device& device) {
@@ -151,7 +173,7 @@ FeatureSet extract_sift(const Image& img, const SiftOptions& opt, const Device& 
     return std::make_tuple(-k.sigma, k.y, k.x, k.angle);
   };
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return key(a) < key(b); });
-  if (order.size() > static_cast<size_t>(opt.max_num_features)) order.resize(opt.max_num_features);
+  order = keep_coarsest_levels(raw, std::move(order), opt.max_num_features);
 
   FeatureSet out;
   out.keypoints.resize(order.size());

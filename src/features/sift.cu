@@ -186,7 +186,10 @@ void describe_octave(const float* gauss, int w, int h, int o, const Params& p, c
       job_angle.push_back(h_angles[static_cast<size_t>(i) * kMaxOrientations + k]);
     }
   const int m = static_cast<int>(job_ex.size());
-  if (m == 0) return;
+  if (m == 0) {
+    out.num_extrema += n;
+    return;
+  }
   Tensor d_job_ex = Tensor::from_vector(job_ex, {m}, dev), d_job_angle = Tensor::from_vector(job_angle, {m}, dev);
   Tensor desc = Tensor::empty({m, kDescDim}, DType::F32, dev);
   descriptor_kernel<<<m, kKeypointThreads>>>(gauss, w, h, p, d_ex, d_job_ex.data<int32_t>(),
@@ -197,9 +200,11 @@ void describe_octave(const float* gauss, int w, int h, int o, const Params& p, c
   const float scale = std::ldexp(1.0f, o);
   for (int j = 0; j < m; ++j) {
     const Extremum& e = ex[job_ex[j]];
-    out.kps.push_back({e.x * scale, e.y * scale, level_sigma(p.sigma0, e.s, p.S) * scale, job_angle[j]});
+    out.kps.push_back({e.x * scale, e.y * scale, level_sigma(p.sigma0, e.s, p.S) * scale, job_angle[j],
+                       dog_level(o, e.is), out.num_extrema + job_ex[j]});
   }
   out.desc.insert(out.desc.end(), h_desc.begin(), h_desc.end());
+  out.num_extrema += n;
 }
 
 }  // namespace

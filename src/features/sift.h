@@ -14,7 +14,7 @@ namespace vg {
 
 struct SiftOptions {
   int max_image_size = 1600;   // larger images are downscaled for extraction; keypoints map back to full size
-  int max_num_features = 8192;
+  int max_num_features = 8192;  // as COLMAP: whole DoG levels from the coarsest until this many keypoints
   int first_octave = -1;
   int num_octaves = 4;
   int octave_resolution = 3;

@@ -134,10 +134,12 @@ void describe_octave(const Octave& oc, const Params& p, const std::vector<Extrem
     for (int64_t j = b; j < e; ++j) {
       const Extremum& x = ex[jobs[j].first];
       const float sigma = level_sigma(p.sigma0, x.s, p.S);
-      out.kps[first + j] = {x.x * scale, x.y * scale, sigma * scale, jobs[j].second};
+      out.kps[first + j] = {x.x * scale, x.y * scale, sigma * scale, jobs[j].second, dog_level(oc.o, x.is),
+                            out.num_extrema + static_cast<int>(jobs[j].first)};
       describe(oc, p, x, jobs[j].second, &out.desc[(first + j) * kDescDim]);
     }
   }, 8);
+  out.num_extrema += static_cast<int>(n);
 }
 
 }  // namespace

@@ -36,13 +36,18 @@ int octave_count(const Params& p, int w, int h);
 
 // Output of a backend: keypoints in the extraction image's pixels (VLFeat convention: pixel centres at
 // integers), sigma in those pixels, angle in radians, and the L2/clamp/L2-normalised float descriptor.
+// level orders the DoG levels from fine to coarse (octave, then integer scale index); extremum numbers the
+// detected keypoints (one extremum gives up to max_orientations features).
 struct RawFeature {
   float x, y, sigma, angle;
+  int level, extremum;
 };
 struct RawFeatures {
   std::vector<RawFeature> kps;
   std::vector<float> desc;  // kps.size() x kDescDim
+  int num_extrema = 0;
 };
+inline int dog_level(int octave, int is) { return (octave + 8) * 64 + (is + 8); }
 
 // grey: w*h row-major in [0,1].
 RawFeatures extract_cpu(const std::vector<float>& grey, int w, int h, const Params& p);

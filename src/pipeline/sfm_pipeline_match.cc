@@ -1,5 +1,7 @@
 // SfM stage, steps 2-3: pair selection, descriptor matching and two-view verification
 // (COLMAP exhaustive_matcher / sequential_matcher / matches_importer with geometric verification).
+#include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -86,6 +88,10 @@ std::map<std::pair<int, int>, TwoViewGeometry> verify_all_pairs(const std::vecto
     if (bar) bar->update(++done, "verified=" + std::to_string(verified));
   });
   if (bar) bar->finish("verified=" + std::to_string(verified));
+  if (const char* dbg = std::getenv("VGSPLAT_MAPPER_DEBUG"); dbg && *dbg && *dbg != '0')
+    for (int p = 0; p < n; ++p)
+      std::fprintf(stderr, "pair %d %d matches %zu inliers %zu config %d\n", pairs[p].first, pairs[p].second,
+                   matches[p].size(), geoms[p].inlier_matches.size(), static_cast<int>(geoms[p].config));
   std::map<std::pair<int, int>, TwoViewGeometry> out;
   for (int p = 0; p < n; ++p)
     if (!geoms[p].inlier_matches.empty()) out.emplace(pairs[p], std::move(geoms[p]));

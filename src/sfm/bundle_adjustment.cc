@@ -36,7 +36,7 @@ struct Index {
 
 ba::Problem build_problem(const ColmapModel& m, const BundleOptions& opt, Index& idx) {
   ba::Problem p;
-  p.loss = opt.loss == BundleOptions::Loss::Huber ? 1 : opt.loss == BundleOptions::Loss::Cauchy ? 2 : 0;
+  p.loss = static_cast<int>(opt.loss);  // 0 trivial, 1 Huber, 2 Cauchy, 3 soft L1 (loss_eval)
   p.loss_scale = opt.loss_scale;
   VG_CHECK(p.loss == 0 || opt.loss_scale > 0, "bundle_adjust: loss_scale must be > 0, got ", opt.loss_scale);
   // Observations per point, images with at least one observation.

@@ -1,12 +1,15 @@
 // CUDA bundle-adjustment backend: Jacobians, the Schur complement products and the reduced camera system
-// solved by block-Jacobi preconditioned conjugate gradients, all on the GPU in double. The Schur complement
-// S = A + D - W V^-1 W^T is applied implicitly: S x = D x + sum_o J_oc^T (J_oc x - Jp_o V^-1 sum Jp^T J_oc x).
+// solved on the GPU in double: formed explicitly and factored by dense Cholesky up to 4096 camera-side
+// variables, otherwise by block-Jacobi preconditioned conjugate gradients. The Schur complement
+// In PCG, S = A + D - W V^-1 W^T is applied implicitly: S x = D x + sum_o J_oc^T (J_oc x - Jp_o V^-1 sum Jp^T J_oc x).
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <utility>
 #include <vector>
 
 #include "core/cuda_check.h"
+#include "core/cuda_dense_cholesky.h"
 #include "core/cuda_memory.h"
 #include "sfm/bundle_adjustment_kernels.cuh"
 #include "sfm/bundle_adjustment_problem.h"
@@ -54,11 +57,18 @@ class DevBuf {
 
 unsigned blocks(long long n) { return grid_for(n, kBlock); }
 
+// Largest reduced camera system solved densely (4096^2 doubles = 128 MiB); VGSPLAT_BA_PCG=1 forces PCG.
+int dense_max_vars() {
+  const char* e = std::getenv("VGSPLAT_BA_PCG");
+  return e && *e && *e != '0' ? 0 : 4096;
+}
+
 class CudaSolver final : public Solver {
  public:
   CudaSolver(const Problem& p, int dev) : dev_(dev), I_(p.num_images), C_(p.num_cameras), P_(p.num_points), N_(p.num_obs) {
     set_current_device(Device::cuda(dev));
     ncv_ = p.num_cam_vars();
+    dense_ = ncv_ <= dense_max_vars();
     cam_model_ = DevBuf<int>(p.cam_model, dev), image_camera_ = DevBuf<int>(p.image_camera, dev);
     point_obs_ = DevBuf<int>(p.point_obs, dev), obs_image_ = DevBuf<int>(p.obs_image, dev);
     std::vector<int> obs_point(N_);
@@ -133,12 +143,7 @@ class CudaSolver final : public Solver {
     rhs_.zero();
     k_obs_scatter<<<blocks(N_), kBlock>>>(s_, L, r_.get(), zp_.get(), -1.0, rhs_.get());
     VG_CUDA_CHECK_LAUNCH();
-    M_.zero();
-    k_precond<<<blocks(N_), kBlock>>>(s_, L, Vinv_.get(), M_.get());
-    VG_CUDA_CHECK_LAUNCH();
-    k_precond_invert<<<blocks(I_ + C_), kBlock>>>(I_, C_, Dc_.get(), M_.get(), Minv_.get());
-    VG_CUDA_CHECK_LAUNCH();
-    if (!pcg()) return res;
+    if (!(dense() ? dense_solve() : pcg())) return res;
     // dp = -V^-1 (g_p + sum_o Jp_o^T J_oc dc).
     k_obs_jc<<<blocks(N_), kBlock>>>(s_, L, x_.get(), u_.get());
     VG_CUDA_CHECK_LAUNCH();
@@ -220,8 +225,30 @@ class CudaSolver final : public Solver {
     VG_CUDA_CHECK_LAUNCH();
   }
 
+  // Small reduced systems (every SfM problem up to a few hundred images) are formed explicitly and
+  // factored by dense Cholesky, an exact solve like the CPU backend's; PCG for the rest.
+  bool dense() const { return dense_; }
+
+  bool dense_solve() {
+    if (S_.size() == 0) S_ = DevBuf<double>(static_cast<size_t>(ncv_) * ncv_, dev_);
+    S_.zero();
+    Lin L = lin();
+    k_schur_dense<<<blocks(N_), kBlock>>>(s_, L, Vinv_.get(), ncv_, S_.get());
+    VG_CUDA_CHECK_LAUNCH();
+    k_dense_add_diag<<<blocks(ncv_), kBlock>>>(ncv_, Dc_.get(), S_.get());
+    VG_CUDA_CHECK_LAUNCH();
+    VG_CUDA_CHECK(cudaMemcpy(x_.get(), rhs_.get(), ncv_ * sizeof(double), cudaMemcpyDeviceToDevice));
+    return cuda_dense_cholesky_solve(S_.get(), x_.get(), ncv_);
+  }
+
   // Block-Jacobi PCG on S x = b (b in rhs_), x from 0, to a relative residual of 1e-10.
   bool pcg() {
+    Lin L = lin();
+    M_.zero();
+    k_precond<<<blocks(N_), kBlock>>>(s_, L, Vinv_.get(), M_.get());
+    VG_CUDA_CHECK_LAUNCH();
+    k_precond_invert<<<blocks(I_ + C_), kBlock>>>(I_, C_, Dc_.get(), M_.get(), Minv_.get());
+    VG_CUDA_CHECK_LAUNCH();
     const int max_iter = std::min(std::max(ncv_, 10), 1000);
     x_.zero();
     VG_CUDA_CHECK(cudaMemcpy(res_.get(), rhs_.get(), ncv_ * sizeof(double), cudaMemcpyDeviceToDevice));
@@ -249,13 +276,13 @@ class CudaSolver final : public Solver {
   }
 
   int dev_, I_, C_, P_, N_, ncv_ = 0;
-  bool scaled_ = false;
+  bool scaled_ = false, dense_ = false;
   Static s_{};
   DevBuf<int> cam_model_, image_camera_, point_obs_, obs_image_, obs_point_;
   DevBuf<unsigned char> cam_free_, pose_free_;
   DevBuf<double> obs_xy_, poses_[2], cams_[2], points_[2];
   DevBuf<double> r_, Jpose_, Jcam_, Jpt_, V_, gp_, Vinv_, diag_p_, scale_p_, Dp_, zp_, dp_, obs_val_, u_;
-  DevBuf<double> gc_, diag_c_, scale_c_, Dc_, rhs_, x_, res_, z_, pv_, q_, M_, Minv_, scalar_;
+  DevBuf<double> gc_, diag_c_, scale_c_, Dc_, rhs_, x_, res_, z_, pv_, q_, M_, Minv_, scalar_, S_;
 };
 
 }  // namespace

@@ -12,7 +12,7 @@
 namespace vg {
 
 struct BundleOptions {
-  enum class Loss { Trivial, Huber, Cauchy };
+  enum class Loss { Trivial, Huber, Cauchy, SoftL1 };
   Loss loss = Loss::Trivial;
   double loss_scale = 1.0;  // Ceres' `a`: Huber/Cauchy threshold in pixels
   int max_iterations = 100;

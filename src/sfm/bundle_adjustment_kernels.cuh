@@ -283,6 +283,62 @@ __global__ void k_add(int n, const double* a, const double* b, double* out) {
   if (k < n) out[k] = a[k] + b[k];
 }
 
+// Explicit reduced camera system for the dense solve, lower triangle of the column-major ncv x ncv S:
+// per observation o1 of point j and every o2 of j, S += [o1 == o2] J_o1^T J_o1 - (J_o1^T Jp_o1) V_j^-1 (Jp_o2^T J_o2)
+// over the 14 camera-side columns (6 pose + 8 camera) of each; fixed columns are skipped. The LM diagonal
+// is added by k_dense_add_diag.
+__device__ __forceinline__ void obs_cols(const Static& s, const Lin& L, int o, double J[2][14], int var[14]) {
+  const int i = s.obs_image[o], c = s.image_camera[i], co = cam_off(s, c);
+  for (int a = 0; a < 6; ++a) {
+    var[a] = s.pose_free[6 * i + a] ? 6 * i + a : -1;
+    J[0][a] = L.Jpose[12 * o + a], J[1][a] = L.Jpose[12 * o + 6 + a];
+  }
+  for (int a = 0; a < kMaxCamParams; ++a) {
+    var[6 + a] = s.cam_free[kMaxCamParams * c + a] ? co + a : -1;
+    J[0][6 + a] = L.Jcam[2 * kMaxCamParams * o + a], J[1][6 + a] = L.Jcam[2 * kMaxCamParams * o + kMaxCamParams + a];
+  }
+}
+
+__global__ void k_schur_dense(Static s, Lin L, const double* Vinv, int n, double* S) {
+  const int o1 = blockIdx.x * blockDim.x + threadIdx.x;
+  if (o1 >= s.N) return;
+  const int j = s.obs_point[o1];
+  double J1[2][14], Y[14][3];
+  int var1[14];
+  obs_cols(s, L, o1, J1, var1);
+  const double* q1 = L.Jpt + 6 * o1;
+  const double* Vi = Vinv + 9 * j;
+  for (int a = 0; a < 14; ++a) {  // Y = W_o1 V^-1, W_o1 = J_o1^T Jp_o1
+    double w[3];
+    for (int b = 0; b < 3; ++b) w[b] = J1[0][a] * q1[b] + J1[1][a] * q1[3 + b];
+    for (int c = 0; c < 3; ++c) Y[a][c] = s.points_free ? w[0] * Vi[c] + w[1] * Vi[3 + c] + w[2] * Vi[6 + c] : 0.0;
+  }
+  for (int o2 = s.point_obs[j]; o2 < s.point_obs[j + 1]; ++o2) {
+    double J2[2][14];
+    int var2[14];
+    obs_cols(s, L, o2, J2, var2);
+    const double* q2 = L.Jpt + 6 * o2;
+    for (int a = 0; a < 14; ++a) {
+      const int r = var1[a];
+      if (r < 0) continue;
+      const double t0 = Y[a][0] * q2[0] + Y[a][1] * q2[1] + Y[a][2] * q2[2];
+      const double t1 = Y[a][0] * q2[3] + Y[a][1] * q2[4] + Y[a][2] * q2[5];
+      for (int b = 0; b < 14; ++b) {
+        const int c = var2[b];
+        if (c < 0 || c > r) continue;
+        double v = -(t0 * J2[0][b] + t1 * J2[1][b]);
+        if (o2 == o1) v += J1[0][a] * J1[0][b] + J1[1][a] * J1[1][b];
+        if (v != 0) atomicAdd(S + static_cast<size_t>(c) * n + r, v);
+      }
+    }
+  }
+}
+
+__global__ void k_dense_add_diag(int n, const double* D, double* S) {
+  const int k = blockIdx.x * blockDim.x + threadIdx.x;
+  if (k < n) S[static_cast<size_t>(k) * n + k] += D[k];
+}
+
 // PCG vector updates.
 __global__ void k_xr_update(int n, double alpha, const double* p, const double* q, double* x, double* r) {
   const int k = blockIdx.x * blockDim.x + threadIdx.x;

@@ -136,7 +136,8 @@ BA_HD void quat_left_update(const double* w, double* q) {
   for (int i = 0; i < 4; ++i) q[i] = r[i] / n;
 }
 
-// Ceres' loss functions: rho = (rho(s), rho'(s), rho''(s)) at s = ||r||^2. loss: 0 trivial, 1 Huber, 2 Cauchy.
+// Ceres' loss functions: rho = (rho(s), rho'(s), rho''(s)) at s = ||r||^2. loss: 0 trivial, 1 Huber, 2 Cauchy,
+// 3 soft L1.
 BA_HD void loss_eval(int loss, double a, double s, double* rho) {
   const double eps = 2.220446049250313e-16;
   if (loss == 1) {
@@ -154,6 +155,11 @@ BA_HD void loss_eval(int loss, double a, double s, double* rho) {
     rho[0] = b * log(sum);
     rho[1] = fmax(eps, inv);
     rho[2] = -c * inv * inv;
+  } else if (loss == 3) {  // soft L1: 2 b (sqrt(1 + s / b) - 1)
+    const double b = a * a, c = 1 / b, sum = 1 + s * c, tmp = sqrt(sum);
+    rho[0] = 2 * b * (tmp - 1);
+    rho[1] = fmax(eps, 1 / tmp);
+    rho[2] = -(c * rho[1]) / (2 * sum);
   } else {
     rho[0] = s, rho[1] = 1, rho[2] = 0;
   }

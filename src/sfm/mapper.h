@@ -39,6 +39,9 @@ struct MapperOptions {
   double min_tri_angle_deg = 1.5;
   double filter_max_reproj_error = 4.0;
   double filter_min_tri_angle_deg = 1.5;
+  // COLMAP's Mapper.tri_ignore_two_view_tracks: a track seen by only two images in the whole match graph
+  // is not triangulated (except between the initial pair): weakly constrained points add noise, not accuracy.
+  bool ignore_two_view_tracks = true;
   int abs_pose_min_num_inliers = 30;
   double abs_pose_max_error = 12.0;
   bool refine_focal = true, refine_principal_point = false, refine_extra_params = true;

@@ -131,7 +131,7 @@ void local_bundle_adjust(Recon& r, int image, const MapperOptions& opt) {
   if (tracks.empty()) return;
   ColmapModel m = build_problem(r, std::vector<int>(all_images.begin(), all_images.end()), point_in);
   BundleOptions b = ba_options(r, opt);
-  b.loss = BundleOptions::Loss::Huber;  // COLMAP: soft-L1 with scale 1 in local BA
+  b.loss = BundleOptions::Loss::SoftL1;  // COLMAP: soft-L1 with scale 1 in local BA
   b.loss_scale = 1.0;
   b.max_iterations = 25;
   b.gradient_tolerance = 10.0;  // COLMAP's local BA (Ceres semantics: max gradient component)

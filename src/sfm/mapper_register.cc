@@ -138,6 +138,7 @@ bool initialize(Recon& r, const MapperOptions& opt, std::set<std::pair<int, int>
       for (int i : {i1, i2}) r.registered[i] = 1, r.reg_order.push_back(i);
       MapperOptions init_opt = opt;
       init_opt.filter_max_reproj_error = opt.init_max_error;
+      init_opt.ignore_two_view_tracks = false;  // COLMAP triangulates every correspondence of the initial pair
       triangulate_image(r, i1, init_opt);
       global_bundle_adjust(r, opt);
       filter_all_points(r, opt);

@@ -49,6 +49,7 @@ bool refine_dlt(const Recon& r, const std::vector<TrackElement>& els, const std:
 
 bool triangulate_track(Recon& r, int track, const MapperOptions& opt) {
   if (r.points[track].valid) return false;
+  if (opt.ignore_two_view_tracks && r.sh->tracks[track].size() == 2) return false;
   const std::vector<TrackElement> els = registered_elements(r, track);
   const int n = static_cast<int>(els.size());
   if (n < 2) return false;

@@ -1,5 +1,5 @@
 // Backend-op cases for bundle adjustment: one full Levenberg-Marquardt solve on a perturbed synthetic scene
-// (final cost, poses, camera parameters, points) on CUDA (PCG) vs the CPU (sparse LDLT), run to tight
+// (final cost, poses, camera parameters, points) on CUDA (dense Cholesky) vs the CPU (sparse LDLT), run to tight
 // tolerances so both stop at the same minimum.
 #include <string>
 #include <vector>
