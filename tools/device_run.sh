@@ -118,6 +118,12 @@ sfm)
   VGSPLAT_MAPPER_DEBUG=1 "$VG" sfm "$VGSPLAT_DATA/fox" --out /root/sfm_fox_dbg --device cuda >"$OUT/sfm_fox_dbg.log" 2>&1
   row "fox mapping breakdown" "$(awk '/^register/{r+=$(NF-1)} /^local BA/{l+=$7} /^global BA/{g+=$7; n++} END {printf "register %.2f s, local BA %.2f s, global BA %.2f s (%d)", r, l, g, n}' "$OUT/sfm_fox_dbg.log")"
   "$BUILD/sfm_compare" --gt "$VGSPLAT_DATA/fox/transforms.json" --images 67 --model vgsplat_cuda=/root/sfm_fox_1/sparse/0 | tee -a "$TABLE"
+  # The ground truth's camera set-up (one OPENCV camera, principal point refined), as tools/sfm_eval.sh --camera gt.
+  R=/root/sfm_fox_gt; rm -rf $R
+  "$VG" sfm "$VGSPLAT_DATA/fox" --out $R --device cuda --single-camera --camera-model OPENCV --refine-principal-point \
+    --stats $R.json >"$OUT/sfm_fox_gt.log" 2>&1
+  row "fox sfm cuda, gt camera rc=$?" "$(python3 -c "import json,sys;d=json.load(open(sys.argv[1]));print(d['registered_images'],'reg', round(d['seconds'],2))" $R.json 2>&1)"
+  "$BUILD/sfm_compare" --gt "$VGSPLAT_DATA/fox/transforms.json" --images 67 --model cuda_gt_camera=$R/sparse/0 | tee -a "$TABLE"
   ;;
 p1)
   # Pipeline P1 end to end: SfM (CUDA) + 30000-step training with the original pipeline's defaults.
