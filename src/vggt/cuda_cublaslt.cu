@@ -1,8 +1,9 @@
 // 16-bit VGGT GEMMs through cuBLASLt (bf16 / fp16 inputs, CUBLAS_COMPUTE_32F accumulation, fp32 output).
 // The library is opened at run time (dlopen of libcublasLt.so.*): vgsplat_lib links only cudart, and a machine
 // without cuBLASLt falls back to the WMMA kernel of cuda_gemm.cu. VGSPLAT_NO_CUBLASLT=1 forces the fallback.
-// Activations stay fp32: A is rounded to the 16-bit type into a reused scratch buffer, the product goes
-// straight into C (or a scratch for the LayerScale residual), and one elementwise kernel applies the epilogue.
+// Activations stay fp32: A is rounded to the 16-bit type into a reused scratch buffer (or comes 16-bit from
+// im2col16), the product goes straight into C with bias / ReLU / the plain residual fused into cuBLASLt's
+// epilogue; exact GELU and the LayerScale residual (through a scratch product) take one elementwise pass.
 #include <cublasLt.h>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -93,11 +94,12 @@ struct Plan {
 };
 
 // Row-major C[M,N] (ld ldc) = A[M,K] W[N,K]^T is column-major C^T = W^T-op applied: D(N x M) = op_T(W: K x N) * A(K x M).
-const Plan* plan_for(int64_t M, int64_t N, int64_t K, int64_t ldc, cudaDataType_t t) {
-  static std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int>, Plan> cache;
+// ep: the fused cuBLASLt epilogue (bias / ReLU; its bias pointer is set per call).
+const Plan* plan_for(int64_t M, int64_t N, int64_t K, int64_t ldc, cudaDataType_t t, cublasLtEpilogue_t ep) {
+  static std::map<std::tuple<int64_t, int64_t, int64_t, int64_t, int, int>, Plan> cache;
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);
-  const auto key = std::make_tuple(M, N, K, ldc, static_cast<int>(t));
+  const auto key = std::make_tuple(M, N, K, ldc, static_cast<int>(t), static_cast<int>(ep));
   auto it = cache.find(key);
   if (it != cache.end()) return &it->second;
   LtApi& L = api();
@@ -106,6 +108,7 @@ const Plan* plan_for(int64_t M, int64_t N, int64_t K, int64_t ldc, cudaDataType_
   const cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
   L.desc_set(p.desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof(ta));
   L.desc_set(p.desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof(tb));
+  L.desc_set(p.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &ep, sizeof(ep));
   L.layout_create(&p.a, t, K, N, K);
   L.layout_create(&p.b, t, K, M, K);
   L.layout_create(&p.c, CUDA_R_32F, N, M, ldc);
@@ -159,27 +162,76 @@ unsigned blocks(int64_t n) {
 
 }  // namespace
 
-bool cublaslt_linear(const float* A, int64_t M, int64_t K, const void* W, int64_t N, const float* bias, float* C,
-                     int64_t ldc, Epilogue epi, const float* gamma, Precision p) {
-  if (p == Precision::F32 || !api().ok) return false;
-  const bool bf16 = p == Precision::BF16;
-  if (K % 8 != 0) return false;  // 16-byte aligned rows for the tensor-core kernels
-  const bool into_c = epi != Epilogue::kResidual;
-  const Plan* plan = plan_for(M, N, K, into_c ? ldc : N, bf16 ? CUDA_R_16BF : CUDA_R_16F);
-  if (!plan) return false;
-  void* a16 = g_a16.get(static_cast<size_t>(M * K) * 2);
-  round_kernel<<<blocks(M * K), 256>>>(A, a16, M * K, bf16);
-  VG_CUDA_CHECK_LAUNCH();
-  float* prod = into_c ? C : static_cast<float*>(g_prod.get(static_cast<size_t>(M * N) * 4));
-  const float one = 1.0f, zero = 0.0f;
+namespace {
+
+// How an Epilogue runs: fused into cuBLASLt (bias, ReLU, and the residual without LayerScale as beta = 1 on C
+// itself), or as a separate pass (exact erf GELU; LayerScale residual through a scratch product).
+struct Route {
+  cublasLtEpilogue_t ep = CUBLASLT_EPILOGUE_DEFAULT;
+  bool fused = true;    // nothing left after the matmul
+  bool into_c = true;   // D is C (else the scratch product)
+  float beta = 0.0f;
+};
+
+Route route_for(Epilogue epi, bool has_bias, bool has_gamma) {
+  Route r;
+  switch (epi) {
+    case Epilogue::kStore: r.ep = has_bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT; break;
+    case Epilogue::kRelu: r.ep = has_bias ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_RELU; break;
+    case Epilogue::kGelu: r.fused = false; break;  // cuBLASLt's GELU is the tanh approximation
+    case Epilogue::kResidual:
+      if (has_gamma) r.fused = false, r.into_c = false;
+      else r.ep = has_bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT, r.beta = 1.0f;
+      break;
+  }
+  return r;
+}
+
+// C = epilogue(A16 W^T + bias) with A16 in the 16-bit type.
+void lt_matmul(const void* a16, int64_t M, int64_t K, const void* W, int64_t N, const float* bias, float* C,
+               int64_t ldc, Epilogue epi, const float* gamma, const Plan* plan, const Route& r) {
+  float* prod = r.into_c ? C : static_cast<float*>(g_prod.get(static_cast<size_t>(M * N) * 4));
   LtApi& L = api();
-  const cublasStatus_t st = L.matmul(L.handle, plan->desc, &one, W, plan->a, a16, plan->b, &zero, prod, plan->c, prod,
+  if (r.ep == CUBLASLT_EPILOGUE_BIAS || r.ep == CUBLASLT_EPILOGUE_RELU_BIAS)
+    L.desc_set(plan->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof(bias));
+  const float one = 1.0f;
+  const cublasStatus_t st = L.matmul(L.handle, plan->desc, &one, W, plan->a, a16, plan->b, &r.beta, prod, plan->c, prod,
                                      plan->c, &plan->algo, g_work.get(kWorkspace), kWorkspace, 0);
   VG_CHECK(st == CUBLAS_STATUS_SUCCESS, "cublasLtMatmul failed with status ", static_cast<int>(st), " (M ", M, ", N ",
            N, ", K ", K, ")");
-  if (into_c && epi == Epilogue::kStore && !bias) return true;
-  epilogue_kernel<<<blocks(M * N), 256>>>(C, ldc, into_c ? nullptr : prod, M, N, bias, epi, gamma);
+  if (r.fused) return;
+  epilogue_kernel<<<blocks(M * N), 256>>>(C, ldc, r.into_c ? nullptr : prod, M, N, bias, epi, gamma);
   VG_CUDA_CHECK_LAUNCH();
+}
+
+const Plan* plan_if_supported(int64_t M, int64_t K, int64_t N, int64_t ldc, Precision p, const Route& r) {
+  if (p == Precision::F32 || !api().ok) return nullptr;
+  if (K % 8 != 0) return nullptr;  // 16-byte aligned rows for the tensor-core kernels
+  return plan_for(M, N, K, r.into_c ? ldc : N, p == Precision::BF16 ? CUDA_R_16BF : CUDA_R_16F, r.ep);
+}
+
+}  // namespace
+
+bool cublaslt_available() { return api().ok; }
+
+bool cublaslt_linear(const float* A, int64_t M, int64_t K, const void* W, int64_t N, const float* bias, float* C,
+                     int64_t ldc, Epilogue epi, const float* gamma, Precision p) {
+  const Route r = route_for(epi, bias != nullptr, gamma != nullptr);
+  const Plan* plan = plan_if_supported(M, K, N, ldc, p, r);
+  if (!plan) return false;
+  void* a16 = g_a16.get(static_cast<size_t>(M * K) * 2);
+  round_kernel<<<blocks(M * K), 256>>>(A, a16, M * K, p == Precision::BF16);
+  VG_CUDA_CHECK_LAUNCH();
+  lt_matmul(a16, M, K, W, N, bias, C, ldc, epi, gamma, plan, r);
+  return true;
+}
+
+bool cublaslt_linear_a16(const void* A16, int64_t M, int64_t K, const void* W, int64_t N, const float* bias, float* C,
+                         int64_t ldc, Epilogue epi, const float* gamma, Precision p) {
+  const Route r = route_for(epi, bias != nullptr, gamma != nullptr);
+  const Plan* plan = plan_if_supported(M, K, N, ldc, p, r);
+  if (!plan) return false;
+  lt_matmul(A16, M, K, W, N, bias, C, ldc, epi, gamma, plan, r);
   return true;
 }
 

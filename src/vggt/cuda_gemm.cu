@@ -7,6 +7,7 @@
 #include <mma.h>
 
 #include "core/cuda_check.h"
+#include "core/error.h"
 #include "vggt/cuda_gemm_internal.h"
 #include "vggt/cuda_ops.h"
 
@@ -182,6 +183,15 @@ void linear(const float* A, int64_t M, int64_t K, const void* W, int64_t N, cons
       gemm_f16_kernel<<<grid, 256>>>(A, static_cast<const __half*>(W), bias, C, M, N, K, ldc, epi, gamma);
   }
   VG_CUDA_CHECK_LAUNCH();
+}
+
+bool linear_a16_supported(int64_t K, Precision p) { return p != Precision::F32 && K % 8 == 0 && cublaslt_available(); }
+
+void linear_a16(const void* A16, int64_t M, int64_t K, const void* W, int64_t N, const float* bias, float* C,
+                int64_t ldc, Epilogue epi, const float* gamma, Precision p) {
+  if (M == 0 || N == 0) return;
+  VG_CHECK(cublaslt_linear_a16(A16, M, K, W, N, bias, C, ldc, epi, gamma, p),
+           "linear_a16: no cuBLASLt plan for M ", M, " N ", N, " K ", K, " (check linear_a16_supported first)");
 }
 
 }  // namespace vg::vggt::cuda

@@ -4,8 +4,10 @@
 #include <cuda_fp16.h>
 
 #include <cmath>
+#include <cstdint>
 
 #include "core/cuda_check.h"
+#include "core/error.h"
 #include "vggt/cuda_ops.h"
 
 namespace vg::vggt::cuda {
@@ -138,6 +140,48 @@ __global__ void im2col_kernel(const float* __restrict__ x, int64_t H, int64_t W,
   }
 }
 
+// 16-bit im2col: one thread per 8 consecutive columns (same (ky, kx), 8 channels) when C % 8 == 0, so each
+// thread reads 32 contiguous bytes and writes 16.
+template <typename T>
+__device__ __forceinline__ T to16(float v);
+template <>
+__device__ __forceinline__ __nv_bfloat16 to16<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
+template <>
+__device__ __forceinline__ __half to16<__half>(float v) { return __float2half_rn(v); }
+
+template <typename T>
+__global__ void im2col16_vec8_kernel(const float* __restrict__ x, int64_t H, int64_t W, int64_t C, int k, int stride,
+                                     int pad, T* __restrict__ out, int64_t Ho, int64_t Wo) {
+  const int64_t K8 = static_cast<int64_t>(k) * k * C / 8;
+  VG_GRID_STRIDE(i, Ho * Wo * K8) {
+    const int64_t pix = i / K8, col = (i % K8) * 8, c = col % C, kk = col / C;
+    const int64_t oy = pix / Wo, ox = pix % Wo;
+    const int64_t y = oy * stride - pad + kk / k, xx = ox * stride - pad + kk % k;
+    alignas(16) T v[8];
+    if (y >= 0 && y < H && xx >= 0 && xx < W) {
+      const float4* src = reinterpret_cast<const float4*>(x + (y * W + xx) * C + c);
+      const float4 a = src[0], b = src[1];
+      v[0] = to16<T>(a.x), v[1] = to16<T>(a.y), v[2] = to16<T>(a.z), v[3] = to16<T>(a.w);
+      v[4] = to16<T>(b.x), v[5] = to16<T>(b.y), v[6] = to16<T>(b.z), v[7] = to16<T>(b.w);
+    } else {
+      for (int j = 0; j < 8; ++j) v[j] = to16<T>(0.0f);
+    }
+    *reinterpret_cast<uint4*>(out + pix * K8 * 8 + col) = *reinterpret_cast<const uint4*>(v);
+  }
+}
+
+template <typename T>
+__global__ void im2col16_kernel(const float* __restrict__ x, int64_t H, int64_t W, int64_t C, int k, int stride,
+                                int pad, T* __restrict__ out, int64_t Ho, int64_t Wo) {
+  const int64_t K = static_cast<int64_t>(k) * k * C;
+  VG_GRID_STRIDE(i, Ho * Wo * K) {
+    const int64_t pix = i / K, col = i % K, c = col % C, kk = col / C;
+    const int64_t oy = pix / Wo, ox = pix % Wo;
+    const int64_t y = oy * stride - pad + kk / k, xx = ox * stride - pad + kk % k;
+    out[i] = to16<T>((y >= 0 && y < H && xx >= 0 && xx < W) ? x[(y * W + xx) * C + c] : 0.0f);
+  }
+}
+
 __global__ void conv_transpose_scatter_kernel(const float* g, int64_t H, int64_t W, int64_t O, int k, const float* bias,
                                               float* out) {
   const int64_t Wk = W * k;
@@ -262,6 +306,19 @@ void broadcast_rows(const float* v, int64_t S, int64_t C, float* out) { VG_LAUNC
 void im2col(const float* x, int64_t H, int64_t W, int64_t C, int k, int stride, int pad, float* out, int64_t Ho,
             int64_t Wo) {
   VG_LAUNCH(im2col_kernel, Ho * Wo * k * k * C, x, H, W, C, k, stride, pad, out, Ho, Wo);
+}
+void im2col16(const float* x, int64_t H, int64_t W, int64_t C, int k, int stride, int pad, void* out, int64_t Ho,
+              int64_t Wo, Precision p) {
+  VG_CHECK(p != Precision::F32, "im2col16: a 16-bit precision is needed");
+  const bool vec = C % 8 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(out) % 16 == 0;
+  const int64_t n = Ho * Wo * k * k * C / (vec ? 8 : 1);
+  if (p == Precision::BF16) {
+    if (vec) VG_LAUNCH(im2col16_vec8_kernel<__nv_bfloat16>, n, x, H, W, C, k, stride, pad, static_cast<__nv_bfloat16*>(out), Ho, Wo);
+    else VG_LAUNCH(im2col16_kernel<__nv_bfloat16>, n, x, H, W, C, k, stride, pad, static_cast<__nv_bfloat16*>(out), Ho, Wo);
+  } else {
+    if (vec) VG_LAUNCH(im2col16_vec8_kernel<__half>, n, x, H, W, C, k, stride, pad, static_cast<__half*>(out), Ho, Wo);
+    else VG_LAUNCH(im2col16_kernel<__half>, n, x, H, W, C, k, stride, pad, static_cast<__half*>(out), Ho, Wo);
+  }
 }
 void conv_transpose_scatter(const float* g, int64_t H, int64_t W, int64_t Cout, int k, const float* bias, float* out) {
   VG_LAUNCH(conv_transpose_scatter_kernel, H * W * k * k * Cout, g, H, W, Cout, k, bias, out);

@@ -51,6 +51,27 @@ Tensor conv_transpose_weight(const Tensor& w) {
   return out;
 }
 
+// LayerScale folded into the 16-bit GEMMs: x += gamma * (W h + b) = (gamma W) h + gamma b, so the residual runs
+// as one fused cuBLASLt epilogue. The gamma of a block's proj / fc2 weight, or "" for other weights.
+std::string layer_scale_of(const std::string& name) {
+  for (const auto& [suffix, ls] : {std::pair<std::string, std::string>{"attn.proj.weight", "ls1.gamma"},
+                                   std::pair<std::string, std::string>{"mlp.fc2.weight", "ls2.gamma"}})
+    if (ends_with(name, suffix)) return name.substr(0, name.size() - suffix.size()) + ls;
+  return "";
+}
+
+// rows of w [N, K] (or the vector w [N]) scaled by g [N].
+Tensor scale_rows(const Tensor& w, const Tensor& g) {
+  Tensor out = Tensor::empty(w.shape());
+  const int64_t N = w.size(0), K = w.numel() / N;
+  VG_CHECK(g.numel() == N, "VGGT: LayerScale size ", g.numel(), " does not match ", N, " rows");
+  const float *s = w.data<float>(), *gs = g.data<float>();
+  float* d = out.data<float>();
+  for (int64_t r = 0; r < N; ++r)
+    for (int64_t c = 0; c < K; ++c) d[r * K + c] = s[r * K + c] * gs[r];
+  return out;
+}
+
 float* fp(Tensor& t) { return t.data<float>(); }
 const float* fp(const Tensor& t) { return t.data<float>(); }
 
@@ -77,6 +98,13 @@ CudaVggtModel::CudaVggtModel(VggtConfig cfg, const VggtWeights& weights, Device 
                           name.find("resize_layers.1.") != std::string::npos))
       host = conv_transpose_weight(t);
     if (name == "aggregator.patch_embed.pos_embed") pos_embed_host_ = t;
+    const std::string ls = gemm && precision != cuda::Precision::F32 ? layer_scale_of(name) : "";
+    const std::string bias = name.substr(0, name.size() - 6) + "bias";  // "...weight" -> "...bias"
+    if (!ls.empty() && weights.tensors.count(ls) && weights.tensors.count(bias)) {
+      const Tensor& g = weights.tensors.at(ls);
+      host = scale_rows(host, g);
+      f32_[bias + kLayerScaled] = scale_rows(weights.tensors.at(bias), g).to(device);
+    }
     Tensor dev = host.to(device);
     if (!gemm || precision == cuda::Precision::F32) {
       f32_[name] = dev;
@@ -195,8 +223,7 @@ class CudaVggtRunner {
     prof_.tick("attn_prep");
     cuda::flash_attention(s.q.raw(), s.k.raw(), s.v.raw(), fp(s.h), B, heads, N, static_cast<int>(D), p_);
     prof_.tick("attention");
-    cuda::linear(fp(s.h), rows, C, m_.gemm_w(W("attn.proj.weight")), C, m_.f32(W("attn.proj.bias")), x, C,
-                 Epilogue::kResidual, m_.f32(W("ls1.gamma")), p_);
+    residual_linear(fp(s.h), rows, C, W("attn.proj.weight"), W("attn.proj.bias"), W("ls1.gamma"), x, C);
     prof_.tick("gemm_proj");
     cuda::layer_norm(x, fp(s.h), rows, C, m_.f32(W("norm2.weight")), m_.f32(W("norm2.bias")), eps);
     prof_.tick("layernorm");
@@ -204,9 +231,18 @@ class CudaVggtRunner {
     cuda::linear(fp(s.h), rows, C, m_.gemm_w(W("mlp.fc1.weight")), hid, m_.f32(W("mlp.fc1.bias")), fp(s.hidden), hid,
                  Epilogue::kGelu, nullptr, p_);
     prof_.tick("gemm_fc1");
-    cuda::linear(fp(s.hidden), rows, hid, m_.gemm_w(W("mlp.fc2.weight")), C, m_.f32(W("mlp.fc2.bias")), x, C,
-                 Epilogue::kResidual, m_.f32(W("ls2.gamma")), p_);
+    residual_linear(fp(s.hidden), rows, hid, W("mlp.fc2.weight"), W("mlp.fc2.bias"), W("ls2.gamma"), x, C);
     prof_.tick("gemm_fc2");
+  }
+
+  // x += gamma * (A W^T + b): with the LayerScale folded into W and b at upload (16-bit precisions) a plain
+  // residual GEMM, else the LayerScale epilogue.
+  void residual_linear(const float* a, int64_t rows, int64_t K, const std::string& w, const std::string& b,
+                       const std::string& gamma, float* x, int64_t N) const {
+    if (const float* bs = m_.f32_opt(b + CudaVggtModel::kLayerScaled))
+      cuda::linear(a, rows, K, m_.gemm_w(w), N, bs, x, N, Epilogue::kResidual, nullptr, p_);
+    else
+      cuda::linear(a, rows, K, m_.gemm_w(w), N, m_.f32(b), x, N, Epilogue::kResidual, m_.f32(gamma), p_);
   }
 
   // Conv2d on NHWC x [H, W, Cin] (weights permuted at upload); returns [Ho, Wo, Cout].
@@ -220,6 +256,9 @@ class CudaVggtRunner {
     const float* a = x;
     Tensor col;
     if (k != 1 || stride != 1 || pad != 0) {
+      if (conv3x3_a16(x, H, W, Cin, static_cast<int>(k), stride, pad, name + ".weight", bias ? m_.f32(name + ".bias") : nullptr,
+                      fp(out), Ho, Wo, O, epi))
+        return out;
       col = Tensor::empty({Ho * Wo, k * k * Cin}, DType::F32, d_);
       cuda::im2col(x, H, W, Cin, static_cast<int>(k), stride, pad, fp(col), Ho, Wo);
       a = fp(col);
@@ -231,6 +270,21 @@ class CudaVggtRunner {
     return out;
   }
 
+  // 16-bit precisions with cuBLASLt: im2col straight to 16 bit, GEMM without a rounding pass (x [H, W, Cin] ->
+  // out [Ho, Wo, O]). False (nothing done) when that path is unavailable.
+  bool conv3x3_a16(const float* x, int64_t H, int64_t W, int64_t Cin, int k, int stride, int pad,
+                   const std::string& weight, const float* bias, float* out, int64_t Ho, int64_t Wo, int64_t O,
+                   Epilogue epi) const {
+    const int64_t K = static_cast<int64_t>(k) * k * Cin;
+    if (!cuda::linear_a16_supported(K, p_)) return false;
+    Tensor col = Tensor::empty({(Ho * Wo * K + 1) / 2}, DType::F32, d_);  // Ho*Wo*K 16-bit values
+    cuda::im2col16(x, H, W, Cin, k, stride, pad, col.raw(), Ho, Wo, p_);
+    prof_.tick("im2col");
+    cuda::linear_a16(col.raw(), Ho * Wo, K, m_.gemm_w(weight), O, bias, out, O, epi, nullptr, p_);
+    prof_.tick("gemm_conv3x3");
+    return true;
+  }
+
   // ResidualConvUnit with the official in-place ReLU: conv2(relu(conv1(relu(x)))) + relu(x).
   Tensor residual_unit(const float* x, int64_t H, int64_t W, int64_t C, const std::string& pre) const {
     Tensor xr = Tensor::empty({H * W, C}, DType::F32, d_);
@@ -238,6 +292,9 @@ class CudaVggtRunner {
     prof_.tick("elementwise");
     int64_t ho, wo;
     Tensor h = conv(fp(xr), H, W, C, pre + "conv1", 1, 1, true, Epilogue::kRelu, ho, wo);
+    if (conv3x3_a16(fp(h), H, W, C, 3, 1, 1, pre + "conv2.weight", m_.f32(pre + "conv2.bias"), fp(xr), H, W, C,
+                    Epilogue::kResidual))
+      return xr;
     Tensor col = Tensor::empty({H * W, 9 * C}, DType::F32, d_);
     cuda::im2col(fp(h), H, W, C, 3, 1, 1, fp(col), H, W);
     prof_.tick("im2col");

@@ -35,6 +35,9 @@ class CudaVggtModel {
   friend class CudaVggtRunner;
   const float* f32(const std::string& name) const;       // fp32 device parameter
   const float* f32_opt(const std::string& name) const;   // nullptr when absent
+  // Suffix of a block's proj / fc2 bias with its LayerScale folded in (16-bit precisions: the GEMM weight is
+  // folded too, so the residual needs no gamma).
+  static constexpr const char* kLayerScaled = ":layer_scaled";
   const void* gemm_w(const std::string& name) const;     // GEMM weight in the model precision
   const Shape& shape(const std::string& name) const;     // original (official) shape
 

@@ -24,6 +24,12 @@ enum class Epilogue {
 void linear(const float* A, int64_t M, int64_t K, const void* W, int64_t N, const float* bias, float* C, int64_t ldc,
             Epilogue epi, const float* gamma, Precision p);
 
+// linear() with A already in the 16-bit type of p (bf16 / fp16), skipping the rounding pass: for producers that
+// can write 16-bit directly (im2col16). Only through cuBLASLt: linear_a16_supported() says whether it can run.
+bool linear_a16_supported(int64_t K, Precision p);
+void linear_a16(const void* A16, int64_t M, int64_t K, const void* W, int64_t N, const float* bias, float* C,
+                int64_t ldc, Epilogue epi, const float* gamma, Precision p);
+
 // Element size of attention_prep's q, k, v (the attention's input type) for precision p: fp32, else bf16 / fp16.
 inline int64_t attention_elem_bytes(Precision p) { return p == Precision::F32 ? 4 : 2; }
 
@@ -74,6 +80,9 @@ void broadcast_rows(const float* v, int64_t S, int64_t C, float* out);
 // the conv weight must be permuted to [Cout, k, k, Cin] (conv_weight_khwc).
 void im2col(const float* x, int64_t H, int64_t W, int64_t C, int k, int stride, int pad, float* out, int64_t Ho,
             int64_t Wo);
+// im2col straight into the 16-bit type of p (bf16 / fp16), the A operand of linear_a16 (same column order).
+void im2col16(const float* x, int64_t H, int64_t W, int64_t C, int k, int stride, int pad, void* out, int64_t Ho,
+              int64_t Wo, Precision p);
 // ConvTranspose2d (kernel == stride == k) from the GEMM result g [H*W, k*k*Cout] (columns (i, j, o); the
 // weight [Cin, Cout, k, k] permuted to [k, k, Cout, Cin]): out [H k, W k, Cout] = g scattered + bias.
 void conv_transpose_scatter(const float* g, int64_t H, int64_t W, int64_t Cout, int k, const float* bias, float* out);

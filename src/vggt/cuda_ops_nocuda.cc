@@ -39,6 +39,14 @@ void adaln_modulate(const float*, const float*, const float*, int64_t, int64_t, 
 void pose_update(float*, const float*, float*, int64_t, bool) { no_cuda("pose_update"); }
 void broadcast_rows(const float*, int64_t, int64_t, float*) { no_cuda("broadcast_rows"); }
 void im2col(const float*, int64_t, int64_t, int64_t, int, int, int, float*, int64_t, int64_t) { no_cuda("im2col"); }
+void im2col16(const float*, int64_t, int64_t, int64_t, int, int, int, void*, int64_t, int64_t, Precision) {
+  no_cuda("im2col16");
+}
+bool linear_a16_supported(int64_t, Precision) { return false; }
+void linear_a16(const void*, int64_t, int64_t, const void*, int64_t, const float*, float*, int64_t, Epilogue,
+                const float*, Precision) {
+  no_cuda("linear_a16");
+}
 void conv_transpose_scatter(const float*, int64_t, int64_t, int64_t, int, const float*, float*) {
   no_cuda("conv_transpose_scatter");
 }
