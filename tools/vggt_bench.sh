@@ -6,7 +6,7 @@
 # vgsplat's benchmark (VGSPLAT_VGGT_PROFILE=1: the four stages), `vgsplat run P2 $SCENE --device cuda` on the
 # fixture weights (the COLMAP model read back, analysis.json printed), the per-op profile at PROFILE_FRAMES
 # (VGSPLAT_VGGT_PROFILE=2), the LATE_FRAMES benchmark last (dropped when too little time is left), and a table.
-# ATTN_POLY=0,2,4: also tools/attention_bench.cc once per VGSPLAT_FA_POLY value. TORCH_BENCH=0 skips PyTorch.
+# ATTN_BENCH=1: also tools/attention_bench.cc (the attention kernels alone). TORCH_BENCH=0 skips PyTorch.
 # Every step is bounded by DEADLINE seconds from the start. At most 8 files go to $OUT.
 #   VGGT_SRC=<dir holding vggt/> FRAMES=1,8,32,60 LATE_FRAMES=100 REPS=3 SCENE=.data/kitchen tools/vggt_bench.sh
 set -u
@@ -58,16 +58,13 @@ fi
 stamp "torch done" >> "$OUT/python.log"
 wait $BUILD_PID
 grep -E "rc |error" "$OUT/build.log" | tail -5
-if [ -n "${ATTN_POLY:-}" ]; then  # tools/attention_bench.cc once per VGSPLAT_FA_POLY value (exponentials on the FMA pipe)
+if [ "${ATTN_BENCH:-0}" = 1 ]; then  # tools/attention_bench.cc: the attention kernels alone (correctness + speed)
   blas=""; grep -q "OpenBLAS found" "$OUT/build.log" && blas=-lopenblas
   g++ -O2 -std=c++20 -I. -Isrc -I/usr/include/eigen3 -I/usr/local/cuda/include -DVGSPLAT_HAS_CUDA=1 \
     tools/attention_bench.cc -o "$B/attention_bench" "$B/libvgsplat_lib.a" -L/usr/local/cuda/lib64 -lcudart_static \
     -lpng -ljpeg -lz $blas -lpthread -ldl -lrt >> "$OUT/build.log" 2>&1
-  for k in ${ATTN_POLY//,/ }; do
-    echo "== VGSPLAT_FA_POLY=$k" >> "$OUT/attention.log"
-    VGSPLAT_FA_POLY=$k timeout "$(left)" "$B/attention_bench" 10 >> "$OUT/attention.log" 2>&1
-  done
-  grep -E "^== |^speed .*bf16|FAIL" "$OUT/attention.log"
+  timeout "$(left)" "$B/attention_bench" 10 > "$OUT/attention.log" 2>&1
+  grep -E "^speed .*bf16|FAIL" "$OUT/attention.log" | sort -u
 fi
 {
   stamp "vggt_cuda_test"

@@ -10,7 +10,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
 
 #include "core/cuda_check.h"
 #include "core/error.h"
@@ -114,19 +113,6 @@ __device__ __forceinline__ float ex2(float x) {  // 2^x, one MUFU op; ex2(-inf) 
   return y;
 }
 
-// 2^x on the FMA pipe (x <= 0; below -125 it returns ~0 instead of 0): x = n + f with n = round(x) (the 1.5 * 2^23
-// trick; __fadd_rn keeps the compiler from folding it away), 2^f by a degree-3 polynomial on [-0.5, 0.5] (relative
-// error 7.7e-5, below the 16-bit rounding of P), n added to the exponent bits. A share of the softmax exponentials
-// runs here instead of on the 16-per-clock MUFU unit, which otherwise paces the loop next to the tensor cores
-// (the FlashAttention-4 idea).
-__device__ __forceinline__ float ex2_fma(float x) {
-  x = fmaxf(x, -125.0f);
-  const float t = __fadd_rn(x, 12582912.0f);
-  const float f = __fsub_rn(x, __fsub_rn(t, 12582912.0f));
-  const float p = fmaf(fmaf(fmaf(0.0550886838f, f, 0.242604051f), f, 0.693276242f), f, 0.99992894f);
-  return __int_as_float(__float_as_int(p) + (__float_as_int(t) << 23));
-}
-
 // Tiling: kWarps warps x kMT 16-row tiles = kRows query rows per block, kN keys per K/V tile, kStages stages.
 template <int D, int kWarps, int kMT, int kN, int kStages>
 struct Tiling {
@@ -141,7 +127,7 @@ struct Tiling {
   static constexpr int kMinBlocks = 65536 / (kRegs * kThreads) > 0 ? 65536 / (kRegs * kThreads) : 1;
 };
 
-template <typename T, int D, int kWarps, int kMT, int kN, int kStages, int kPoly>
+template <typename T, int D, int kWarps, int kMT, int kN, int kStages>
 __global__ void __launch_bounds__(kWarps * 32, (Tiling<D, kWarps, kMT, kN, kStages>::kMinBlocks))
     flash_fwd_kernel(const T* __restrict__ q, const T* __restrict__ k, const T* __restrict__ v, float* __restrict__ out,
                      int H, int N, float scale_log2) {
@@ -267,8 +253,7 @@ __global__ void __launch_bounds__(kWarps * 32, (Tiling<D, kWarps, kMT, kN, kStag
         for (int nt = 0; nt < kNT; ++nt)
 #pragma unroll
           for (int e = 2 * hr; e < 2 * hr + 2; ++e) {
-            s[mt][nt][e] = kPoly > 0 && nt % (kPoly > 0 ? kPoly : 1) == kPoly - 1 ? ex2_fma(fmaf(s[mt][nt][e], scale_log2, -ms))
-                                                               : ex2(fmaf(s[mt][nt][e], scale_log2, -ms));
+            s[mt][nt][e] = ex2(fmaf(s[mt][nt][e], scale_log2, -ms));
             sum += s[mt][nt][e];
           }
         l[mt][hr] = l[mt][hr] * alpha[mt][hr] + sum;
@@ -337,12 +322,12 @@ DeviceCaps device_caps() {
 }
 
 // Launches one tiling; false (nothing launched) when its shared memory exceeds the device's per-block limit.
-template <typename T, int D, int kWarps, int kMT, int kN, int kStages, int kPoly = 2>
+template <typename T, int D, int kWarps, int kMT, int kN, int kStages>
 bool launch_tiling(const void* q, const void* k, const void* v, float* out, int64_t B, int H, int64_t N,
                    const DeviceCaps& caps) {
   using Cfg = Tiling<D, kWarps, kMT, kN, kStages>;
   if (Cfg::kSmem > static_cast<size_t>(caps.smem_optin)) return false;
-  auto kernel = flash_fwd_kernel<T, D, kWarps, kMT, kN, kStages, kPoly>;
+  auto kernel = flash_fwd_kernel<T, D, kWarps, kMT, kN, kStages>;
   if (Cfg::kSmem > 48 * 1024)
     VG_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(Cfg::kSmem)));
   const float scale_log2 = static_cast<float>(1.4426950408889634 / std::sqrt(static_cast<double>(D)));  // log2(e) / sqrt(D)
@@ -357,14 +342,6 @@ bool launch_tiling(const void* q, const void* k, const void* v, float* out, int6
 // 2 blocks per SM at <= 255 registers) measured fastest on an H200 for VGGT's global attention among w4m2n64s3,
 // w4m2n32s3/s4, w8m1n64s2/s3, w4m1n64s2 and w8m1n128s2 (tools/attention_bench.cc; w4m2n32s4 is ~2 % faster on
 // frame attention, within noise).
-int poly_share() {
-  static const int v = [] {
-    const char* e = std::getenv("VGSPLAT_FA_POLY");
-    return e && *e ? std::atoi(e) : 2;
-  }();
-  return v;
-}
-
 template <typename T>
 void dispatch(const void* q, const void* k, const void* v, float* out, int64_t B, int H, int64_t N, int D,
               const DeviceCaps& caps) {
@@ -372,13 +349,7 @@ void dispatch(const void* q, const void* k, const void* v, float* out, int64_t B
   switch (D) {
     case 16: ok = launch_tiling<T, 16, 4, 1, 64, 2>(q, k, v, out, B, H, N, caps); break;
     case 32: ok = launch_tiling<T, 32, 4, 1, 64, 2>(q, k, v, out, B, H, N, caps); break;
-    case 64:
-      switch (poly_share()) {  // VGSPLAT_FA_POLY: every k-th key tile's exponentials on the FMA pipe (0: none)
-        case 0: ok = launch_tiling<T, 64, 4, 2, 64, 2, 0>(q, k, v, out, B, H, N, caps); break;
-        case 4: ok = launch_tiling<T, 64, 4, 2, 64, 2, 4>(q, k, v, out, B, H, N, caps); break;
-        default: ok = launch_tiling<T, 64, 4, 2, 64, 2, 2>(q, k, v, out, B, H, N, caps); break;
-      }
-      break;
+    case 64: ok = launch_tiling<T, 64, 4, 2, 64, 2>(q, k, v, out, B, H, N, caps); break;
     case 128: ok = launch_tiling<T, 128, 4, 1, 32, 2>(q, k, v, out, B, H, N, caps); break;
     default: VG_FAIL("flash_attention: head dim ", D, " unsupported (16, 32, 64, 128)");
   }

@@ -65,11 +65,16 @@ __global__ void copy_rows_kernel(const float* src, int64_t src_ld, int64_t src_o
   }
 }
 
+// Columns K .. ld-1 (the padding of the 16-bit GEMM operand) are zero.
 __global__ void patch_im2col_kernel(const float* __restrict__ im, int64_t S, int64_t H, int64_t W, int p,
-                                    float* __restrict__ out) {
+                                    float* __restrict__ out, int64_t ld) {
   const int64_t pw = W / p, ph = H / p, K = 3 * p * p;
-  VG_GRID_STRIDE(i, S * ph * pw * K) {
-    const int64_t row = i / K, col = i % K;
+  VG_GRID_STRIDE(i, S * ph * pw * ld) {
+    const int64_t row = i / ld, col = i % ld;
+    if (col >= K) {
+      out[i] = 0.0f;
+      continue;
+    }
     const int64_t s = row / (ph * pw), py = row / pw % ph, px = row % pw;
     const int ch = static_cast<int>(col / (p * p)), ky = static_cast<int>(col / p % p), kx = static_cast<int>(col % p);
     const float v = im[((s * 3 + ch) * H + py * p + ky) * W + px * p + kx];
@@ -167,6 +172,15 @@ __global__ void im2col16_vec8_kernel(const float* __restrict__ x, int64_t H, int
       for (int j = 0; j < 8; ++j) v[j] = to16<T>(0.0f);
     }
     *reinterpret_cast<uint4*>(out + pix * K8 * 8 + col) = *reinterpret_cast<const uint4*>(v);
+  }
+}
+
+// Exact (erf) GELU of fp32 x written in 16 bit: the fc1 -> fc2 hand-off of the 16-bit path (autocast keeps it bf16).
+template <typename T>
+__global__ void gelu16_kernel(const float* __restrict__ x, T* __restrict__ y, int64_t n) {
+  VG_GRID_STRIDE(i, n) {
+    const float v = x[i];
+    y[i] = to16<T>(0.5f * v * (1.0f + erff(v * 0.70710678118654752f)));
   }
 }
 
@@ -285,8 +299,9 @@ void copy_rows(const float* src, int64_t src_ld, int64_t src_off, float* dst, in
                int64_t rows, int64_t cols) {
   VG_LAUNCH(copy_rows_kernel, rows * cols, src, src_ld, src_off, dst, dst_ld, dst_off, rows, cols);
 }
-void patch_im2col(const float* images, int64_t S, int64_t H, int64_t W, int p, float* out) {
-  VG_LAUNCH(patch_im2col_kernel, S * (H / p) * (W / p) * 3 * p * p, images, S, H, W, p, out);
+void patch_im2col(const float* images, int64_t S, int64_t H, int64_t W, int p, float* out, int64_t ld) {
+  VG_CHECK(ld >= 3 * p * p, "patch_im2col: row stride ", ld, " < ", 3 * p * p);
+  VG_LAUNCH(patch_im2col_kernel, S * (H / p) * (W / p) * ld, images, S, H, W, p, out, ld);
 }
 void dino_tokens(const float* patches, const float* cls, const float* reg, const float* pos, int64_t S, int64_t R,
                  int64_t P, int64_t E, float* x) {
@@ -306,6 +321,11 @@ void broadcast_rows(const float* v, int64_t S, int64_t C, float* out) { VG_LAUNC
 void im2col(const float* x, int64_t H, int64_t W, int64_t C, int k, int stride, int pad, float* out, int64_t Ho,
             int64_t Wo) {
   VG_LAUNCH(im2col_kernel, Ho * Wo * k * k * C, x, H, W, C, k, stride, pad, out, Ho, Wo);
+}
+void gelu16(const float* x, void* y, int64_t n, Precision p) {
+  VG_CHECK(p != Precision::F32, "gelu16: a 16-bit precision is needed");
+  if (p == Precision::BF16) VG_LAUNCH(gelu16_kernel<__nv_bfloat16>, n, x, static_cast<__nv_bfloat16*>(y), n);
+  else VG_LAUNCH(gelu16_kernel<__half>, n, x, static_cast<__half*>(y), n);
 }
 void im2col16(const float* x, int64_t H, int64_t W, int64_t C, int k, int stride, int pad, void* out, int64_t Ho,
               int64_t Wo, Precision p) {

@@ -72,6 +72,15 @@ Tensor scale_rows(const Tensor& w, const Tensor& g) {
   return out;
 }
 
+// w [N, K] -> [N, K rounded up to a multiple of m], zero columns appended (16-byte rows for the 16-bit GEMMs).
+Tensor pad_columns(const Tensor& w, int64_t m) {
+  const int64_t N = w.size(0), K = w.size(1), Kp = (K + m - 1) / m * m;
+  Tensor out = Tensor::zeros({N, Kp});
+  for (int64_t r = 0; r < N; ++r)
+    for (int64_t c = 0; c < K; ++c) out.data<float>()[r * Kp + c] = w.data<float>()[r * K + c];
+  return out;
+}
+
 float* fp(Tensor& t) { return t.data<float>(); }
 const float* fp(const Tensor& t) { return t.data<float>(); }
 
@@ -98,6 +107,8 @@ CudaVggtModel::CudaVggtModel(VggtConfig cfg, const VggtWeights& weights, Device 
                           name.find("resize_layers.1.") != std::string::npos))
       host = conv_transpose_weight(t);
     if (name == "aggregator.patch_embed.pos_embed") pos_embed_host_ = t;
+    if (name == kPatchEmbedWeight && precision != cuda::Precision::F32)
+      host = pad_columns(host.reshape({t.size(0), t.numel() / t.size(0)}), 8);
     const std::string ls = gemm && precision != cuda::Precision::F32 ? layer_scale_of(name) : "";
     const std::string bias = name.substr(0, name.size() - 6) + "bias";  // "...weight" -> "...bias"
     if (!ls.empty() && weights.tensors.count(ls) && weights.tensors.count(bias)) {
@@ -132,6 +143,11 @@ const void* CudaVggtModel::gemm_w(const std::string& name) const {
   VG_CHECK(it != lowp_.end(), "VGGT CUDA: no GEMM weight ", name);
   return it->second.raw();
 }
+int64_t CudaVggtModel::patch_embed_k() const {
+  const int64_t K = 3 * cfg_.patch_size * cfg_.patch_size;
+  return precision_ == cuda::Precision::F32 ? K : (K + 7) / 8 * 8;
+}
+
 const Shape& CudaVggtModel::shape(const std::string& name) const {
   auto it = shapes_.find(name);
   VG_CHECK(it != shapes_.end(), "VGGT CUDA: no parameter ", name);
@@ -145,15 +161,17 @@ namespace {
 // Per-forward scratch for transformer blocks, sized once for the largest (rows, width, hidden). q, k, v hold the
 // attention inputs as bytes (fp32, or 16-bit for the 16-bit precisions).
 struct BlockScratch {
-  Tensor h, qkv, q, k, v, hidden;
+  Tensor h, qkv, q, k, v, hidden, hidden16;  // hidden16: GELU output in 16 bit when linear_a16 can take it
   BlockScratch(int64_t rows, int64_t C, int64_t hidden_dim, Device d, cuda::Precision p)
       : h(Tensor::empty({rows, C}, DType::F32, d)),
         qkv(Tensor::empty({rows, 3 * C}, DType::F32, d)),
         q(Tensor::empty({rows * C * cuda::attention_elem_bytes(p)}, DType::U8, d)),
         k(Tensor::empty({rows * C * cuda::attention_elem_bytes(p)}, DType::U8, d)),
         v(Tensor::empty({rows * C * cuda::attention_elem_bytes(p)}, DType::U8, d)),
-        hidden(Tensor::empty({rows, hidden_dim}, DType::F32, d)) {}
-  void release() { h = qkv = q = k = v = hidden = Tensor(); }
+        hidden(Tensor::empty({rows, hidden_dim}, DType::F32, d)) {
+    if (cuda::linear_a16_supported(hidden_dim, p)) hidden16 = Tensor::empty({rows * hidden_dim * 2}, DType::U8, d);
+  }
+  void release() { h = qkv = q = k = v = hidden = hidden16 = Tensor(); }
 };
 
 // VGSPLAT_VGGT_PROFILE=2: seconds per (scope, op) of one forward, synchronised after every launch (slower:
@@ -228,6 +246,20 @@ class CudaVggtRunner {
     cuda::layer_norm(x, fp(s.h), rows, C, m_.f32(W("norm2.weight")), m_.f32(W("norm2.bias")), eps);
     prof_.tick("layernorm");
     const int64_t hid = m_.shape(W("mlp.fc1.weight"))[0];
+    if (s.hidden16.defined()) {  // 16-bit hand-off: fc1 (+ bias) -> exact GELU rounded to 16 bit -> fc2's operand
+      cuda::linear(fp(s.h), rows, C, m_.gemm_w(W("mlp.fc1.weight")), hid, m_.f32(W("mlp.fc1.bias")), fp(s.hidden),
+                   hid, Epilogue::kStore, nullptr, p_);
+      cuda::gelu16(fp(s.hidden), s.hidden16.raw(), rows * hid, p_);
+      prof_.tick("gemm_fc1");
+      if (const float* bs = m_.f32_opt(W("mlp.fc2.bias") + CudaVggtModel::kLayerScaled))
+        cuda::linear_a16(s.hidden16.raw(), rows, hid, m_.gemm_w(W("mlp.fc2.weight")), C, bs, x, C, Epilogue::kResidual,
+                         nullptr, p_);
+      else
+        cuda::linear_a16(s.hidden16.raw(), rows, hid, m_.gemm_w(W("mlp.fc2.weight")), C, m_.f32(W("mlp.fc2.bias")), x,
+                         C, Epilogue::kResidual, m_.f32(W("ls2.gamma")), p_);
+      prof_.tick("gemm_fc2");
+      return;
+    }
     cuda::linear(fp(s.h), rows, C, m_.gemm_w(W("mlp.fc1.weight")), hid, m_.f32(W("mlp.fc1.bias")), fp(s.hidden), hid,
                  Epilogue::kGelu, nullptr, p_);
     prof_.tick("gemm_fc1");
@@ -497,10 +529,10 @@ VggtOutput CudaVggtModel::forward(const Tensor& images_in, const VggtOptions& op
   prof.scope("dino");
   Tensor x = Tensor::empty({S * T, E}, DType::F32, d), xn = Tensor::empty({S * T, E}, DType::F32, d);
   {
-    const int64_t K = 3 * p * p;
+    const int64_t K = patch_embed_k();
     Tensor col = Tensor::empty({S * P, K}, DType::F32, d), patches = Tensor::empty({S * P, E}, DType::F32, d);
-    cuda::patch_im2col(fp(images), S, H, W, static_cast<int>(p), fp(col));
-    cuda::linear(fp(col), S * P, K, gemm_w("aggregator.patch_embed.patch_embed.proj.weight"), E,
+    cuda::patch_im2col(fp(images), S, H, W, static_cast<int>(p), fp(col), K);
+    cuda::linear(fp(col), S * P, K, gemm_w(kPatchEmbedWeight), E,
                  f32("aggregator.patch_embed.patch_embed.proj.bias"), fp(patches), E, Epilogue::kStore, nullptr,
                  precision_);
     Tensor pos = dino_pos_embed(pos_embed_host_, ph, pw).to(d);

@@ -38,6 +38,10 @@ class CudaVggtModel {
   // Suffix of a block's proj / fc2 bias with its LayerScale folded in (16-bit precisions: the GEMM weight is
   // folded too, so the residual needs no gamma).
   static constexpr const char* kLayerScaled = ":layer_scaled";
+  // The patch embedding's GEMM K: 3 p^2, padded with zero columns to a multiple of 8 for the 16-bit precisions
+  // (588 -> 592: cuBLASLt needs 16-byte rows).
+  static constexpr const char* kPatchEmbedWeight = "aggregator.patch_embed.patch_embed.proj.weight";
+  int64_t patch_embed_k() const;
   const void* gemm_w(const std::string& name) const;     // GEMM weight in the model precision
   const Shape& shape(const std::string& name) const;     // original (official) shape
 

@@ -59,8 +59,8 @@ void copy_rows(const float* src, int64_t src_ld, int64_t src_off, float* dst, in
                int64_t rows, int64_t cols);
 
 // Patch embedding im2col: images [S,3,H,W] in [0,1] -> normalised (ImageNet mean/std) patches [S*P, 3*p*p]
-// in Conv2d weight order (channel, ky, kx).
-void patch_im2col(const float* images, int64_t S, int64_t H, int64_t W, int p, float* out);
+// in Conv2d weight order (channel, ky, kx), rows of ld >= 3 p p floats (the rest zero: K padded for the GEMM).
+void patch_im2col(const float* images, int64_t S, int64_t H, int64_t W, int p, float* out, int64_t ld);
 // DINOv2 tokens: x[s] = [cls + pos[0], registers, patches[s] + pos[1..]]: x [S, 1+R+P, E].
 void dino_tokens(const float* patches, const float* cls, const float* reg, const float* pos, int64_t S, int64_t R,
                  int64_t P, int64_t E, float* x);
@@ -80,6 +80,8 @@ void broadcast_rows(const float* v, int64_t S, int64_t C, float* out);
 // the conv weight must be permuted to [Cout, k, k, Cin] (conv_weight_khwc).
 void im2col(const float* x, int64_t H, int64_t W, int64_t C, int k, int stride, int pad, float* out, int64_t Ho,
             int64_t Wo);
+// y = gelu(x) (exact erf GELU) in the 16-bit type of p (the A operand of linear_a16).
+void gelu16(const float* x, void* y, int64_t n, Precision p);
 // im2col straight into the 16-bit type of p (bf16 / fp16), the A operand of linear_a16 (same column order).
 void im2col16(const float* x, int64_t H, int64_t W, int64_t C, int k, int stride, int pad, void* out, int64_t Ho,
               int64_t Wo, Precision p);

@@ -28,7 +28,7 @@ void relu(const float*, float*, int64_t) { no_cuda("relu"); }
 void silu(const float*, float*, int64_t) { no_cuda("silu"); }
 void add(const float*, const float*, float*, int64_t) { no_cuda("add"); }
 void copy_rows(const float*, int64_t, int64_t, float*, int64_t, int64_t, int64_t, int64_t) { no_cuda("copy_rows"); }
-void patch_im2col(const float*, int64_t, int64_t, int64_t, int, float*) { no_cuda("patch_im2col"); }
+void patch_im2col(const float*, int64_t, int64_t, int64_t, int, float*, int64_t) { no_cuda("patch_im2col"); }
 void dino_tokens(const float*, const float*, const float*, const float*, int64_t, int64_t, int64_t, int64_t, float*) {
   no_cuda("dino_tokens");
 }
@@ -43,6 +43,7 @@ void im2col16(const float*, int64_t, int64_t, int64_t, int, int, int, void*, int
   no_cuda("im2col16");
 }
 bool linear_a16_supported(int64_t, Precision) { return false; }
+void gelu16(const float*, void*, int64_t, Precision) { no_cuda("gelu16"); }
 void linear_a16(const void*, int64_t, int64_t, const void*, int64_t, const float*, float*, int64_t, Epilogue,
                 const float*, Precision) {
   no_cuda("linear_a16");
