@@ -144,6 +144,81 @@ __global__ void attention_prep_kernel(const float* __restrict__ qkv, int64_t B, 
   }
 }
 
+// Two adjacent elements in the output type (one 4- or 8-byte store).
+template <typename T>
+__device__ __forceinline__ void store2(T* p, float a, float b);
+template <>
+__device__ __forceinline__ void store2<float>(float* p, float a, float b) { *reinterpret_cast<float2*>(p) = make_float2(a, b); }
+template <>
+__device__ __forceinline__ void store2<__half>(__half* p, float a, float b) {
+  *reinterpret_cast<__half2*>(p) = __floats2half2_rn(a, b);
+}
+template <>
+__device__ __forceinline__ void store2<__nv_bfloat16>(__nv_bfloat16* p, float a, float b) {
+  *reinterpret_cast<__nv_bfloat162*>(p) = __floats2bfloat162_rn(a, b);
+}
+
+// attention_prep for D = 64 (VGGT-1B): one warp per (b, n, h), lane l holds elements 2l, 2l + 1 in registers
+// (one 8-byte load per tensor); the LayerNorm statistics by warp shuffles, and RoPE's partner element (feature
+// j +- D/4 of the same axis) is lane l ^ 8, so nothing is staged in shared memory.
+template <typename T>
+__global__ void attention_prep64_kernel(const float* __restrict__ qkv, int64_t B, int64_t N, int H, const float* qw,
+                                        const float* qb, const float* kw, const float* kb,
+                                        const int32_t* __restrict__ pos, const float* __restrict__ rope_cs, T* q, T* k,
+                                        T* v) {
+  constexpr int D = 64, fd = D / 2, hp = fd / 2;  // features per axis, pairs per axis (rope.py)
+  const int lane = threadIdx.x % 32;
+  const int64_t item = static_cast<int64_t>(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;  // (b, n, h)
+  if (item >= B * N * H) return;
+  const int h = static_cast<int>(item % H);
+  const int64_t bn = item / H, n = bn % N, b = bn / N;
+  const int64_t C = static_cast<int64_t>(H) * D;
+  const int64_t dst_off = ((b * H + h) * N + n) * D + 2 * lane;
+  const int d = 2 * lane, axis = d / fd, j = d % fd, pair = j % hp;
+  float c0 = 1, s0 = 0, c1 = 1, s1 = 0;
+  if (pos) {
+    const float4 cs = *reinterpret_cast<const float4*>(rope_cs + (static_cast<int64_t>(pos[2 * n + axis]) * hp + pair) * 2);
+    c0 = cs.x, s0 = cs.y, c1 = cs.z, s1 = cs.w;
+  }
+  for (int which = 0; which < 3; ++which) {
+    const float2 x = *reinterpret_cast<const float2*>(qkv + bn * 3 * C + which * C + static_cast<int64_t>(h) * D + d);
+    T* dst = (which == 0 ? q : which == 1 ? k : v) + dst_off;
+    if (which == 2) {
+      store2<T>(dst, x.x, x.y);
+      continue;
+    }
+    const float* w = which == 0 ? qw : kw;
+    const float* bb = which == 0 ? qb : kb;
+    float a0 = x.x, a1 = x.y;
+    if (w) {
+      float sum = a0 + a1;
+      for (int o = 16; o > 0; o /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+      const float mean = sum / D;
+      float var = (a0 - mean) * (a0 - mean) + (a1 - mean) * (a1 - mean);
+      for (int o = 16; o > 0; o /= 2) var += __shfl_xor_sync(0xffffffffu, var, o);
+      const float inv = rsqrtf(var / D + 1e-5f);
+      a0 = (a0 - mean) * inv * w[d] + (bb ? bb[d] : 0.0f);
+      a1 = (a1 - mean) * inv * w[d + 1] + (bb ? bb[d + 1] : 0.0f);
+    }
+    if (pos) {  // first half of an axis: f c - f[j + hp] s; second half: f c + f[j - hp] s
+      const float p0 = __shfl_xor_sync(0xffffffffu, a0, hp / 2), p1 = __shfl_xor_sync(0xffffffffu, a1, hp / 2);
+      const float sg = j < hp ? -1.0f : 1.0f;
+      a0 = a0 * c0 + sg * p0 * s0;
+      a1 = a1 * c1 + sg * p1 * s1;
+    }
+    store2<T>(dst, a0, a1);
+  }
+}
+
+template <typename T>
+void launch_prep64(const float* qkv, int64_t B, int64_t N, int H, const float* qw, const float* qb, const float* kw,
+                   const float* kb, const int32_t* pos, const float* rope_cs, void* q, void* k, void* v) {
+  constexpr int warps = 8;
+  attention_prep64_kernel<T><<<grid_for(B * N * H, warps), warps * 32>>>(
+      qkv, B, N, H, qw, qb, kw, kb, pos, rope_cs, static_cast<T*>(q), static_cast<T*>(k), static_cast<T*>(v));
+  VG_CUDA_CHECK_LAUNCH();
+}
+
 }  // namespace
 
 void flash_attention(const void* q, const void* k, const void* v, float* out, int64_t B, int H, int64_t N, int D,
@@ -164,6 +239,12 @@ void attention_prep(const float* qkv, int64_t B, int64_t N, int H, int D, const 
                     void* v, Precision p) {
   const int64_t items = B * N * H;
   if (items == 0) return;
+  if (D == 64) {
+    if (p == Precision::F32) launch_prep64<float>(qkv, B, N, H, qw, qb, kw, kb, pos, rope_cs, q, k, v);
+    else if (p == Precision::BF16) launch_prep64<__nv_bfloat16>(qkv, B, N, H, qw, qb, kw, kb, pos, rope_cs, q, k, v);
+    else launch_prep64<__half>(qkv, B, N, H, qw, qb, kw, kb, pos, rope_cs, q, k, v);
+    return;
+  }
   constexpr int warps = 8;
   const unsigned grid = grid_for(items, warps), block = warps * 32;
   const size_t smem = warps * D * sizeof(float);
