@@ -1,7 +1,7 @@
 // CUDA bundle-adjustment backend: Jacobians, the Schur complement products and the reduced camera system
 // solved on the GPU in double: formed explicitly and factored by dense Cholesky up to 4096 camera-side
-// variables, otherwise by block-Jacobi preconditioned conjugate gradients. The Schur complement
-// In PCG, S = A + D - W V^-1 W^T is applied implicitly: S x = D x + sum_o J_oc^T (J_oc x - Jp_o V^-1 sum Jp^T J_oc x).
+// variables, otherwise by block-Jacobi preconditioned conjugate gradients, where the Schur complement
+// S = A + D - W V^-1 W^T is applied implicitly: S x = D x + sum_o J_oc^T (J_oc x - Jp_o V^-1 sum Jp^T J_oc x).
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
