@@ -4,7 +4,6 @@
 
 #include <cuda_runtime.h>
 #include <cusolverDn.h>
-#include <dlfcn.h>
 
 #include <cstdlib>
 #include <map>
@@ -13,6 +12,7 @@
 
 #include "core/cuda_check.h"
 #include "core/dense_cholesky.h"
+#include "core/dynamic_library.h"
 
 namespace vg {
 namespace {
@@ -25,11 +25,6 @@ struct SolverApi {
   bool ok = false;
 };
 
-template <typename F>
-bool sym(void* lib, const char* name, F& f) {
-  f = reinterpret_cast<F>(dlsym(lib, name));
-  return f != nullptr;
-}
 
 SolverApi& api() {
   static SolverApi a;
@@ -37,12 +32,12 @@ SolverApi& api() {
   std::call_once(once, [] {
     const char* off = std::getenv("VGSPLAT_NO_CUSOLVER");
     if (off && *off && *off != '0') return;
-    void* lib = nullptr;
-    for (const char* n : {"libcusolver.so.12", "libcusolver.so.11", "libcusolver.so", "/usr/local/cuda/lib64/libcusolver.so"})
-      if ((lib = dlopen(n, RTLD_NOW | RTLD_LOCAL))) break;
+    void* lib = open_first_library(
+        {"libcusolver.so.12", "libcusolver.so.11", "libcusolver.so", "/usr/local/cuda/lib64/libcusolver.so"});
     if (!lib) return;
-    a.ok = sym(lib, "cusolverDnCreate", a.create) && sym(lib, "cusolverDnDpotrf_bufferSize", a.potrf_size) &&
-           sym(lib, "cusolverDnDpotrf", a.potrf) && sym(lib, "cusolverDnDpotrs", a.potrs);
+    a.ok = load_symbol(lib, "cusolverDnCreate", a.create) &&
+           load_symbol(lib, "cusolverDnDpotrf_bufferSize", a.potrf_size) &&
+           load_symbol(lib, "cusolverDnDpotrf", a.potrf) && load_symbol(lib, "cusolverDnDpotrs", a.potrs);
   });
   return a;
 }

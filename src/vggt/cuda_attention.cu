@@ -9,6 +9,7 @@
 
 #include "core/cuda_check.h"
 #include "core/error.h"
+#include "vggt/cuda_convert.cuh"
 #include "vggt/cuda_flash_attention.h"
 #include "vggt/cuda_ops.h"
 
@@ -79,14 +80,6 @@ void launch_f32(const float* q, const float* k, const float* v, float* out, int6
   VG_CUDA_CHECK_LAUNCH();
 }
 
-template <typename T>
-__device__ __forceinline__ T from_f32(float v);
-template <>
-__device__ __forceinline__ float from_f32<float>(float v) { return v; }
-template <>
-__device__ __forceinline__ __half from_f32<__half>(float v) { return __float2half_rn(v); }
-template <>
-__device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
 
 // One warp per (token, head): LayerNorm of the q / k head vectors, RoPE from the (cos, sin) table, and the
 // [B,N,3C] -> [B*H,N,D] transpose, stored as T (fp32, or the 16-bit type the tensor-core attention reads). The

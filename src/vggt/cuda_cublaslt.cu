@@ -7,7 +7,6 @@
 #include <cublasLt.h>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
-#include <dlfcn.h>
 
 #include <cstdlib>
 #include <map>
@@ -16,6 +15,7 @@
 
 #include "core/cuda_check.h"
 #include "core/cuda_memory.h"
+#include "core/dynamic_library.h"
 #include "vggt/cuda_gemm_internal.h"
 
 namespace vg::vggt::cuda {
@@ -38,31 +38,26 @@ struct LtApi {
   bool ok = false;
 };
 
-template <typename F>
-bool sym(void* lib, const char* name, F& f) {
-  f = reinterpret_cast<F>(dlsym(lib, name));
-  return f != nullptr;
-}
-
 LtApi& api() {
   static LtApi a;
   static std::once_flag once;
   std::call_once(once, [] {
     const char* off = std::getenv("VGSPLAT_NO_CUBLASLT");
     if (off && *off && *off != '0') return;
-    void* lib = nullptr;
-    for (const char* n : {"libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so", "/usr/local/cuda/lib64/libcublasLt.so"})
-      if ((lib = dlopen(n, RTLD_NOW | RTLD_LOCAL))) break;
+    void* lib = open_first_library(
+        {"libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so", "/usr/local/cuda/lib64/libcublasLt.so"});
     if (!lib) return;
-    bool ok = sym(lib, "cublasLtCreate", a.create) && sym(lib, "cublasLtMatmulDescCreate", a.desc_create) &&
-              sym(lib, "cublasLtMatmulDescSetAttribute", a.desc_set) &&
-              sym(lib, "cublasLtMatmulDescDestroy", a.desc_destroy) &&
-              sym(lib, "cublasLtMatrixLayoutCreate", a.layout_create) &&
-              sym(lib, "cublasLtMatrixLayoutDestroy", a.layout_destroy) &&
-              sym(lib, "cublasLtMatmulPreferenceCreate", a.pref_create) &&
-              sym(lib, "cublasLtMatmulPreferenceSetAttribute", a.pref_set) &&
-              sym(lib, "cublasLtMatmulPreferenceDestroy", a.pref_destroy) &&
-              sym(lib, "cublasLtMatmulAlgoGetHeuristic", a.heuristic) && sym(lib, "cublasLtMatmul", a.matmul);
+    bool ok = load_symbol(lib, "cublasLtCreate", a.create) &&
+              load_symbol(lib, "cublasLtMatmulDescCreate", a.desc_create) &&
+              load_symbol(lib, "cublasLtMatmulDescSetAttribute", a.desc_set) &&
+              load_symbol(lib, "cublasLtMatmulDescDestroy", a.desc_destroy) &&
+              load_symbol(lib, "cublasLtMatrixLayoutCreate", a.layout_create) &&
+              load_symbol(lib, "cublasLtMatrixLayoutDestroy", a.layout_destroy) &&
+              load_symbol(lib, "cublasLtMatmulPreferenceCreate", a.pref_create) &&
+              load_symbol(lib, "cublasLtMatmulPreferenceSetAttribute", a.pref_set) &&
+              load_symbol(lib, "cublasLtMatmulPreferenceDestroy", a.pref_destroy) &&
+              load_symbol(lib, "cublasLtMatmulAlgoGetHeuristic", a.heuristic) &&
+              load_symbol(lib, "cublasLtMatmul", a.matmul);
     a.ok = ok && a.create(&a.handle) == CUBLAS_STATUS_SUCCESS;
   });
   return a;

@@ -8,6 +8,7 @@
 
 #include "core/cuda_check.h"
 #include "core/error.h"
+#include "vggt/cuda_convert.cuh"
 #include "vggt/cuda_gemm_internal.h"
 #include "vggt/cuda_ops.h"
 
@@ -71,12 +72,6 @@ __global__ void __launch_bounds__(256) gemm_f32_kernel(const float* __restrict__
 // ---- 16-bit tensor cores: 256 threads = 8 warps as 2 (M) x 4 (N), each warp 64x32 = 4x2 fragments.
 constexpr int kTcM = 128, kTcN = 128, kTcK = 32, kTcLd = kTcK + 8;
 
-template <typename T>
-__device__ __forceinline__ T to_lowp(float v);
-template <>
-__device__ __forceinline__ __half to_lowp<__half>(float v) { return __float2half_rn(v); }
-template <>
-__device__ __forceinline__ __nv_bfloat16 to_lowp<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
 
 template <typename T>
 __device__ __forceinline__ void gemm_tc_body(const float* __restrict__ A, const T* __restrict__ W,
@@ -105,7 +100,7 @@ __device__ __forceinline__ void gemm_tc_body(const float* __restrict__ A, const 
           for (int q = 0; q < 4; ++q) v[q] = k + q < K ? A[m * K + k + q] : 0.0f;
         }
       }
-      for (int q = 0; q < 4; ++q) As[r * kTcLd + c + q] = to_lowp<T>(v[q]);
+      for (int q = 0; q < 4; ++q) As[r * kTcLd + c + q] = from_f32<T>(v[q]);
     }
     for (int i = 0; i < 2; ++i) {  // W: 128 x 32 halves, 8 per load
       const int idx = t + i * 256, r = idx / 4, c = (idx % 4) * 8;
@@ -114,7 +109,7 @@ __device__ __forceinline__ void gemm_tc_body(const float* __restrict__ A, const 
       if (n < N && w_vec && k + 7 < K) {
         *reinterpret_cast<uint4*>(dst) = *reinterpret_cast<const uint4*>(W + n * K + k);
       } else {
-        for (int q = 0; q < 8; ++q) dst[q] = (n < N && k + q < K) ? W[n * K + k + q] : to_lowp<T>(0.0f);
+        for (int q = 0; q < 8; ++q) dst[q] = (n < N && k + q < K) ? W[n * K + k + q] : from_f32<T>(0.0f);
       }
     }
     __syncthreads();

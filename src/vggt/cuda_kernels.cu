@@ -8,6 +8,7 @@
 
 #include "core/cuda_check.h"
 #include "core/error.h"
+#include "vggt/cuda_convert.cuh"
 #include "vggt/cuda_ops.h"
 
 namespace vg::vggt::cuda {
@@ -147,12 +148,6 @@ __global__ void im2col_kernel(const float* __restrict__ x, int64_t H, int64_t W,
 
 // 16-bit im2col: one thread per 8 consecutive columns (same (ky, kx), 8 channels) when C % 8 == 0, so each
 // thread reads 32 contiguous bytes and writes 16.
-template <typename T>
-__device__ __forceinline__ T to16(float v);
-template <>
-__device__ __forceinline__ __nv_bfloat16 to16<__nv_bfloat16>(float v) { return __float2bfloat16_rn(v); }
-template <>
-__device__ __forceinline__ __half to16<__half>(float v) { return __float2half_rn(v); }
 
 template <typename T>
 __global__ void im2col16_vec8_kernel(const float* __restrict__ x, int64_t H, int64_t W, int64_t C, int k, int stride,
@@ -166,10 +161,10 @@ __global__ void im2col16_vec8_kernel(const float* __restrict__ x, int64_t H, int
     if (y >= 0 && y < H && xx >= 0 && xx < W) {
       const float4* src = reinterpret_cast<const float4*>(x + (y * W + xx) * C + c);
       const float4 a = src[0], b = src[1];
-      v[0] = to16<T>(a.x), v[1] = to16<T>(a.y), v[2] = to16<T>(a.z), v[3] = to16<T>(a.w);
-      v[4] = to16<T>(b.x), v[5] = to16<T>(b.y), v[6] = to16<T>(b.z), v[7] = to16<T>(b.w);
+      v[0] = from_f32<T>(a.x), v[1] = from_f32<T>(a.y), v[2] = from_f32<T>(a.z), v[3] = from_f32<T>(a.w);
+      v[4] = from_f32<T>(b.x), v[5] = from_f32<T>(b.y), v[6] = from_f32<T>(b.z), v[7] = from_f32<T>(b.w);
     } else {
-      for (int j = 0; j < 8; ++j) v[j] = to16<T>(0.0f);
+      for (int j = 0; j < 8; ++j) v[j] = from_f32<T>(0.0f);
     }
     *reinterpret_cast<uint4*>(out + pix * K8 * 8 + col) = *reinterpret_cast<const uint4*>(v);
   }
@@ -180,7 +175,7 @@ template <typename T>
 __global__ void gelu16_kernel(const float* __restrict__ x, T* __restrict__ y, int64_t n) {
   VG_GRID_STRIDE(i, n) {
     const float v = x[i];
-    y[i] = to16<T>(0.5f * v * (1.0f + erff(v * 0.70710678118654752f)));
+    y[i] = from_f32<T>(0.5f * v * (1.0f + erff(v * 0.70710678118654752f)));
   }
 }
 
@@ -192,7 +187,7 @@ __global__ void im2col16_kernel(const float* __restrict__ x, int64_t H, int64_t 
     const int64_t pix = i / K, col = i % K, c = col % C, kk = col / C;
     const int64_t oy = pix / Wo, ox = pix % Wo;
     const int64_t y = oy * stride - pad + kk / k, xx = ox * stride - pad + kk % k;
-    out[i] = to16<T>((y >= 0 && y < H && xx >= 0 && xx < W) ? x[(y * W + xx) * C + c] : 0.0f);
+    out[i] = from_f32<T>((y >= 0 && y < H && xx >= 0 && xx < W) ? x[(y * W + xx) * C + c] : 0.0f);
   }
 }
 
