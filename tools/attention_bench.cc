@@ -1,5 +1,6 @@
 // attention_bench: VGGT's attention kernels on one GPU.
-// (1) Correctness: flash_attention in bf16, fp16 (the FlashAttention-2 tensor-core kernel) and fp32 on fresh random
+// (1) Correctness: flash_attention in bf16, fp16 (the tensor-core kernels: FlashAttention-2 from the row layout, and
+//     on sm_90a the wgmma kernel from its swizzled layout) and fp32 on fresh random
 //     q, k, v against a float64 CPU reference of the same (16-bit-rounded) inputs; the output is poisoned with NaN
 //     first. Small shapes are checked on every row, the benchmark shapes on sampled rows.
 // (2) Speed: CUDA-event median of the tensor-core kernel (bf16 and fp16) on VGGT-1B's global attention (B = 1,
@@ -58,9 +59,25 @@ struct Inputs {
   int64_t BH = 0, N = 0;
   int D = 0;
   vc::Precision p = vc::Precision::F32;
-  Tensor q, k, v;
+  Tensor q, k, v;  // layout `layout`
   std::vector<float> hq, hk, hv;
+  vc::AttnLayout layout = vc::AttnLayout::kRows;
 };
+
+// The same inputs re-laid for layout l on the device.
+Inputs relaid(const Inputs& in, vc::AttnLayout l) {
+  if (l == in.layout) return in;
+  Inputs r = in;
+  r.layout = l;
+  const int64_t n = in.BH * vc::attention_rows(in.N, l) * in.D;
+  for (int which = 0; which < 3; ++which) {
+    Tensor t = Tensor::empty({n * 2}, DType::U8, Device::cuda(0));
+    const Tensor& src = which == 0 ? in.q : which == 1 ? in.k : in.v;
+    vc::attention_relayout(src.raw(), t.raw(), in.BH, in.N, in.D, l);
+    (which == 0 ? r.q : which == 1 ? r.k : r.v) = t;
+  }
+  return r;
+}
 
 // Sum of two uniforms (a triangular, roughly normal law, sd ~ 0.8 * scale): fast enough for 10^8 values.
 struct Rng {
@@ -75,7 +92,7 @@ struct Rng {
 };
 
 Inputs make_inputs(int64_t BH, int64_t N, int D, vc::Precision p, uint64_t seed, float qk_scale) {
-  Inputs in{BH, N, D, p, {}, {}, {}, {}, {}, {}};
+  Inputs in{BH, N, D, p, {}, {}, {}, {}, {}, {}, vc::AttnLayout::kRows};
   const int64_t n = BH * N * D;
   Rng rng{seed * 0x9E3779B97F4A7C15ull + 1};
   for (int which = 0; which < 3; ++which) {
@@ -108,7 +125,8 @@ Check check(const Inputs& in, int64_t B, int H, int sample, uint64_t seed) {
   const int64_t N = in.N, D = in.D, C = H * D;
   Tensor out = Tensor::empty({B, N, C}, DType::F32, Device::cuda(0));
   CK(cudaMemset(out.raw(), 0xFF, out.nbytes()));  // NaN
-  vc::flash_attention(in.q.raw(), in.k.raw(), in.v.raw(), out.data<float>(), B, H, N, static_cast<int>(D), in.p);
+  vc::flash_attention(in.q.raw(), in.k.raw(), in.v.raw(), out.data<float>(), B, H, N, static_cast<int>(D), in.p,
+                      in.layout);
   CK(cudaDeviceSynchronize());
   std::vector<float> o(static_cast<size_t>(out.numel()));
   CK(cudaMemcpy(o.data(), out.raw(), out.nbytes(), cudaMemcpyDeviceToHost));
@@ -158,6 +176,14 @@ Check check(const Inputs& in, int64_t B, int H, int sample, uint64_t seed) {
   return c;
 }
 
+// The layouts to run for (D, p): the row layout (FlashAttention-2 / fp32 kernels), plus the device's own if it differs.
+std::vector<vc::AttnLayout> layouts(int D, vc::Precision p) {
+  std::vector<vc::AttnLayout> ls{vc::AttnLayout::kRows};
+  if (vc::attention_layout(D, p) != vc::AttnLayout::kRows) ls.push_back(vc::attention_layout(D, p));
+  return ls;
+}
+const char* kname(vc::AttnLayout l) { return l == vc::AttnLayout::kRows ? "fa2" : "sm90"; }
+
 double median_ms(const std::function<void()>& f, int reps) {
   cudaEvent_t a, b;
   CK(cudaEventCreate(&a));
@@ -206,17 +232,20 @@ int main(int argc, char** argv) {
   for (vc::Precision p : {vc::Precision::BF16, vc::Precision::F16, vc::Precision::F32}) {
     if (p == vc::Precision::BF16 && prop.major < 8) continue;
     for (const Small& s : smalls) {
-      const Inputs in = make_inputs(s.B * s.H, s.N, s.D, p, ++sd, s.qk);
-      const Check c = check(in, s.B, s.H, 0, sd);
-      const double tol = p == vc::Precision::F32 ? 1e-5 : 2e-2;
-      const bool pass = c.nonfinite == 0 && c.rel < tol;
-      ok = ok && pass;
-      std::snprintf(line, sizeof line, "check %-4s B%lld H%d N%-5lld D%-3d qk%.0f rel %.3e max_abs %.3e nonfinite %lld %s",
-                    pname(p), static_cast<long long>(s.B), s.H, static_cast<long long>(s.N), s.D, s.qk, c.rel,
-                    c.max_abs, static_cast<long long>(c.nonfinite), pass ? "ok" : "FAIL");
-      std::printf("%s\n", line);
-      std::fflush(stdout);
-      table.push_back(line);
+      const Inputs in0 = make_inputs(s.B * s.H, s.N, s.D, p, ++sd, s.qk);
+      for (vc::AttnLayout l : layouts(s.D, p)) {
+        const Check c = check(relaid(in0, l), s.B, s.H, 0, sd);
+        const double tol = p == vc::Precision::F32 ? 1e-5 : 2e-2;
+        const bool pass = c.nonfinite == 0 && c.rel < tol;
+        ok = ok && pass;
+        std::snprintf(line, sizeof line,
+                      "check %-4s %-4s B%lld H%d N%-5lld D%-3d qk%.0f rel %.3e max_abs %.3e nonfinite %lld %s", pname(p),
+                      kname(l), static_cast<long long>(s.B), s.H, static_cast<long long>(s.N), s.D, s.qk, c.rel,
+                      c.max_abs, static_cast<long long>(c.nonfinite), pass ? "ok" : "FAIL");
+        std::printf("%s\n", line);
+        std::fflush(stdout);
+        table.push_back(line);
+      }
     }
   }
 
@@ -228,20 +257,25 @@ int main(int argc, char** argv) {
   for (const Shape& sh : shapes) {
     for (vc::Precision p : {vc::Precision::BF16, vc::Precision::F16}) {
       if (p == vc::Precision::BF16 && prop.major < 8) continue;
-      const Inputs in = make_inputs(sh.B * sh.H, sh.N, 64, p, ++sd, 1.0f);
-      Tensor out = Tensor::empty({sh.B, sh.N, sh.H * 64}, DType::F32, Device::cuda(0));
-      const double flops = 4.0 * sh.B * sh.H * static_cast<double>(sh.N) * sh.N * 64;
-      const Check c = check(in, sh.B, sh.H, 24, sd);
-      const bool pass = c.nonfinite == 0 && c.rel < 2e-2;
-      ok = ok && pass;
-      const double ms = median_ms(
-          [&] { vc::flash_attention(in.q.raw(), in.k.raw(), in.v.raw(), out.data<float>(), sh.B, sh.H, sh.N, 64, p); },
-          reps);
-      std::snprintf(line, sizeof line, "speed %-12s %-4s %9.3f ms %7.1f TFLOP/s  (sampled rel %.2e %s)", sh.name,
-                    pname(p), ms, flops / ms * 1e-9, c.rel, pass ? "ok" : "FAIL");
-      std::printf("%s\n", line);
-      std::fflush(stdout);
-      table.push_back(line);
+      const Inputs in0 = make_inputs(sh.B * sh.H, sh.N, 64, p, ++sd, 1.0f);
+      for (vc::AttnLayout l : layouts(64, p)) {
+        const Inputs in = relaid(in0, l);
+        Tensor out = Tensor::empty({sh.B, sh.N, sh.H * 64}, DType::F32, Device::cuda(0));
+        const double flops = 4.0 * sh.B * sh.H * static_cast<double>(sh.N) * sh.N * 64;
+        const Check c = check(in, sh.B, sh.H, 24, sd);
+        const bool pass = c.nonfinite == 0 && c.rel < 2e-2;
+        ok = ok && pass;
+        const double ms = median_ms(
+            [&] {
+              vc::flash_attention(in.q.raw(), in.k.raw(), in.v.raw(), out.data<float>(), sh.B, sh.H, sh.N, 64, p, l);
+            },
+            reps);
+        std::snprintf(line, sizeof line, "speed %-12s %-4s %-4s %9.3f ms %7.1f TFLOP/s  (sampled rel %.2e %s)",
+                      sh.name, pname(p), kname(l), ms, flops / ms * 1e-9, c.rel, pass ? "ok" : "FAIL");
+        std::printf("%s\n", line);
+        std::fflush(stdout);
+        table.push_back(line);
+      }
     }
   }
   {  // the exact fp32 kernel, for scale
@@ -252,7 +286,7 @@ int main(int argc, char** argv) {
     const double ms = median_ms(
         [&] {
           vc::flash_attention(in.q.raw(), in.k.raw(), in.v.raw(), out.data<float>(), sh.B, sh.H, sh.N, 64,
-                              vc::Precision::F32);
+                              vc::Precision::F32, vc::AttnLayout::kRows);
         },
         std::max(3, reps / 3));
     std::snprintf(line, sizeof line, "speed %-12s fp32 %9.3f ms %7.1f TFLOP/s  (exact fp32 kernel)", sh.name, ms,

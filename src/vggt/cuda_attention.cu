@@ -1,11 +1,14 @@
 // Fused softmax attention for VGGT's frame attention (B = frames, N = tokens per frame) and global attention
 // (B = 1, N = all tokens): the exact fp32 kernel (FlashAttention's online softmax, Dao et al. 2022, one thread per
-// query row) and the dispatch to the 16-bit tensor-core kernel of cuda_flash_attention.cu. Plus the preparation
-// kernel: per-head q/k LayerNorm and 2-D RoPE, writing q, k, v in the attention's input type.
+// query row) and the dispatch to the 16-bit tensor-core kernels (cuda_flash_attention.cu, and on sm_90a
+// cuda_flash_attention_sm90.cu). Plus the preparation kernel: per-head q/k LayerNorm and 2-D RoPE, writing q, k, v in
+// the attention's input type and layout.
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
 #include <cfloat>
+#include <cstdlib>
+#include <cstring>
 
 #include "core/cuda_check.h"
 #include "core/error.h"
@@ -151,23 +154,36 @@ __device__ __forceinline__ void store2<__nv_bfloat16>(__nv_bfloat16* p, float a,
   *reinterpret_cast<__nv_bfloat162*>(p) = __floats2bfloat162_rn(a, b);
 }
 
+// Element offset of (row n, feature d) of a D = 64 slice in layout l (cuda_ops.h): chunk d / 8 of row n moves to
+// chunk (d / 8) ^ (n % 8) in kSwizzled128.
+__device__ __forceinline__ int64_t offset64(int64_t n, int d, bool swizzled) {
+  return n * 64 + (swizzled ? ((((d >> 3) ^ static_cast<int>(n & 7)) << 3) | (d & 7)) : d);
+}
+
 // attention_prep for D = 64 (VGGT-1B): one warp per (b, n, h), lane l holds elements 2l, 2l + 1 in registers
 // (one 8-byte load per tensor); the LayerNorm statistics by warp shuffles, and RoPE's partner element (feature
-// j +- D/4 of the same axis) is lane l ^ 8, so nothing is staged in shared memory.
+// j +- D/4 of the same axis) is lane l ^ 8, so nothing is staged in shared memory. Np rows per slice (>= N):
+// the rows past N are written as zeros.
 template <typename T>
-__global__ void attention_prep64_kernel(const float* __restrict__ qkv, int64_t B, int64_t N, int H, const float* qw,
-                                        const float* qb, const float* kw, const float* kb,
-                                        const int32_t* __restrict__ pos, const float* __restrict__ rope_cs, T* q, T* k,
-                                        T* v) {
+__global__ void attention_prep64_kernel(const float* __restrict__ qkv, int64_t B, int64_t N, int64_t Np, int H,
+                                        bool swizzled, const float* qw, const float* qb, const float* kw,
+                                        const float* kb, const int32_t* __restrict__ pos,
+                                        const float* __restrict__ rope_cs, T* q, T* k, T* v) {
   constexpr int D = 64, fd = D / 2, hp = fd / 2;  // features per axis, pairs per axis (rope.py)
   const int lane = threadIdx.x % 32;
-  const int64_t item = static_cast<int64_t>(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;  // (b, n, h)
-  if (item >= B * N * H) return;
+  const int64_t item = static_cast<int64_t>(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;  // (b, n, h), n < Np
+  if (item >= B * Np * H) return;
   const int h = static_cast<int>(item % H);
-  const int64_t bn = item / H, n = bn % N, b = bn / N;
+  const int64_t bnp = item / H, n = bnp % Np, b = bnp / Np, bn = b * N + n;
   const int64_t C = static_cast<int64_t>(H) * D;
-  const int64_t dst_off = ((b * H + h) * N + n) * D + 2 * lane;
   const int d = 2 * lane, axis = d / fd, j = d % fd, pair = j % hp;
+  const int64_t dst_off = (b * H + h) * Np * D + offset64(n, d, swizzled);
+  if (n >= N) {  // padding row
+    store2<T>(q + dst_off, 0.0f, 0.0f);
+    store2<T>(k + dst_off, 0.0f, 0.0f);
+    store2<T>(v + dst_off, 0.0f, 0.0f);
+    return;
+  }
   float c0 = 1, s0 = 0, c1 = 1, s1 = 0;
   if (pos) {
     const float4 cs = *reinterpret_cast<const float4*>(rope_cs + (static_cast<int64_t>(pos[2 * n + axis]) * hp + pair) * 2);
@@ -205,17 +221,66 @@ __global__ void attention_prep64_kernel(const float* __restrict__ qkv, int64_t B
 
 template <typename T>
 void launch_prep64(const float* qkv, int64_t B, int64_t N, int H, const float* qw, const float* qb, const float* kw,
-                   const float* kb, const int32_t* pos, const float* rope_cs, void* q, void* k, void* v) {
+                   const float* kb, const int32_t* pos, const float* rope_cs, void* q, void* k, void* v, AttnLayout l) {
   constexpr int warps = 8;
-  attention_prep64_kernel<T><<<grid_for(B * N * H, warps), warps * 32>>>(
-      qkv, B, N, H, qw, qb, kw, kb, pos, rope_cs, static_cast<T*>(q), static_cast<T*>(k), static_cast<T*>(v));
+  const int64_t Np = attention_rows(N, l);
+  attention_prep64_kernel<T><<<grid_for(B * Np * H, warps), warps * 32>>>(
+      qkv, B, N, Np, H, l == AttnLayout::kSwizzled128, qw, qb, kw, kb, pos, rope_cs, static_cast<T*>(q),
+      static_cast<T*>(k), static_cast<T*>(v));
   VG_CUDA_CHECK_LAUNCH();
+}
+
+// attention_relayout: one thread per 16-byte chunk (8 elements) of the destination.
+__global__ void relayout64_kernel(const uint4* __restrict__ src, uint4* __restrict__ dst, int64_t BH, int64_t N,
+                                  int64_t Np) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;  // destination chunk
+  if (i >= BH * Np * 8) return;
+  const int64_t row = i / 8, bh = row / Np, n = row % Np;
+  const int c = static_cast<int>(i % 8) ^ static_cast<int>(n & 7);  // the source chunk stored at this position
+  dst[i] = n < N ? src[(bh * N + n) * 8 + c] : make_uint4(0, 0, 0, 0);
+}
+
+bool sm90_attention_enabled() {
+  static const bool enabled = [] {
+    if (!sm90_attention_built()) return false;
+    const char* e = std::getenv("VGSPLAT_ATTENTION");
+    if (e && std::strcmp(e, "fa2") == 0) return false;
+    int dev = 0, major = 0, minor = 0;
+    VG_CUDA_CHECK(cudaGetDevice(&dev));
+    VG_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+    VG_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev));
+    return major == 9 && minor == 0;  // sm_90a code runs on 9.0 only
+  }();
+  return enabled;
 }
 
 }  // namespace
 
+AttnLayout attention_layout(int D, Precision p) {
+  return D == 64 && p != Precision::F32 && sm90_attention_enabled() ? AttnLayout::kSwizzled128 : AttnLayout::kRows;
+}
+
+void attention_relayout(const void* src, void* dst, int64_t BH, int64_t N, int D, AttnLayout l) {
+  if (l == AttnLayout::kRows) {
+    VG_CUDA_CHECK(cudaMemcpyAsync(dst, src, BH * N * D * 2, cudaMemcpyDeviceToDevice));
+    return;
+  }
+  VG_CHECK(D == 64, "attention_relayout: the swizzled layout is for D = 64, not ", D);
+  const int64_t chunks = BH * attention_rows(N, l) * 8;
+  if (chunks == 0) return;
+  relayout64_kernel<<<static_cast<unsigned>((chunks + 255) / 256), 256>>>(
+      static_cast<const uint4*>(src), static_cast<uint4*>(dst), BH, N, attention_rows(N, l));
+  VG_CUDA_CHECK_LAUNCH();
+}
+
 void flash_attention(const void* q, const void* k, const void* v, float* out, int64_t B, int H, int64_t N, int D,
-                     Precision p) {
+                     Precision p, AttnLayout l) {
+  if (l == AttnLayout::kSwizzled128) {
+    VG_CHECK(D == 64 && p != Precision::F32 && sm90_attention_enabled(),
+             "flash_attention: the swizzled layout needs D = 64, 16 bit and the sm_90a kernel (D = ", D, ", ",
+             precision_name(p), ")");
+    return flash_attention_sm90(q, k, v, out, B, H, N, p);
+  }
   if (p != Precision::F32) return flash_attention_tc(q, k, v, out, B, H, N, D, p);
   const float *qf = static_cast<const float*>(q), *kf = static_cast<const float*>(k), *vf = static_cast<const float*>(v);
   switch (D) {
@@ -229,13 +294,15 @@ void flash_attention(const void* q, const void* k, const void* v, float* out, in
 
 void attention_prep(const float* qkv, int64_t B, int64_t N, int H, int D, const float* qw, const float* qb,
                     const float* kw, const float* kb, const int32_t* pos, const float* rope_cs, void* q, void* k,
-                    void* v, Precision p) {
+                    void* v, Precision p, AttnLayout l) {
   const int64_t items = B * N * H;
   if (items == 0) return;
+  VG_CHECK(l == AttnLayout::kRows || (D == 64 && p != Precision::F32),
+           "attention_prep: the swizzled layout is for D = 64 in 16 bit");
   if (D == 64) {
-    if (p == Precision::F32) launch_prep64<float>(qkv, B, N, H, qw, qb, kw, kb, pos, rope_cs, q, k, v);
-    else if (p == Precision::BF16) launch_prep64<__nv_bfloat16>(qkv, B, N, H, qw, qb, kw, kb, pos, rope_cs, q, k, v);
-    else launch_prep64<__half>(qkv, B, N, H, qw, qb, kw, kb, pos, rope_cs, q, k, v);
+    if (p == Precision::F32) launch_prep64<float>(qkv, B, N, H, qw, qb, kw, kb, pos, rope_cs, q, k, v, l);
+    else if (p == Precision::BF16) launch_prep64<__nv_bfloat16>(qkv, B, N, H, qw, qb, kw, kb, pos, rope_cs, q, k, v, l);
+    else launch_prep64<__half>(qkv, B, N, H, qw, qb, kw, kb, pos, rope_cs, q, k, v, l);
     return;
   }
   constexpr int warps = 8;

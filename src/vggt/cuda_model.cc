@@ -158,20 +158,24 @@ const Shape& CudaVggtModel::shape(const std::string& name) const {
 
 namespace {
 
-// Per-forward scratch for transformer blocks, sized once for the largest (rows, width, hidden). q, k, v hold the
-// attention inputs as bytes (fp32, or 16-bit for the 16-bit precisions).
+// Per-forward scratch for transformer blocks, sized once for the largest (rows, width, hidden) and batch (the
+// attention layout may pad every batch item's rows to cuda::kPadRows). q, k, v hold the attention inputs as bytes
+// (fp32, or 16-bit for the 16-bit precisions).
 struct BlockScratch {
   Tensor h, qkv, q, k, v, hidden, hidden16;  // hidden16: GELU output in 16 bit when linear_a16 can take it
-  BlockScratch(int64_t rows, int64_t C, int64_t hidden_dim, Device d, cuda::Precision p)
+  BlockScratch(int64_t rows, int64_t C, int64_t hidden_dim, Device d, cuda::Precision p, int64_t max_batch)
       : h(Tensor::empty({rows, C}, DType::F32, d)),
         qkv(Tensor::empty({rows, 3 * C}, DType::F32, d)),
-        q(Tensor::empty({rows * C * cuda::attention_elem_bytes(p)}, DType::U8, d)),
-        k(Tensor::empty({rows * C * cuda::attention_elem_bytes(p)}, DType::U8, d)),
-        v(Tensor::empty({rows * C * cuda::attention_elem_bytes(p)}, DType::U8, d)),
+        q(Tensor::empty({attn_bytes(rows, C, p, max_batch)}, DType::U8, d)),
+        k(Tensor::empty({attn_bytes(rows, C, p, max_batch)}, DType::U8, d)),
+        v(Tensor::empty({attn_bytes(rows, C, p, max_batch)}, DType::U8, d)),
         hidden(Tensor::empty({rows, hidden_dim}, DType::F32, d)) {
     if (cuda::linear_a16_supported(hidden_dim, p)) hidden16 = Tensor::empty({rows * hidden_dim * 2}, DType::U8, d);
   }
   void release() { h = qkv = q = k = v = hidden = hidden16 = Tensor(); }
+  static int64_t attn_bytes(int64_t rows, int64_t C, cuda::Precision p, int64_t max_batch) {
+    return (rows + (cuda::kPadRows - 1) * max_batch) * C * cuda::attention_elem_bytes(p);
+  }
 };
 
 // VGSPLAT_VGGT_PROFILE=2: seconds per (scope, op) of one forward, synchronised after every launch (slower:
@@ -235,11 +239,14 @@ class CudaVggtRunner {
     cuda::linear(fp(s.h), rows, C, m_.gemm_w(W("attn.qkv.weight")), 3 * C, m_.f32(W("attn.qkv.bias")), fp(s.qkv),
                  3 * C, Epilogue::kStore, nullptr, p_);
     prof_.tick("gemm_qkv");
+    const cuda::AttnLayout layout = cuda::attention_layout(static_cast<int>(D), p_);
+    VG_CHECK(B * heads * cuda::attention_rows(N, layout) * D * cuda::attention_elem_bytes(p_) <= s.q.numel(),
+             "VGGT block scratch too small for the attention layout");
     cuda::attention_prep(fp(s.qkv), B, N, heads, static_cast<int>(D), m_.f32_opt(W("attn.q_norm.weight")),
                          m_.f32_opt(W("attn.q_norm.bias")), m_.f32_opt(W("attn.k_norm.weight")),
-                         m_.f32_opt(W("attn.k_norm.bias")), pos, rope_cs, s.q.raw(), s.k.raw(), s.v.raw(), p_);
+                         m_.f32_opt(W("attn.k_norm.bias")), pos, rope_cs, s.q.raw(), s.k.raw(), s.v.raw(), p_, layout);
     prof_.tick("attn_prep");
-    cuda::flash_attention(s.q.raw(), s.k.raw(), s.v.raw(), fp(s.h), B, heads, N, static_cast<int>(D), p_);
+    cuda::flash_attention(s.q.raw(), s.k.raw(), s.v.raw(), fp(s.h), B, heads, N, static_cast<int>(D), p_, layout);
     prof_.tick("attention");
     residual_linear(fp(s.h), rows, C, W("attn.proj.weight"), W("attn.proj.bias"), W("ls1.gamma"), x, C);
     prof_.tick("gemm_proj");
@@ -425,7 +432,7 @@ class CudaVggtRunner {
     const int64_t hid = m_.shape(W("pose_branch.fc1.weight"))[0];
     const int64_t trunk_hidden = c_.camera_trunk_depth > 0 ? m_.shape(W("trunk.0.mlp.fc1.weight"))[0] : 1;
     Tensor hidden = Tensor::empty({S, hid}, DType::F32, d_);
-    BlockScratch scratch(S, D, trunk_hidden, d_, p_);
+    BlockScratch scratch(S, D, trunk_hidden, d_, p_, 1);
     std::vector<Tensor> outs;
     for (int it = 0; it < c_.camera_iterations; ++it) {
       if (it == 0) cuda::broadcast_rows(m_.f32(W("empty_pose_tokens")), S, 9, fp(pred));
@@ -523,7 +530,7 @@ VggtOutput CudaVggtModel::forward(const Tensor& images_in, const VggtOptions& op
   };
   const int64_t mlp_hidden = std::max(shape("aggregator.frame_blocks.0.mlp.fc1.weight")[0],
                                       shape("aggregator.patch_embed.blocks.0.mlp.fc1.weight")[0]);
-  BlockScratch scratch(S * T, E, mlp_hidden, d, precision_);  // planned once for every aggregator / DINOv2 block
+  BlockScratch scratch(S * T, E, mlp_hidden, d, precision_, S);  // planned once for every aggregator / DINOv2 block
 
   // DINOv2 patch embedding: Conv2d(14, stride 14) as im2col + GEMM, tokens, blocks, final norm.
   prof.scope("dino");

@@ -33,19 +33,37 @@ void linear_a16(const void* A16, int64_t M, int64_t K, const void* W, int64_t N,
 // Element size of attention_prep's q, k, v (the attention's input type) for precision p: fp32, else bf16 / fp16.
 inline int64_t attention_elem_bytes(Precision p) { return p == Precision::F32 ? 4 : 2; }
 
-// Softmax attention, one fused kernel (online softmax over key tiles): q, k, v [B*H, N, D] (already normalised /
-// rotated) of the type attention_prep writes for p, out [B, N, H*D] fp32. D in {16, 32, 64, 128}. BF16 / F16: the
-// FlashAttention-2 tensor-core kernel (fp32 accumulation; BF16 needs sm_80); F32: an exact fp32 kernel.
-void flash_attention(const void* q, const void* k, const void* v, float* out, int64_t B, int H, int64_t N, int D,
-                     Precision p);
+// Layout of attention_prep's q, k, v, which flash_attention reads.
+//  kRows: [B*H, N, D] row-major.
+//  kSwizzled128 (D = 64, 16-bit; the Hopper kernel of cuda_flash_attention_sm90.cu): [B*H, Np, 64] with
+//    Np = attention_rows(N, l), N rounded up to kPadRows, rows >= N zero; in every 8-row group the eight 16-byte
+//    chunks of row r sit at chunk c ^ (r % 8) (wgmma's 128-byte swizzle), so tiles are plain contiguous copies.
+enum class AttnLayout { kRows, kSwizzled128 };
+constexpr int64_t kPadRows = 128;
+// The layout flash_attention is fastest from for (D, p) on the current device: kSwizzled128 for D = 64 in 16 bit on
+// compute capability 9.0 when the build has sm_90a code, else kRows. VGSPLAT_ATTENTION=fa2 forces kRows.
+AttnLayout attention_layout(int D, Precision p);
+// Rows per (batch, head) slice in layout l: N, or N rounded up to kPadRows.
+inline int64_t attention_rows(int64_t N, AttnLayout l) {
+  return l == AttnLayout::kRows ? N : (N + kPadRows - 1) / kPadRows * kPadRows;
+}
+// Re-lays 16-bit q / k / v [BH, N, D] of layout kRows (src) into layout l (dst: BH * attention_rows(N, l) * D
+// elements), device to device: for tests and benchmarks that build inputs directly.
+void attention_relayout(const void* src, void* dst, int64_t BH, int64_t N, int D, AttnLayout l);
 
-// qkv [B,N,3C] -> q, k, v [B*H, N, D] (fp32 for Precision::F32, else rounded to bf16 / fp16): per-head LayerNorm
+// Softmax attention, one fused kernel (online softmax over key tiles): q, k, v of layout l (already normalised /
+// rotated) of the type attention_prep writes for p, out [B, N, H*D] fp32. D in {16, 32, 64, 128}. BF16 / F16: the
+// tensor-core kernels (fp32 accumulation; BF16 needs sm_80); F32: an exact fp32 kernel (kRows only).
+void flash_attention(const void* q, const void* k, const void* v, float* out, int64_t B, int H, int64_t N, int D,
+                     Precision p, AttnLayout l);
+
+// qkv [B,N,3C] -> q, k, v in layout l (fp32 for Precision::F32, else rounded to bf16 / fp16): per-head LayerNorm
 // (eps 1e-5) of q and k when qw is non-null (qb / kb may be null), then 2-D RoPE when pos is non-null: pos [N,2]
 // (y, x) integer positions, rope_cs [(max_pos + 1) * D/4 * 2] the (cos, sin) table of position p, pair j at
-// (p * D/4 + j) * 2.
+// (p * D/4 + j) * 2. Buffers hold B * H * attention_rows(N, l) * D elements.
 void attention_prep(const float* qkv, int64_t B, int64_t N, int H, int D, const float* qw, const float* qb,
                     const float* kw, const float* kb, const int32_t* pos, const float* rope_cs, void* q, void* k,
-                    void* v, Precision p);
+                    void* v, Precision p, AttnLayout l);
 
 // Row-wise LayerNorm over C (w, b may be null).
 void layer_norm(const float* x, float* y, int64_t rows, int64_t C, const float* w, const float* b, float eps);

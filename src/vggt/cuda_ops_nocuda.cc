@@ -16,11 +16,13 @@ void linear(const float*, int64_t, int64_t, const void*, int64_t, const float*, 
             Precision) {
   no_cuda("linear");
 }
-void flash_attention(const void*, const void*, const void*, float*, int64_t, int, int64_t, int, Precision) {
+AttnLayout attention_layout(int, Precision) { return AttnLayout::kRows; }
+void attention_relayout(const void*, void*, int64_t, int64_t, int, AttnLayout) { no_cuda("attention_relayout"); }
+void flash_attention(const void*, const void*, const void*, float*, int64_t, int, int64_t, int, Precision, AttnLayout) {
   no_cuda("flash_attention");
 }
 void attention_prep(const float*, int64_t, int64_t, int, int, const float*, const float*, const float*, const float*,
-                    const int32_t*, const float*, void*, void*, void*, Precision) {
+                    const int32_t*, const float*, void*, void*, void*, Precision, AttnLayout) {
   no_cuda("attention_prep");
 }
 void layer_norm(const float*, float*, int64_t, int64_t, const float*, const float*, float) { no_cuda("layer_norm"); }

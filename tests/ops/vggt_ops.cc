@@ -75,7 +75,9 @@ OpOutputs run_layer_norm(Device d, int64_t rows, int64_t C, unsigned seed) {
 }
 
 // Attention with qk-norm and RoPE (positions on a grid of `side` columns; the first 5 tokens at (0, 0)).
-OpOutputs run_attention(Device d, int64_t B, int64_t N, int heads, int D, bool rope, Precision p, unsigned seed) {
+// rows_layout: the row-major layout (and the FlashAttention-2 kernel) even where the device has a faster one.
+OpOutputs run_attention(Device d, int64_t B, int64_t N, int heads, int D, bool rope, Precision p, bool rows_layout,
+                        unsigned seed) {
   std::mt19937 rng(seed);
   const int64_t C = static_cast<int64_t>(heads) * D;
   Tensor qkv = normal({B, N, 3 * C}, 0.f, 1.f, rng);
@@ -102,13 +104,14 @@ OpOutputs run_attention(Device d, int64_t B, int64_t N, int heads, int D, bool r
     }
   Tensor qkvd = qkv.to(d), qwd = qw.to(d), qbd = qb.to(d), kwd = kw.to(d), kbd = kb.to(d);
   Tensor posd = Tensor::from_vector(pos, {N, 2}, d), csd = Tensor::from_vector(cs, {max_pos + 1, half, 2}, d);
-  const int64_t bytes = B * N * C * vggt::cuda::attention_elem_bytes(p);
+  const vggt::cuda::AttnLayout l = rows_layout ? vggt::cuda::AttnLayout::kRows : vggt::cuda::attention_layout(D, p);
+  const int64_t bytes = B * heads * vggt::cuda::attention_rows(N, l) * D * vggt::cuda::attention_elem_bytes(p);
   Tensor q = Tensor::empty({bytes}, DType::U8, d), k = Tensor::empty({bytes}, DType::U8, d);
   Tensor v = Tensor::empty({bytes}, DType::U8, d), out = Tensor::empty({B, N, C}, DType::F32, d);
   vggt::cuda::attention_prep(qkvd.data<float>(), B, N, heads, D, qwd.data<float>(), qbd.data<float>(), kwd.data<float>(),
                              kbd.data<float>(), rope ? posd.data<int32_t>() : nullptr, csd.data<float>(), q.raw(),
-                             k.raw(), v.raw(), p);
-  vggt::cuda::flash_attention(q.raw(), k.raw(), v.raw(), out.data<float>(), B, heads, N, D, p);
+                             k.raw(), v.raw(), p, l);
+  vggt::cuda::flash_attention(q.raw(), k.raw(), v.raw(), out.data<float>(), B, heads, N, D, p, l);
   return {{"out", out}};
 }
 
@@ -182,17 +185,21 @@ RegisterOps reg([](std::vector<OpCase>& cases) {
                        [K = K, epi = epi, p = p](Device d) { return run_linear(d, 300, K, 130, epi, p, 41u + K); }, tol});
     }
   }
-  // Attention: fp32, and the FlashAttention-2 tensor-core kernel in bf16 and fp16 (N not a multiple of its tiles:
-  // partial query blocks and masked keys; D = 64 over several key tiles).
+  // Attention: fp32, and the tensor-core kernels in bf16 and fp16 (N not a multiple of their tiles: partial query
+  // blocks and masked keys; D = 64 over several key tiles), each 16-bit case also from the row layout (/fa2) where
+  // the device's own layout differs (the sm_90a kernel).
   for (Precision p : {Precision::F32, Precision::BF16, Precision::F16}) {
     const std::string ps = vggt::cuda::precision_name(p);
     const double tol = p == Precision::F32 ? 1e-5 : 2e-2;
     for (auto [B, N, H, D, rope] : {std::tuple{3, 131, 4, 16, true}, std::tuple{2, 150, 2, 64, true},
                                     std::tuple{1, 1000, 3, 64, true}, std::tuple{2, 77, 2, 64, false},
+                                    std::tuple{1, 128, 2, 64, false}, std::tuple{2, 1, 2, 64, false},
                                     std::tuple{1, 300, 4, 32, false}, std::tuple{1, 70, 2, 128, false}}) {
-      cases.push_back({"vggt_attention/" + ps + "/B" + std::to_string(B) + "N" + std::to_string(N) + "D" +
-                           std::to_string(D) + (rope ? "/rope" : ""),
-                       [=](Device d) { return run_attention(d, B, N, H, D, rope, p, 51u + N); }, tol});
+      const std::string name = "vggt_attention/" + ps + "/B" + std::to_string(B) + "N" + std::to_string(N) + "D" +
+                               std::to_string(D) + (rope ? "/rope" : "");
+      cases.push_back({name, [=](Device d) { return run_attention(d, B, N, H, D, rope, p, false, 51u + N); }, tol});
+      if (p != Precision::F32 && D == 64)
+        cases.push_back({name + "/fa2", [=](Device d) { return run_attention(d, B, N, H, D, rope, p, true, 51u + N); }, tol});
     }
   }
   cases.push_back({"vggt_layer_norm/2048", [](Device d) { return run_layer_norm(d, 77, 2048, 61u); }, 1e-5});
