@@ -1,5 +1,6 @@
 // SIFT extraction: blob centres and scales, options (truncation, upright, downscale), rotation invariance,
-// agreement with OpenCV's SIFT, and match precision on two Strecha photos against the ground-truth geometry.
+// agreement with OpenCV's SIFT and with COLMAP 3.8's keypoints (a committed fixture), and match precision on two
+// Strecha photos against the ground-truth geometry.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -68,6 +69,37 @@ TEST(Sift, SortedByScaleWholeLevelsUprightQuantised) {
   EXPECT_GT(some.keypoints.back().scale, all.keypoints.back().scale);
   opt.upright = true;
   for (const Keypoint& k : extract_sift(img, opt).keypoints) EXPECT_EQ(k.orientation, 0.0f);
+}
+
+// tests/data/sift_synthetic.jpg (a synthetic 480 x 360 JPEG) and the keypoints COLMAP 3.8's feature_extractor
+// (CPU SIFT, default options) found in it, printed to 4 decimals: the SfM stage's decode (JpegDecode::kFast, as
+// COLMAP's FreeImage) reproduces every one of them; libjpeg's accurate decode moves most.
+TEST(Sift, ReproducesColmapKeypointsFromTheSameJpegDecode) {
+  std::vector<std::pair<float, float>> ref;
+  FILE* t = std::fopen((source_dir() / "tests/data/sift_synthetic_colmap_keypoints.txt").c_str(), "r");
+  ASSERT_NE(t, nullptr);
+  char line[256];
+  while (std::fgets(line, sizeof line, t)) {
+    float x, y;
+    if (line[0] != '#' && std::sscanf(line, "%f %f", &x, &y) == 2) ref.push_back({x, y});
+  }
+  std::fclose(t);
+  ASSERT_EQ(ref.size(), 602u);
+  auto missing = [&](JpegDecode mode, size_t* n) {
+    const FeatureSet f = extract_sift(read_image(source_dir() / "tests/data/sift_synthetic.jpg", mode), SiftOptions{});
+    *n = f.keypoints.size();
+    int miss = 0;
+    for (auto [x, y] : ref) {
+      double best = 1e30;
+      for (const Keypoint& k : f.keypoints) best = std::min(best, static_cast<double>(std::hypot(k.x - x, k.y - y)));
+      miss += best > 0.01;
+    }
+    return miss;
+  };
+  size_t n_fast = 0, n_accurate = 0;
+  EXPECT_EQ(missing(JpegDecode::kFast, &n_fast), 0);
+  EXPECT_EQ(n_fast, ref.size());
+  EXPECT_GT(missing(JpegDecode::kAccurate, &n_accurate), 300);  // the decode matters: ~1 grey level moves keypoints
 }
 
 TEST(Sift, BadInputIsAnError) {

@@ -24,6 +24,11 @@ void add_sfm_options(CLI::App* cmd, SfmCliOptions& o) {
   cmd->add_option("--max-features", o.sfm.sift.max_num_features,
                   "SIFT keypoints per image (as COLMAP: whole scale levels, coarsest first, so a few more)")
       ->capture_default_str();
+  cmd->add_option("--jpeg-decode", o.jpeg_decode,
+                  "JPEG decoding for SIFT: colmap (fast IDCT, no chroma smoothing: FreeImage's default, so the "
+                  "keypoints are COLMAP's) or accurate (libjpeg's defaults)")
+      ->check(CLI::IsMember({"colmap", "accurate"}))
+      ->capture_default_str();
   cmd->add_flag("--refine-principal-point", o.sfm.mapper.refine_principal_point,
                 "Refine the principal point in bundle adjustment (COLMAP: Mapper.ba_refine_principal_point)");
   cmd->add_flag("!--two-view-tracks", o.sfm.mapper.ignore_two_view_tracks,
@@ -43,6 +48,7 @@ void finish_sfm_options(SfmCliOptions& o) {
     o.sfm.pairs_file = o.pairs_file;
   }
   o.sfm.matcher = parse_matcher(o.matcher);
+  o.sfm.jpeg_decode = o.jpeg_decode == "accurate" ? JpegDecode::kAccurate : JpegDecode::kFast;
   VG_CHECK(o.sfm.matcher != SfmOptions::Matcher::PairsFile || !o.sfm.pairs_file.empty(),
            "--matcher pairs needs --pairs FILE");
   VG_CHECK(colmap_model_id(o.sfm.camera_model) >= 0, "unknown camera model '", o.sfm.camera_model, "'");

@@ -10,6 +10,7 @@ namespace vg::app {
 struct SfmCliOptions {
   SfmOptions sfm;
   std::string matcher = "exhaustive";
+  std::string jpeg_decode = "colmap";  // colmap | accurate (SfmOptions::jpeg_decode)
   std::string pairs_file;
 };
 

@@ -115,7 +115,7 @@ void jpeg_emit(j_common_ptr cinfo, int level) {
   if (level == -1 && cinfo->err->msg_code == JWRN_JPEG_EOF) jpeg_error_exit(cinfo);
 }
 
-bool decode_jpeg(const std::string& bytes, bool header_only, Image& img, JpegError& err) {
+bool decode_jpeg(const std::string& bytes, bool header_only, JpegDecode mode, Image& img, JpegError& err) {
   jpeg_decompress_struct cinfo;
   cinfo.err = jpeg_std_error(&err.mgr);
   err.mgr.error_exit = jpeg_error_exit;
@@ -131,6 +131,10 @@ bool decode_jpeg(const std::string& bytes, bool header_only, Image& img, JpegErr
   const bool gray = cinfo.jpeg_color_space == JCS_GRAYSCALE;
   cinfo.out_color_space = gray ? JCS_GRAYSCALE : JCS_RGB;  // YCbCr, CMYK, YCCK -> RGB (libjpeg-turbo)
   if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) cinfo.out_color_space = JCS_CMYK;
+  if (mode == JpegDecode::kFast) {  // FreeImage's JPEG_DEFAULT (= JPEG_FAST) settings
+    cinfo.dct_method = JDCT_IFAST;
+    cinfo.do_fancy_upsampling = FALSE;
+  }
   img.width = static_cast<int>(cinfo.image_width);
   img.height = static_cast<int>(cinfo.image_height);
   img.channels = gray ? 1 : 3;
@@ -166,7 +170,8 @@ bool decode_jpeg(const std::string& bytes, bool header_only, Image& img, JpegErr
   return true;
 }
 
-Image decode(const std::filesystem::path& path, const std::string& bytes, bool header_only) {
+Image decode(const std::filesystem::path& path, const std::string& bytes, bool header_only,
+             JpegDecode mode = JpegDecode::kAccurate) {
   Image img;
   switch (sniff(bytes)) {
     case Format::Png: {
@@ -176,7 +181,7 @@ Image decode(const std::filesystem::path& path, const std::string& bytes, bool h
     }
     case Format::Jpeg: {
       JpegError e;
-      if (!decode_jpeg(bytes, header_only, img, e)) fail(path, e.error);
+      if (!decode_jpeg(bytes, header_only, mode, img, e)) fail(path, e.error);
       return img;
     }
     default:
@@ -205,7 +210,7 @@ bool has_end_marker(Format f, const std::string& tail) {
 
 }  // namespace
 
-Image read_image(const std::filesystem::path& path) { return decode(path, read_file(path), false); }
+Image read_image(const std::filesystem::path& path, JpegDecode jpeg) { return decode(path, read_file(path), false, jpeg); }
 
 ImageInfo read_image_info(const std::filesystem::path& path) {
   std::ifstream is(path, std::ios::binary | std::ios::ate);

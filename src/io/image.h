@@ -20,9 +20,15 @@ struct ImageInfo {
   int width = 0, height = 0, channels = 0;
 };
 
+// How a JPEG is decoded. kAccurate: libjpeg's defaults (exact integer IDCT, "fancy" chroma upsampling).
+// kFast: libjpeg's fast integer IDCT (JDCT_IFAST) and plain chroma replication: what FreeImage's default
+// JPEG load does, hence the pixels COLMAP's feature extractor sees (its SIFT keypoints are reproduced exactly
+// only from these; the two decodes differ by about one grey level at many pixels).
+enum class JpegDecode { kAccurate, kFast };
+
 // Decodes a PNG (1/2/4/8/16-bit, gray, gray+alpha, RGB, RGBA, palette) or JPEG (gray, RGB, CMYK->RGB).
 // Throws vg::Error "cannot decode <path>: <reason>" for unknown, truncated or corrupt files.
-Image read_image(const std::filesystem::path& path);
+Image read_image(const std::filesystem::path& path, JpegDecode jpeg = JpegDecode::kAccurate);
 // Reads only the header (cheap validation of a dataset): size and channel count after decoding.
 ImageInfo read_image_info(const std::filesystem::path& path);
 // Writes an 8-bit PNG (1..4 channels as stored), atomically; values are clamped to [0,1] and rounded.

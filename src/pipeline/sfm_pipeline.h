@@ -13,6 +13,7 @@
 #include "features/matching.h"
 #include "features/sift.h"
 #include "geometry/two_view.h"
+#include "io/image.h"
 #include "sfm/mapper.h"
 
 namespace vg {
@@ -26,6 +27,7 @@ struct SfmOptions {
   bool single_camera = false;          // one shared camera for all images (all must have one size)
   double focal_factor = 1.2;           // focal guess = focal_factor * max(W, H) (COLMAP, no EXIF prior)
   SiftOptions sift;
+  JpegDecode jpeg_decode = JpegDecode::kFast;  // photos for SIFT decoded as COLMAP's FreeImage does (io/image.h)
   MatchOptions match;
   TwoViewOptions two_view;
   MapperOptions mapper;

@@ -57,7 +57,7 @@ std::vector<ImageFeatures> extract_all_features(const std::vector<fs::path>& fil
     f.path = files[i];
     f.name = files[i].filename().string();
     try {
-      Image img = read_image(files[i]);
+      Image img = read_image(files[i], opt.jpeg_decode);
       f.width = img.width, f.height = img.height;
       if (device.is_cuda()) {
         std::lock_guard<std::mutex> lock(gpu_mutex);  // one extraction at a time on the GPU

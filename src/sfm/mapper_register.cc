@@ -127,6 +127,10 @@ bool initialize(Recon& r, const MapperOptions& opt, std::set<std::pair<int, int>
       if (!tried.insert({std::min(i1, i2), std::max(i1, i2)}).second) continue;
       TwoViewGeometry tv;
       const InitReject why = initial_geometry(r, i1, i2, opt, &tv);
+      if (std::getenv("VGSPLAT_MAPPER_DEBUG"))
+        std::fprintf(stderr, "initial pair %s %s: reject %d, config %d, %zu inliers, tri angle %.2f deg\n",
+                     r.sh->in->images[i1].name.c_str(), r.sh->in->images[i2].name.c_str(), int(why), int(tv.config),
+                     tv.inlier_matches.size(), tv.tri_angle / kDeg);
       if (why != kAccepted) {
         ++rejected[why];
         continue;
