@@ -183,10 +183,10 @@ FeatureSet extract_sift(const Image& img, const SiftOptions& opt, const Device& 
     out.keypoints[r] = {(k.x + 0.5f) * sx, (k.y + 0.5f) * sy, k.sigma * 0.5f * (sx + sy), k.angle};
     const float* d = raw.desc.data() + order[r] * sift::kDescDim;
     float v[sift::kDescDim];
-    double l1 = 0;
+    float l1 = 0;  // in float, as COLMAP's L1RootNormalizeFeatureDescriptors
     for (int j = 0; j < sift::kDescDim; ++j) l1 += std::abs(d[j]);
     for (int j = 0; j < sift::kDescDim; ++j)  // RootSIFT: sqrt of the L1-normalised histogram has unit L2 norm
-      v[j] = opt.root_sift ? static_cast<float>(std::sqrt(std::abs(d[j]) / std::max(l1, 1e-30))) : d[j];
+      v[j] = opt.root_sift ? std::sqrt(std::abs(d[j]) / std::max(l1, 1e-30f)) : d[j];
     for (int j = 0; j < sift::kDescDim; ++j)
       out.descriptors(static_cast<Eigen::Index>(r), j) =
           static_cast<uint8_t>(std::min(255.0f, std::round(512.0f * v[j])));

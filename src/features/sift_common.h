@@ -4,6 +4,8 @@
 // levels s_min = -1 .. S + 1 per octave.
 #pragma once
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 
 #ifdef __CUDACC__
 #define SIFT_HD __host__ __device__ __forceinline__
@@ -43,22 +45,62 @@ SIFT_HD float mod_2pi(float a) {
   return a;
 }
 
-// atan2 by an 11th-order odd polynomial on [0, 1] (Cg reference; max error ~1e-5 rad, far below the
-// 10-degree histogram bins); the same on host and device and several times faster than libm's.
-SIFT_HD float fast_atan2(float y, float x) {
-  const float ax = fabsf(x), ay = fabsf(y), mx = fmaxf(ax, ay);
-  if (mx == 0) return 0;
-  const float a = fminf(ax, ay) / mx, s = a * a;
-  float r = -0.013480470f;
-  r = r * s + 0.057477314f;
-  r = r * s - 0.121239071f;
-  r = r * s + 0.195635925f;
-  r = r * s - 0.332994597f;
-  r = r * s + 0.999995630f;
-  r *= a;
-  if (ay > ax) r = 1.570796327f - r;
-  if (x < 0) r = 3.141592654f - r;
-  return y < 0 ? -r : r;
+// VLFeat's fast math (vl/mathop.h, vl/sift.c), which COLMAP's CPU SIFT runs on, reproduced so that orientations
+// and descriptors are COLMAP's to float precision (with exact functions the orientations move by up to 6 mrad and
+// 2-10 % of the matches change).
+// atan2 by a 3rd-order polynomial in r = (x - |y|) / (x + |y|) (max error 0.0061 rad).
+SIFT_HD float vl_atan2(float y, float x) {
+  const float ay = fabsf(y) + 1.19209290e-07f;  // + FLT_EPSILON
+  float r, angle;
+  if (x >= 0) {
+    r = (x - ay) / (x + ay);
+    angle = 0.785398163397448f;  // pi / 4
+  } else {
+    r = (x + ay) / (ay - x);
+    angle = 2.356194490192345f;  // 3 pi / 4
+  }
+  angle += (0.1821f * r * r - 0.9675f) * r;
+  return y < 0 ? -angle : angle;
+}
+
+// sqrt(x) as x / sqrt(x), the inverse square root by the 0x5f3759df bit trick and two Newton steps; 0 below 1e-8.
+SIFT_HD float vl_sqrt(float x) {
+  if (static_cast<double>(x) < 1e-8) return 0;
+  int32_t i;
+  float u;
+  memcpy(&i, &x, 4);
+  i = 0x5f3759df - (i >> 1);
+  memcpy(&u, &i, 4);
+  const float xhalf = 0.5f * x;
+  u = u * (1.5f - xhalf * u * u);
+  u = u * (1.5f - xhalf * u * u);
+  return x * u;
+}
+
+// exp(-x) by linear interpolation between exp(-k 25/256), k = 0 .. 256 (0 beyond 25).
+#ifndef __CUDA_ARCH__
+inline const double* vl_expn_table() {
+  static const struct Table {
+    double v[258];
+    Table() {
+      for (int k = 0; k < 258; ++k) v[k] = exp(-static_cast<double>(k) * (25.0 / 256));
+    }
+  } t;
+  return t.v;
+}
+#endif
+SIFT_HD double vl_expn(double x) {
+  if (x > 25.0) return 0.0;
+  x *= 256.0 / 25.0;
+  const int i = static_cast<int>(floor(x));
+  const double r = x - i;
+#ifdef __CUDA_ARCH__
+  const double a = exp(-static_cast<double>(i) * (25.0 / 256)), b = exp(-static_cast<double>(i + 1) * (25.0 / 256));
+#else
+  const double* t = vl_expn_table();
+  const double a = t[i], b = t[i + 1];
+#endif
+  return a + r * (b - a);
 }
 
 // Gradient by central differences (one-sided at the border), as VLFeat's gradient images.
@@ -66,8 +108,8 @@ SIFT_HD void gradient(const float* img, int w, int h, int x, int y, float* mod, 
   const float* p = img + y * w + x;
   float gx = (x == 0) ? p[1] - p[0] : (x == w - 1) ? p[0] - p[-1] : 0.5f * (p[1] - p[-1]);
   float gy = (y == 0) ? p[w] - p[0] : (y == h - 1) ? p[0] - p[-w] : 0.5f * (p[w] - p[-w]);
-  *mod = sqrtf(gx * gx + gy * gy);
-  *ang = mod_2pi(fast_atan2(gy, gx));
+  *mod = vl_sqrt(gx * gx + gy * gy);
+  *ang = mod_2pi(static_cast<float>(static_cast<double>(vl_atan2(gy, gx)) + 6.283185307179586));
 }
 
 // True when v is a strict 3x3x3 extremum of the DoG stack (p: pointer into level s, plane = w*h).
@@ -176,64 +218,68 @@ SIFT_HD OriWindow ori_window(float x, float y, float sigma) {
   return wd;
 }
 
-// Contribution of pixel (xi+dxs, yi+dys) to the 36-bin histogram, linearly split over two bins.
+// Contribution of pixel (xi+dxs, yi+dys) to the 36-bin histogram, linearly split over two bins (in double, as
+// VLFeat's histogram).
 template <typename Add>
 SIFT_HD void ori_accumulate(const float* img, int w, int h, const OriWindow& wd, int dxs, int dys, Add add) {
   int px = wd.xi + dxs, py = wd.yi + dys;
   if (px < 0 || px > w - 1 || py < 0 || py > h - 1) return;
-  float dx = px - wd.x, dy = py - wd.y, r2 = dx * dx + dy * dy;
-  if (r2 >= wd.W * wd.W + 0.6f) return;
+  const double dx = px - static_cast<double>(wd.x), dy = py - static_cast<double>(wd.y), r2 = dx * dx + dy * dy;
+  if (r2 >= wd.W * wd.W + 0.6) return;
   float mod, ang;
   gradient(img, w, h, px, py, &mod, &ang);
-  float wgt = expf(-r2 / (2 * wd.sigmaw * wd.sigmaw));
-  float fbin = kOriBins * ang / kTwoPi;
-  int bin = (int)floorf(fbin - 0.5f);
-  float rbin = fbin - bin - 0.5f;
+  const double sw = wd.sigmaw, wgt = vl_expn(r2 / (2 * sw * sw));
+  const double fbin = kOriBins * static_cast<double>(ang) / 6.283185307179586;
+  const int bin = static_cast<int>(floor(fbin - 0.5));
+  const double rbin = fbin - bin - 0.5;
   add((bin + kOriBins) % kOriBins, (1 - rbin) * mod * wgt);
   add((bin + 1) % kOriBins, rbin * mod * wgt);
 }
 
 // Smooths the histogram (6 circular box passes) and returns the dominant orientations: local maxima above
 // 0.8 of the global one, with a parabolic fit (Lowe 2004, sec. 5). Returns their number (<= kMaxOrientations).
-SIFT_HD int ori_peaks(float* hist, float* angles) {
+// The histogram is T = double on the CPU (as VLFeat), float in the CUDA kernel's shared memory.
+template <typename T>
+SIFT_HD int ori_peaks(T* hist, float* angles) {
   for (int iter = 0; iter < 6; ++iter) {
-    float prev = hist[kOriBins - 1], first = hist[0];
+    T prev = hist[kOriBins - 1], first = hist[0];
     for (int i = 0; i < kOriBins - 1; ++i) {
-      float cur = hist[i];
-      hist[i] = (prev + cur + hist[i + 1]) / 3.0f;
+      T cur = hist[i];
+      hist[i] = (prev + cur + hist[i + 1]) / T(3);
       prev = cur;
     }
-    hist[kOriBins - 1] = (prev + hist[kOriBins - 1] + first) / 3.0f;
+    hist[kOriBins - 1] = (prev + hist[kOriBins - 1] + first) / T(3);
   }
-  float maxh = 0;
-  for (int i = 0; i < kOriBins; ++i) maxh = fmaxf(maxh, hist[i]);
+  T maxh = 0;
+  for (int i = 0; i < kOriBins; ++i) maxh = hist[i] > maxh ? hist[i] : maxh;
   int n = 0;
   for (int i = 0; i < kOriBins && n < kMaxOrientations; ++i) {
-    float h0 = hist[i], hm = hist[(i - 1 + kOriBins) % kOriBins], hp = hist[(i + 1) % kOriBins];
-    if (h0 > 0.8f * maxh && h0 > hm && h0 > hp) {
-      float di = -0.5f * (hp - hm) / (hp + hm - 2 * h0);
-      angles[n++] = mod_2pi(kTwoPi * (i + di + 0.5f) / kOriBins);
+    const double h0 = hist[i], hm = hist[(i - 1 + kOriBins) % kOriBins], hp = hist[(i + 1) % kOriBins];
+    if (h0 > 0.8 * maxh && h0 > hm && h0 > hp) {
+      const double di = -0.5 * (hp - hm) / (hp + hm - 2 * h0);
+      angles[n++] = static_cast<float>(6.283185307179586 * (i + di + 0.5) / kOriBins);
     }
   }
   return n;
 }
 
 // Geometry of the descriptor window (Lowe 2004, sec. 6): bins of kMagnif*sigma, rotated by `angle`.
+// As VLFeat: the window geometry in double, samples stored as float.
 struct DescWindow {
   int xi, yi, W;
-  float x, y, sbp, ct, st, angle;
+  double x, y, sbp, ct, st, angle;
 };
 
 SIFT_HD DescWindow desc_window(float x, float y, float sigma, float angle) {
   DescWindow wd;
-  wd.sbp = kMagnif * sigma + 1e-9f;
-  wd.W = (int)floorf(1.41421356f * wd.sbp * (kNBP + 1) / 2 + 0.5f);
-  wd.xi = (int)(x + 0.5f);
-  wd.yi = (int)(y + 0.5f);
+  wd.sbp = kMagnif * static_cast<double>(sigma) + 2.220446049250313e-16;  // + DBL_EPSILON
+  wd.W = static_cast<int>(floor(1.4142135623730951 * wd.sbp * (kNBP + 1) / 2.0 + 0.5));
+  wd.xi = static_cast<int>(x + 0.5);
+  wd.yi = static_cast<int>(y + 0.5);
   wd.x = x;
   wd.y = y;
-  wd.ct = cosf(angle);
-  wd.st = sinf(angle);
+  wd.ct = cos(static_cast<double>(angle));
+  wd.st = sin(static_cast<double>(angle));
   wd.angle = angle;
   return wd;
 }
@@ -243,19 +289,21 @@ template <typename Add>
 SIFT_HD void desc_accumulate(const float* img, int w, int h, const DescWindow& wd, int dxi, int dyi, Add add) {
   int px = wd.xi + dxi, py = wd.yi + dyi;
   if (px < 1 || px > w - 2 || py < 1 || py > h - 2) return;
-  float dx = px - wd.x, dy = py - wd.y;
-  float nx = (wd.ct * dx + wd.st * dy) / wd.sbp;
-  float ny = (-wd.st * dx + wd.ct * dy) / wd.sbp;
+  const float dx = static_cast<float>(px - wd.x), dy = static_cast<float>(py - wd.y);
+  const float nx = static_cast<float>((wd.ct * dx + wd.st * dy) / wd.sbp);
+  const float ny = static_cast<float>((-wd.st * dx + wd.ct * dy) / wd.sbp);
   const float reach = kNBP / 2 + 0.5f;  // beyond this no spatial bin receives weight
   if (fabsf(nx) >= reach || fabsf(ny) >= reach) return;
   float mod, ang;
   gradient(img, w, h, px, py, &mod, &ang);
-  float theta = mod_2pi(ang - wd.angle);
-  float nt = kNBO * theta / kTwoPi;
-  const float wsigma = kNBP / 2;
-  float win = expf(-(nx * nx + ny * ny) / (2 * wsigma * wsigma));
-  int binx = (int)floorf(nx - 0.5f), biny = (int)floorf(ny - 0.5f), bint = (int)floorf(nt);
-  float rbinx = nx - (binx + 0.5f), rbiny = ny - (biny + 0.5f), rbint = nt - bint;
+  const float theta = mod_2pi(static_cast<float>(ang - wd.angle));
+  const float nt = static_cast<float>(kNBO * theta / 6.283185307179586);
+  const double wsigma = kNBP / 2;
+  const float win = static_cast<float>(vl_expn((nx * nx + ny * ny) / (2.0 * wsigma * wsigma)));
+  const int binx = static_cast<int>(floorf(static_cast<float>(nx - 0.5))),
+            biny = static_cast<int>(floorf(static_cast<float>(ny - 0.5))), bint = static_cast<int>(floorf(nt));
+  const float rbinx = static_cast<float>(nx - (binx + 0.5)), rbiny = static_cast<float>(ny - (biny + 0.5)),
+              rbint = nt - bint;
   for (int dby = 0; dby < 2; ++dby) {
     int by = biny + dby;
     if (by < -kNBP / 2 || by >= kNBP / 2) continue;
@@ -278,7 +326,7 @@ SIFT_HD void desc_normalize(float* d) {
   for (int pass = 0; pass < 2; ++pass) {
     float n = 0;
     for (int i = 0; i < kDescDim; ++i) n += d[i] * d[i];
-    n = sqrtf(n) + 1e-12f;
+    n = vl_sqrt(n) + 1.19209290e-07f;  // + FLT_EPSILON
     for (int i = 0; i < kDescDim; ++i) d[i] = (pass == 0) ? fminf(d[i] / n, 0.2f) : d[i] / n;
   }
 }

@@ -96,11 +96,11 @@ int orientations(const Octave& oc, const Params& p, const Extremum& ex, float* a
   const float sigma = level_sigma(p.sigma0, ex.s, p.S);
   OriWindow wd = ori_window(ex.x, ex.y, sigma);
   if (wd.xi < 0 || wd.xi > oc.w - 1 || wd.yi < 0 || wd.yi > oc.h - 1) return 0;
-  float hist[kOriBins] = {};
+  double hist[kOriBins] = {};
   const float* img = oc.level(ex.is);
   for (int dy = -wd.W; dy <= wd.W; ++dy)
     for (int dx = -wd.W; dx <= wd.W; ++dx)
-      ori_accumulate(img, oc.w, oc.h, wd, dx, dy, [&](int b, float v) { hist[b] += v; });
+      ori_accumulate(img, oc.w, oc.h, wd, dx, dy, [&](int b, double v) { hist[b] += v; });
   return std::min(ori_peaks(hist, angles), p.max_orientations);
 }
 
