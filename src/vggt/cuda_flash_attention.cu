@@ -13,6 +13,7 @@
 
 #include "core/cuda_check.h"
 #include "core/error.h"
+#include "vggt/cuda_convert.cuh"
 #include "vggt/cuda_flash_attention.h"
 
 namespace vg::vggt::cuda {
@@ -91,26 +92,6 @@ __device__ __forceinline__ void mma16816<__half>(float (&d)[4], const uint32_t (
       : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
       : "r"(a[2]), "r"(a[3]), "r"(b1));
 #endif
-}
-
-// Two floats -> one register of two 16-bit values (lo in the low half: the lower column index).
-template <typename T>
-__device__ __forceinline__ uint32_t pack2(float lo, float hi);
-template <>
-__device__ __forceinline__ uint32_t pack2<__nv_bfloat16>(float lo, float hi) {
-  __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<uint32_t*>(&h);
-}
-template <>
-__device__ __forceinline__ uint32_t pack2<__half>(float lo, float hi) {
-  __half2 h = __floats2half2_rn(lo, hi);
-  return *reinterpret_cast<uint32_t*>(&h);
-}
-
-__device__ __forceinline__ float ex2(float x) {  // 2^x, one MUFU op; ex2(-inf) = 0
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
 }
 
 // Tiling: kWarps warps x kMT 16-row tiles = kRows query rows per block, kN keys per K/V tile, kStages stages.

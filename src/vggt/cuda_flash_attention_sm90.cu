@@ -24,6 +24,7 @@
 
 #include "core/cuda_check.h"
 #include "core/error.h"
+#include "vggt/cuda_convert.cuh"
 #include "vggt/cuda_flash_attention.h"
 
 namespace vg::vggt::cuda {
@@ -142,22 +143,6 @@ __device__ __forceinline__ void wgmma_pv(float (&d)[32], const uint32_t* a, uint
   if constexpr (std::is_same_v<T, __nv_bfloat16>) VG_WGMMA_RS("bf16");
   else VG_WGMMA_RS("f16");
 #endif
-}
-
-template <typename T>
-__device__ __forceinline__ uint32_t pack2(float lo, float hi) {
-  if constexpr (std::is_same_v<T, __nv_bfloat16>) {
-    __nv_bfloat162 h = __floats2bfloat162_rn(lo, hi);
-    return *reinterpret_cast<uint32_t*>(&h);
-  } else {
-    __half2 h = __floats2half2_rn(lo, hi);
-    return *reinterpret_cast<uint32_t*>(&h);
-  }
-}
-__device__ __forceinline__ float ex2(float x) {  // 2^x, one MUFU op; ex2(-inf) = 0
-  float y;
-  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
-  return y;
 }
 
 template <typename T, int kWG>
