@@ -14,10 +14,7 @@
 #include "sfm/bundle_adjustment_synthetic.h"
 #include "test_util.h"
 
-#ifdef VGSPLAT_HAS_CERES
-#include <ceres/ceres.h>
-#include <ceres/rotation.h>
-#endif
+#include "ceres_ba.h"  // the Ceres oracle (only with VGSPLAT_HAS_CERES)
 
 namespace vg {
 namespace {
@@ -280,81 +277,6 @@ TEST(BundleAdjustment, CudaMatchesCpu) {
 namespace vg {
 namespace {
 
-struct ReprojFunctor {
-  int model;
-  double x, y;
-  template <typename T>
-  bool operator()(const T* q, const T* t, const T* prm, const T* X, T* r) const {
-    T pc[3], px[2];
-    ceres::QuaternionRotatePoint(q, X, pc);
-    for (int k = 0; k < 3; ++k) pc[k] += t[k];
-    if (!ba::project(model, prm, pc, px)) {
-      r[0] = r[1] = T(0);
-      return true;
-    }
-    r[0] = px[0] - T(x), r[1] = px[1] - T(y);
-    return true;
-  }
-};
-
-// Solves the same problem (same residuals, loss, fixed blocks, automatic gauge) with Ceres; returns its
-// final cost.
-double ceres_bundle_adjust(ColmapModel m, const BundleOptions& opt) {
-  std::map<uint32_t, std::array<double, 4>> q;
-  std::map<uint32_t, std::array<double, 3>> t;
-  std::map<uint32_t, std::array<double, 8>> cam;
-  std::map<uint64_t, std::array<double, 3>> X;
-  for (auto& [iid, im] : m.images) q[iid] = im.qvec, t[iid] = im.tvec;
-  for (auto& [cid, c] : m.cameras) {
-    cam[cid].fill(0);
-    std::copy(c.params.begin(), c.params.end(), cam[cid].begin());
-  }
-  for (auto& [pid, p] : m.points) X[pid] = p.xyz;
-  ceres::Problem problem;
-  for (auto& [iid, im] : m.images)
-    for (size_t k = 0; k < im.point3D_ids.size(); ++k) {
-      const int model = colmap_model_id(m.cameras.at(im.camera_id).model);
-      auto* cf = new ceres::AutoDiffCostFunction<ReprojFunctor, 2, 4, 3, 8, 3>(
-          new ReprojFunctor{model, im.xys[2 * k], im.xys[2 * k + 1]});
-      ceres::LossFunction* loss = nullptr;
-      if (opt.loss == BundleOptions::Loss::Huber) loss = new ceres::HuberLoss(opt.loss_scale);
-      if (opt.loss == BundleOptions::Loss::Cauchy) loss = new ceres::CauchyLoss(opt.loss_scale);
-      if (opt.loss == BundleOptions::Loss::SoftL1) loss = new ceres::SoftLOneLoss(opt.loss_scale);
-      problem.AddResidualBlock(cf, loss, q[iid].data(), t[iid].data(), cam[im.camera_id].data(),
-                               X[static_cast<uint64_t>(im.point3D_ids[k])].data());
-    }
-  for (auto& [iid, im] : m.images) problem.SetManifold(q[iid].data(), new ceres::QuaternionManifold);
-  for (auto& [cid, c] : m.cameras) {
-    const int model = colmap_model_id(c.model), nf = (model == 1 || model == 4) ? 2 : 1;
-    std::vector<int> fixed;
-    for (int k = 0; k < 8; ++k) {
-      bool f = k >= ba::num_cam_params(model) || (k < nf && !opt.refine_focal) ||
-               (k >= nf && k < nf + 2 && !opt.refine_principal_point) || (k >= nf + 2 && !opt.refine_extra_params);
-      if (f) fixed.push_back(k);
-    }
-    problem.SetManifold(cam[cid].data(), new ceres::SubsetManifold(8, fixed));
-  }
-  // Gauge as bundle_adjust: image 1 fixed, image 2's translation coordinate along the largest baseline.
-  problem.SetParameterBlockConstant(q[1].data());
-  problem.SetParameterBlockConstant(t[1].data());
-  Eigen::Vector3d t1(t[1][0], t[1][1], t[1][2]), t2(t[2][0], t[2][1], t[2][2]);
-  Eigen::Vector3d b = t2 - rot(m.images.at(2)) * rot(m.images.at(1)).transpose() * t1;
-  int best;
-  b.cwiseAbs().maxCoeff(&best);
-  problem.SetManifold(t[2].data(), new ceres::SubsetManifold(3, {best}));
-  ceres::Solver::Options so;
-  so.linear_solver_type = ceres::DENSE_SCHUR;
-  so.max_num_iterations = opt.max_iterations;
-  so.function_tolerance = opt.function_tolerance;
-  so.gradient_tolerance = opt.gradient_tolerance;
-  so.parameter_tolerance = opt.parameter_tolerance;
-  so.num_threads = 2;
-  ceres::Solver::Summary summary;
-  ceres::Solve(so, &problem, &summary);
-  std::printf("[ceres] %s\n", summary.BriefReport().c_str());
-  return summary.final_cost;
-}
-
 TEST(BundleAdjustment, FinalCostMatchesCeres) {
   struct Case {
     const char* model;
@@ -372,7 +294,10 @@ TEST(BundleAdjustment, FinalCostMatchesCeres) {
     BundleOptions opt;
     opt.loss = c.loss;
     opt.loss_scale = 2.0;
-    double ceres_cost = ceres_bundle_adjust(m, opt);
+    ColmapModel mc = m;
+    CeresBaSummary cs = ceres_bundle_adjust(mc, opt);
+    std::printf("[ceres] %s\n", cs.report.c_str());
+    const double ceres_cost = cs.final_cost;
     BundleSummary s = bundle_adjust(m, opt);
     std::printf("[ba] %-14s loss %d: vgsplat %.4f (%d its) vs ceres %.4f: rel diff %.2e\n", c.model,
                 static_cast<int>(c.loss), s.final_cost, s.iterations, ceres_cost,

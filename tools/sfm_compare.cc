@@ -15,8 +15,7 @@
 #include "core/error.h"
 #include "geometry/similarity.h"
 #include "io/colmap.h"
-#include "io/strecha.h"
-#include "io/transforms.h"
+#include "tools/gt_cameras.h"
 
 namespace {
 
@@ -24,12 +23,7 @@ namespace fs = std::filesystem;
 
 std::map<std::string, Eigen::Matrix4d> read_ground_truth(const fs::path& gt) {
   std::map<std::string, Eigen::Matrix4d> out;
-  if (fs::is_directory(gt)) {
-    for (const auto& [name, cam] : vg::read_strecha_cameras(gt)) out[name] = cam.cam_from_world();
-  } else {
-    for (const vg::TransformsFrame& f : vg::read_transforms(gt))
-      out[fs::path(f.name).filename().string()] = f.camtoworld.inverse();  // OpenCV axes already
-  }
+  for (const auto& [name, cam] : vg::tools::read_gt_cameras(gt)) out[name] = cam.cam_from_world;
   return out;
 }
 

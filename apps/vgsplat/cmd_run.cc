@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "apps/vgsplat/commands.h"
+#include "apps/vgsplat/refine_options.h"
 #include "apps/vgsplat/sfm_options.h"
 #include "core/error.h"
 #include "pipeline/runner_stages.h"
@@ -49,26 +50,36 @@ void register_run(CLI::App& app) {
   auto results_root = std::make_shared<std::string>("results");
   auto copy_images = std::make_shared<bool>(false);
   auto vggt = std::make_shared<vggt::VggtRunOptions>();
-  cmd->add_option("pipeline", *pipeline, "Pipeline: P1 (SfM + train), P2 (VGGT), P4 (VGGT + train)")->required();
+  auto ba = std::make_shared<VggtBaOptions>();
+  p3_refine_defaults(ba->refine);
+  cmd->add_option("pipeline", *pipeline, "Pipeline: P1 (SfM + train), P2 (VGGT), P3 (VGGT + tracks + BA), P4 (P2 + train), P5 (P3 + train)")->required();
   cmd->add_option("--weights", vggt->weights, "VGGT weights (P2/P4): model.safetensors or model.pt; default $VGSPLAT_VGGT_WEIGHTS");
   cmd->add_option("--conf-thres", vggt->exp.conf_thres, "P2/P4: keep depth points with confidence >= this")->capture_default_str();
   cmd->add_option("--precision", vggt->precision,
                   "P2/P4: VGGT CUDA engine precision: auto (bf16 on sm_80+, fp16 below) | fp32 | bf16 | fp16")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16"}));
+  cmd->add_option("--conf-percentile", vggt->exp.conf_percentile, "P2-P5: --conf-thres is a percentile (0-100)")
+      ->capture_default_str();
+  add_p3_options(cmd, ba->refine, ba->tracks);
   cmd->add_option("scene", *scene, "Scene folder (images/ inside, or the photos themselves); only read")->required();
   cmd->add_option("--results-root", *results_root, "Where results/<P>_<scan>_<time>/ go")->capture_default_str();
   cmd->add_flag("--copy-images", *copy_images, "Copy the registered images into the results (default: a symlink)");
   cmd->add_flag("--keep-failed", run->keep_failed, "Keep a failed run's folder as <name>_failed");
   add_sfm_options(cmd, *sfm);  // --device applies to every stage
   add_train_options(cmd, *train);
-  cmd->callback([pipeline, scene, sfm, train, run, results_root, copy_images, vggt] {
+  cmd->callback([pipeline, scene, sfm, train, run, results_root, copy_images, vggt, ba] {
     finish_sfm_options(*sfm);
+    // P3/P5's SIFT and threads follow the SfM flags (--max-image-size, --max-features, --jpeg-decode, --threads).
+    ba->refine.sift = sfm->sfm.sift;
+    ba->refine.jpeg_decode = sfm->sfm.jpeg_decode;
+    ba->refine.num_threads = sfm->sfm.num_threads;
+    ba->refine.refine.refine_principal_point = sfm->sfm.mapper.refine_principal_point;
     RunOptions ro = *run;
     ro.results_root = *results_root;
     ro.device = sfm->sfm.device;
     ro.command = command_line(*pipeline, *scene);
-    const Pipeline p = make_pipeline(*pipeline, sfm->sfm, *train, *copy_images, *vggt);
+    const Pipeline p = make_pipeline(*pipeline, sfm->sfm, *train, *copy_images, *vggt, ba.get());
     const RunReport r = run_pipeline(p, *scene, ro);
     const nlohmann::json& a = r.analysis;
     if (a.contains("sfm")) std::printf("SfM: %s\n", a["sfm"].value("message", "").c_str());
@@ -76,6 +87,9 @@ void register_run(CLI::App& app) {
       std::printf("VGGT: %s (network %.2f s, %s engine %s)\n", a["vggt"].value("message", "").c_str(),
                   a["vggt"].value("network_seconds", 0.0), a["vggt"].value("engine", "").c_str(),
                   a["vggt"].value("precision", "").c_str());
+    if (a.contains("refine"))
+      std::printf("refine: %s (mean reprojection error %.3f px, %d tracks)\n", a["refine"].value("message", "").c_str(),
+                  a["refine"].value("final_mean_reprojection_error", 0.0), a["refine"].value("tracks_kept", 0));
     if (a.contains("train") && a["train"].contains("psnr"))
       std::printf("PSNR %.3f  SSIM %.4f  (%lld Gaussians, step %d)\n", a["train"]["psnr"].get<double>(),
                   a["train"]["ssim"].get<double>(), a["train"]["num_gaussians"].get<long long>(),

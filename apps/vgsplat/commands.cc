@@ -15,5 +15,6 @@ void register_commands(CLI::App& app) {
   register_run(app);
   register_prepare(app);
   register_vggt(app);
+  register_refine(app);
 }
 }  // namespace vg::app

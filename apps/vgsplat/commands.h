@@ -12,6 +12,7 @@ void register_sfm(CLI::App& app);     // cmd_sfm.cc
 void register_run(CLI::App& app);     // cmd_run.cc (pipelines P1..P5)
 void register_prepare(CLI::App& app); // cmd_prepare.cc
 void register_vggt(CLI::App& app);    // cmd_vggt.cc
+void register_refine(CLI::App& app);  // cmd_refine.cc
 void set_exit_code(int code);
 int exit_code();
 

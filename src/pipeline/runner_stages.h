@@ -1,6 +1,5 @@
 // Stages of the pipelines `vgsplat run` knows, and the pipelines as stage lists:
 //   P1 = {sfm, train}: classical SfM on the scene's photos, then 3DGS training on the new model.
-// (P2..P5 will be other lists: vggt, vggt + BA, ...)
 #pragma once
 #include "vggt/export.h"
 #include <string>
@@ -8,6 +7,7 @@
 
 #include "pipeline/runner.h"
 #include "pipeline/sfm_pipeline.h"
+#include "pipeline/vggt_ba.h"
 
 namespace vg {
 
@@ -27,8 +27,11 @@ void apply_p1_train_defaults(TrainConfig& cfg);
 
 std::vector<std::string> pipeline_names();  // the pipelines this build runs ("P1")
 // The stage list of a pipeline by name; vg::Error for unknown ones.
-// P1 = sfm + train, P2 = VGGT feed-forward model, P4 = P2 + train.
+// P1 = sfm + train, P2 = VGGT feed-forward model, P3 = VGGT + tracks + bundle adjustment, P4 = P2 + train,
+// P5 = P3 + train. `ba` (P3/P5): the refine options (default p3_refine_defaults); its vggt member is replaced by
+// `vggt`.
 Pipeline make_pipeline(const std::string& name, const SfmOptions& sfm, const TrainConfig& train,
-                       bool copy_images = false, const vggt::VggtRunOptions& vggt = {});
+                       bool copy_images = false, const vggt::VggtRunOptions& vggt = {},
+                       const VggtBaOptions* ba = nullptr);
 
 }  // namespace vg

@@ -43,14 +43,20 @@ Stage train_stage(const TrainConfig& cfg) {
           }};
 }
 
-std::vector<std::string> pipeline_names() { return {"P1", "P2", "P4"}; }
+std::vector<std::string> pipeline_names() { return {"P1", "P2", "P3", "P4", "P5"}; }
 
 Pipeline make_pipeline(const std::string& name, const SfmOptions& sfm, const TrainConfig& train, bool copy_images,
-                       const vggt::VggtRunOptions& vggt) {
+                       const vggt::VggtRunOptions& vggt, const VggtBaOptions* ba) {
+  VggtBaOptions ba_opt;
+  if (ba) ba_opt = *ba;
+  else p3_refine_defaults(ba_opt.refine);
+  ba_opt.vggt = vggt;
   if (name == "P1") return {"P1", {sfm_stage(sfm, copy_images), train_stage(train)}};
   if (name == "P2") return {"P2", {vggt_stage(vggt, copy_images)}};
+  if (name == "P3") return {"P3", {vggt_ba_stage(ba_opt, copy_images)}};
   if (name == "P4") return {"P4", {vggt_stage(vggt, copy_images), train_stage(train)}};
-  VG_FAIL("unknown pipeline '", name, "' (this build runs: P1, P2, P4; P3/P5 need the VGGT track + BA stage)");
+  if (name == "P5") return {"P5", {vggt_ba_stage(ba_opt, copy_images), train_stage(train)}};
+  VG_FAIL("unknown pipeline '", name, "' (P1, P2, P3, P4 or P5)");
 }
 
 }  // namespace vg

@@ -2,6 +2,7 @@
 // work folder: sparse/ (COLMAP model, points.ply) and images/ (a link to the scene's photos, or a copy).
 #pragma once
 #include "pipeline/runner.h"
+#include "pipeline/vggt_ba.h"
 #include "vggt/export.h"
 
 namespace vg {
@@ -11,5 +12,10 @@ namespace vg {
 // analysis["vggt"] (images, points3D, confident_points, engine, precision, device, network_seconds,
 // peak_gpu_memory_gb, seconds per step).
 Stage vggt_stage(const vggt::VggtRunOptions& opt = {}, bool copy_images = false);
+
+// Pipeline P3's stage: run_vggt_ba (VGGT, then refinement by SIFT tracks + bundle adjustment) into the work folder:
+// sparse/0 (refined), feedforward/ (VGGT's own model), refine_report.json, images/. Records analysis["vggt"] and
+// analysis["refine"] (the BA report); a refinement that kept some cameras at VGGT's poses marks the run partial.
+Stage vggt_ba_stage(const VggtBaOptions& opt, bool copy_images = false);
 
 }  // namespace vg

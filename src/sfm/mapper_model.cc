@@ -153,24 +153,33 @@ void local_bundle_adjust(Recon& r, int image, const MapperOptions& opt) {
   for (int track : tracks) complete_track(r, track, opt);
 }
 
-void global_bundle_adjust(Recon& r, const MapperOptions& opt, double function_tolerance) {
+BundleSummary bundle_adjust_registered(Recon& r, const BundleOptions& b,
+                                       const std::function<void(const ColmapModel&, const BundleOptions&)>& before) {
   std::vector<char> point_in(r.points.size(), 0);
   bool any = false;
   for (size_t k = 0; k < r.points.size(); ++k) point_in[k] = r.points[k].valid, any |= r.points[k].valid;
-  if (!any) return;
+  if (!any) return {};
   std::vector<int> images;
   for (size_t i = 0; i < r.registered.size(); ++i)
     if (r.registered[i]) images.push_back(static_cast<int>(i));
   ColmapModel m = build_problem(r, images, point_in);
+  if (before) before(m, b);
+  const BundleSummary s = bundle_adjust(m, b);
+  read_back(r, m);
+  return s;
+}
+
+void global_bundle_adjust(Recon& r, const MapperOptions& opt, double function_tolerance) {
   BundleOptions b = ba_options(r, opt);
   b.max_iterations = 50;
   b.gradient_tolerance = 1.0;  // COLMAP's global BA
   b.function_tolerance = function_tolerance;
-  b.device = ba_device(m, opt);
+  size_t obs = 0;
+  for (const Point& p : r.points) obs += p.valid ? p.obs.size() : 0;
+  b.device = obs >= kMinObservationsForGpu ? opt.device : Device::cpu();
   // Gauge: the first two registered images as COLMAP (first pose fixed, one translation of the second).
   b.fix_gauge_automatically = true;
-  debug_summary(bundle_adjust(m, b), "global");
-  read_back(r, m);
+  debug_summary(bundle_adjust_registered(r, b), "global");
 }
 
 int filter_images(Recon& r, const MapperOptions& opt) {

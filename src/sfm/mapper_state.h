@@ -2,6 +2,7 @@
 // growing reconstruction, with the steps of COLMAP's IncrementalMapper as free functions.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <set>
 #include <string>
@@ -71,6 +72,11 @@ int filter_all_points(Recon& r, const MapperOptions& opt);
 void local_bundle_adjust(Recon& r, int image, const MapperOptions& opt);
 // function_tolerance: relative cost change that stops it (1e-6 for final refinements, looser while growing).
 void global_bundle_adjust(Recon& r, const MapperOptions& opt, double function_tolerance = 1e-6);
+// Bundle adjustment of every registered image, its camera and every valid point with the caller's options
+// (loss, tolerances, fixed poses, device); the result is read back into r.
+// `before`, when given, sees the problem as it goes into the solver (dumps, benchmarks).
+BundleSummary bundle_adjust_registered(Recon& r, const BundleOptions& b,
+                                       const std::function<void(const ColmapModel&, const BundleOptions&)>& before = {});
 int filter_images(Recon& r, const MapperOptions& opt);  // bogus intrinsics -> deregistered
 ColmapModel to_output_model(const Recon& r);
 

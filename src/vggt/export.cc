@@ -1,6 +1,7 @@
 #include "vggt/export.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cmath>
 #include <numeric>
 
@@ -124,6 +125,14 @@ ColmapImage make_image(int64_t s, const float* E) {
   return im;
 }
 
+// The value below which a share q of the n confidences lies (nearest rank).
+float confidence_quantile(const float* c, int64_t n, double q) {
+  std::vector<float> v(c, c + n);
+  const int64_t k = std::clamp<int64_t>(static_cast<int64_t>(q * static_cast<double>(n)), 0, n - 1);
+  std::nth_element(v.begin(), v.begin() + k, v.end());
+  return v[k];
+}
+
 }  // namespace
 
 ExportResult predictions_to_colmap(const VggtPredictions& p, const ExportOptions& opt) {
@@ -142,9 +151,26 @@ ExportResult predictions_to_colmap(const VggtPredictions& p, const ExportOptions
   ExportResult r;
   std::vector<uint8_t> mask(static_cast<size_t>(S * HW));
   const float* c = conf.data<float>();
+  r.conf_threshold = opt.conf_percentile ? confidence_quantile(c, S * HW, opt.conf_thres / 100.0) : opt.conf_thres;
   for (int64_t i = 0; i < S * HW; ++i) {
-    mask[i] = c[i] >= opt.conf_thres;
+    mask[i] = c[i] >= r.conf_threshold;
     r.confident += mask[i];
+  }
+  if (opt.min_keep_fraction > 0 && static_cast<double>(r.confident) < opt.min_keep_fraction * static_cast<double>(S * HW)) {
+    // Never empty: the top-confidence share instead of (almost) nothing.
+    const float fallback = confidence_quantile(c, S * HW, 1 - opt.min_keep_fraction);
+    char note[256];
+    std::snprintf(note, sizeof note, "confidence >= %g keeps %lld of %lld pixels (< %g %%): using the top %g %% "
+                  "(confidence >= %g) instead", static_cast<double>(r.conf_threshold), static_cast<long long>(r.confident),
+                  static_cast<long long>(S * HW), 100 * opt.min_keep_fraction, 100 * opt.min_keep_fraction,
+                  static_cast<double>(fallback));
+    r.note = note;
+    r.conf_threshold = fallback;
+    r.confident = 0;
+    for (int64_t i = 0; i < S * HW; ++i) {
+      mask[i] = c[i] >= fallback;
+      r.confident += mask[i];
+    }
   }
   NumpyLegacyRandom rng(opt.seed);
   r.flat_index = randomly_limit_trues(mask, opt.max_points, rng);

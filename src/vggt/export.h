@@ -48,6 +48,10 @@ std::vector<double> unproject_depth_map_to_point_map(const Tensor& depth, const 
 
 struct ExportOptions {
   float conf_thres = 5.0f;       // --conf-thres (conf_thres_value)
+  bool conf_percentile = false;  // --conf-percentile: conf_thres is a percentile (0-100) of the confidences
+  // Never empty: when the threshold keeps fewer than this share of the pixels, the top-confidence share is kept
+  // instead (and ExportResult::note says so); 0 turns it off (the official behaviour).
+  double min_keep_fraction = 0.05;
   int64_t max_points = 100000;   // max_points_for_colmap
   uint32_t seed = 42;            // np.random.seed(args.seed)
 };
@@ -71,6 +75,8 @@ struct ExportResult {
   std::vector<float> conf;          // [P] their confidences
   std::vector<int64_t> flat_index;  // [P] s*H*W + y*W + x of each kept point
   int64_t confident = 0;            // points with conf >= conf_thres before the limit
+  float conf_threshold = 0;         // the threshold applied (after a percentile or the fallback)
+  std::string note;                 // set when the fallback replaced the threshold
 };
 
 // demo_colmap.py's no-BA branch for predictions at model resolution: the model before renaming.
@@ -120,6 +126,13 @@ std::vector<std::filesystem::path> list_scene_images(const std::filesystem::path
 // checked before any image is read.
 VggtRunStats run_vggt_p2(const std::filesystem::path& scene_dir, const std::filesystem::path& out_dir,
                          const VggtRunOptions& opt);
+// The network part of run_vggt_p2 (weights, preprocessing, forward pass) on the given images: the predictions on
+// the host; the engine and its GPU memory are released before it returns. Times go into st.seconds.
+VggtPredictions run_vggt_network(const std::vector<std::filesystem::path>& files, const VggtRunOptions& opt,
+                                 VggtRunStats& st);
+// vg::Error when out_dir is the scene, its images folder or inside them.
+void check_output_outside_scene(const std::filesystem::path& scene_dir, const std::filesystem::path& out_dir);
+std::string vggt_points_message(const VggtRunStats& st, const ExportOptions& exp);
 nlohmann::json vggt_stats_json(const VggtRunStats& s);
 
 }  // namespace vg::vggt

@@ -56,22 +56,13 @@ std::vector<fs::path> list_scene_images(const fs::path& scene_dir) {
   return files;
 }
 
-VggtRunStats run_vggt_p2(const fs::path& scene_dir, const fs::path& out_dir, const VggtRunOptions& opt) {
-  const auto t_start = SteadyClock::now();
-  VggtRunStats st;
+VggtPredictions run_vggt_network(const std::vector<fs::path>& files, const VggtRunOptions& opt, VggtRunStats& st) {
   const Device device = resolve_device(opt.device.empty() ? "auto" : opt.device);
   st.device = device.str();
   const VggtConfig cfg = config_by_name(opt.config);
-  const std::vector<fs::path> files = list_scene_images(scene_dir);
-  const fs::path out = canonical_loose(out_dir), scene = canonical_loose(scene_dir),
-                 images_dir = canonical_loose(files.front().parent_path());
-  VG_CHECK(!same_or_inside(out, images_dir) && !same_or_inside(out, scene),
-           "output folder ", out.string(), " is inside the input scene ", scene.string(),
-           " (it is only read): pass --out DIR elsewhere");
-
   auto t0 = SteadyClock::now();
   const fs::path weights_file = resolve_weights_path(opt.weights);
-  const std::unique_ptr<VggtEngine> engine =
+  std::unique_ptr<VggtEngine> engine =
       make_vggt_engine(cfg, load_weights(weights_file, cfg, opt.point_head), device, opt.precision);
   st.engine = engine->name();
   st.precision = engine->precision();
@@ -100,26 +91,56 @@ VggtRunStats run_vggt_p2(const fs::path& scene_dir, const fs::path& out_dir, con
     p.conf = (opt.point_head ? net.world_points_conf : net.depth_conf).to(cpu);
     if (opt.point_head) p.world_points = net.world_points.to(cpu);
   }
+  engine.reset();  // the weights and workspaces go back before the next stage (refinement, training)
+  st.seconds.emplace_back("download", since(t0));
   p.images_model = pre.images_model;
   p.original_coords = pre.original_coords;
   for (const fs::path& f : files) p.names.push_back(f.filename().string());
+  return p;
+}
+
+void check_output_outside_scene(const fs::path& scene_dir, const fs::path& out_dir) {
+  const std::vector<fs::path> files = list_scene_images(scene_dir);
+  const fs::path out = canonical_loose(out_dir), scene = canonical_loose(scene_dir),
+                 images_dir = canonical_loose(files.front().parent_path());
+  VG_CHECK(!same_or_inside(out, images_dir) && !same_or_inside(out, scene),
+           "output folder ", out.string(), " is inside the input scene ", scene.string(),
+           " (it is only read): pass --out DIR elsewhere");
+}
+
+VggtRunStats run_vggt_p2(const fs::path& scene_dir, const fs::path& out_dir, const VggtRunOptions& opt) {
+  const auto t_start = SteadyClock::now();
+  VggtRunStats st;
+  config_by_name(opt.config);
+  const std::vector<fs::path> files = list_scene_images(scene_dir);
+  check_output_outside_scene(scene_dir, out_dir);
+  resolve_weights_path(opt.weights);  // checked before any image is read
+  VggtPredictions p = run_vggt_network(files, opt, st);
+
+  auto t0 = SteadyClock::now();
   ExportResult r = predictions_to_colmap(p, opt.exp);
+  if (!r.note.empty()) log_warn("vggt: " + r.note);
   rename_and_rescale(r.model, p.names, p.original_coords, opt.model_size);
   st.seconds.emplace_back("export", since(t0));
 
   t0 = SteadyClock::now();
-  st.model_dir = out / "sparse";
+  st.model_dir = canonical_loose(out_dir) / "sparse";
   write_export(st.model_dir, r, opt.write_txt);
   st.seconds.emplace_back("write", since(t0));
 
   st.confident = r.confident;
   st.points = static_cast<int64_t>(r.xyz.size() / 3);
   st.total_seconds = since(t_start);
-  char thres[32];
-  std::snprintf(thres, sizeof thres, "%g", opt.exp.conf_thres);
-  st.message = std::to_string(st.images) + " cameras, " + std::to_string(st.points) + " points (of " +
-               std::to_string(st.confident) + " with confidence >= " + thres + ")";
+  st.message = vggt_points_message(st, opt.exp);
+  if (!r.note.empty()) st.message += "; " + r.note;
   return st;
+}
+
+std::string vggt_points_message(const VggtRunStats& st, const ExportOptions& exp) {
+  char thres[32];
+  std::snprintf(thres, sizeof thres, "%g", exp.conf_thres);
+  return std::to_string(st.images) + " cameras, " + std::to_string(st.points) + " points (of " +
+         std::to_string(st.confident) + " with confidence >= " + thres + ")";
 }
 
 nlohmann::json vggt_stats_json(const VggtRunStats& s) {

@@ -1,0 +1,145 @@
+// `vgsplat refine <scene> --init-model DIR --out DIR`: cameras refined from initial poses (COLMAP's
+// point_triangulator + bundle_adjuster in one command) -> <out>/sparse/0, points.ply, refine_report.json.
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "apps/vgsplat/commands.h"
+#include "apps/vgsplat/refine_options.h"
+#include "core/error.h"
+#include "pipeline/refine_pipeline.h"
+#include "pipeline/results.h"
+#include "pipeline/runner.h"
+
+namespace vg::app {
+
+namespace fs = std::filesystem;
+
+void add_refine_options(CLI::App* cmd, RefineCliOptions& o) {
+  RefineRunOptions& r = o.run;
+  cmd->add_option("--camera-model", r.camera_model,
+                  "Convert the initial cameras to SIMPLE_PINHOLE, PINHOLE, SIMPLE_RADIAL, RADIAL or OPENCV "
+                  "(default: keep the initial model's)");
+  cmd->add_flag("--single-camera", r.single_camera, "One camera shared by all images (they must have one size)");
+  cmd->add_option("--refine-focal", r.refine.refine_focal, "Refine focal lengths (COLMAP default 1)")
+      ->capture_default_str();
+  cmd->add_flag("--refine-principal-point", r.refine.refine_principal_point,
+                "Refine principal points (COLMAP default: off)");
+  cmd->add_option("--refine-extra", r.refine.refine_extra_params, "Refine distortion terms (COLMAP default 1)")
+      ->capture_default_str();
+  cmd->add_option("--max-reproj-error", r.refine.max_reproj_error,
+                  "Final reprojection-error filter in pixels (COLMAP's filter_max_reproj_error)")
+      ->capture_default_str();
+  cmd->add_option("--initial-max-reproj-error", r.refine.initial_max_reproj_error,
+                  "First stage's threshold in pixels (0: measured from how far the initial poses are off)")
+      ->capture_default_str();
+  cmd->add_option("--min-tri-angle", r.refine.min_tri_angle_deg, "Minimum triangulation angle, degrees")
+      ->capture_default_str();
+  cmd->add_option("--min-tracks", r.refine.min_tracks,
+                  "Fewer surviving tracks leave the cameras as given (a partial result)")
+      ->capture_default_str();
+  cmd->add_option("--min-image-observations", r.refine.min_image_observations,
+                  "Images seeing fewer points are not refined (registered afterwards, or kept as given)")
+      ->capture_default_str();
+  cmd->add_option("--epipolar-tolerance", r.guided.epipolar_tolerance_px,
+                  "Matches farther than this (pixels) from the initial epipolar lines are dropped (0: measured)")
+      ->capture_default_str();
+  cmd->add_option("--min-overlap", r.overlap.min_overlap,
+                  "Candidate pairs: share of one view that the other sees at the scene depth")
+      ->capture_default_str();
+  cmd->add_option("--max-pairs-per-image", r.overlap.max_pairs_per_image,
+                  "At most this many best-overlapping partners per image (0: all above --min-overlap)")
+      ->capture_default_str();
+  cmd->add_option("--max-image-size", r.sift.max_image_size, "Downscale larger images for SIFT")->capture_default_str();
+  cmd->add_option("--max-features", r.sift.max_num_features, "SIFT keypoints per image")->capture_default_str();
+  cmd->add_option("--jpeg-decode", o.jpeg_decode, "JPEG decoding for SIFT: colmap or accurate")
+      ->check(CLI::IsMember({"colmap", "accurate"}))
+      ->capture_default_str();
+  cmd->add_option("--threads", r.num_threads, "CPU worker threads (0: all)");
+  cmd->add_option("--refine-seed", r.seed, "RANSAC seed")->capture_default_str();
+  cmd->add_option("--dump-ba", r.dump_ba, "Write the final bundle-adjustment problem here (for tools/ba_bench)");
+}
+
+void add_p3_options(CLI::App* cmd, RefineRunOptions& r, std::string& tracks) {
+  cmd->add_option("--tracks", tracks, "P3/P5 track source: sift (the learned vggsfm tracker is not built yet)")
+      ->check(CLI::IsMember({"sift", "vggsfm"}))
+      ->capture_default_str();
+  cmd->add_flag("--shared-camera", r.single_camera, "P3/P5: one camera for all images (demo_colmap.py --shared_camera)");
+  cmd->add_option("--camera-type", r.camera_model, "P3/P5: SIMPLE_PINHOLE (the original's default) or PINHOLE, ...")
+      ->capture_default_str();
+  cmd->add_option("--max-reproj-error", r.refine.max_reproj_error, "P3/P5: final reprojection-error filter, pixels")
+      ->capture_default_str();
+  cmd->add_option("--dump-ba", r.dump_ba, "P3/P5: write the final bundle-adjustment problem here (tools/ba_bench)");
+}
+
+void finish_refine_options(RefineCliOptions& o) {
+  RefineRunOptions& r = o.run;
+  r.jpeg_decode = o.jpeg_decode == "accurate" ? JpegDecode::kAccurate : JpegDecode::kFast;
+  VG_CHECK(r.camera_model.empty() || colmap_model_id(r.camera_model) >= 0, "unknown camera model '", r.camera_model,
+           "'");
+  VG_CHECK(r.refine.max_reproj_error > 0, "--max-reproj-error must be > 0");
+  VG_CHECK(r.refine.min_tracks >= 0, "--min-tracks must be >= 0");
+  VG_CHECK(r.overlap.min_overlap >= 0 && r.overlap.min_overlap <= 1, "--min-overlap must be in [0, 1]");
+  VG_CHECK(r.sift.max_image_size >= 16, "--max-image-size must be >= 16");
+  VG_CHECK(r.sift.max_num_features >= 1, "--max-features must be >= 1");
+}
+
+void print_refine_summary(const RefineRunStats& s) {
+  const RefineReport& r = s.report;
+  std::printf("refine: %s\n", s.message.c_str());
+  std::printf("  %d candidate pairs, %d verified (epipolar tolerance %.1f px, %lld of %lld matches off the initial "
+              "geometry)\n", s.candidate_pairs, s.verified_pairs, s.epipolar_tolerance_px,
+              static_cast<long long>(s.matches_prior_rejected), static_cast<long long>(s.matches));
+  std::printf("  tracks %d: %d triangulated (%d from depth), %d kept, %d dropped; %lld observations\n",
+              r.tracks_total, r.tracks_initial, r.tracks_from_depth, r.tracks_kept, r.tracks_dropped,
+              static_cast<long long>(r.observations));
+  for (const RefineIteration& it : r.iterations)
+    std::printf("  %-18s cost %12.5g -> %12.5g  %3d BA its  %7d points  mean error %.3f px  %.2f s\n",
+                it.stage.c_str(), it.initial_cost, it.final_cost, it.ba_iterations, it.points, it.mean_reproj_error,
+                it.seconds);
+  std::printf("  mean reprojection error %.3f px (initial %.3f px)\n", r.final_mean_reproj_error,
+              r.initial_mean_reproj_error);
+  std::printf("  seconds:");
+  for (const auto& [step, sec] : s.seconds) std::printf(" %s %.2f,", step.c_str(), sec);
+  std::printf(" total %.2f (%s)\n", s.total_seconds, s.device.c_str());
+}
+
+void register_refine(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "refine", "Refine given cameras (COLMAP point_triangulator + bundle_adjuster): -> sparse/0, points.ply");
+  auto o = std::make_shared<RefineCliOptions>();
+  auto scene = std::make_shared<std::string>();
+  auto init = std::make_shared<std::string>();
+  auto out = std::make_shared<std::string>();
+  auto stats_json = std::make_shared<std::string>();
+  auto overwrite = std::make_shared<bool>(false);
+  cmd->add_option("scene", *scene, "Scene folder (its images/ subfolder, or the photos themselves); only read")
+      ->required();
+  cmd->add_option("--init-model", *init, "Initial COLMAP model (folder of cameras/images[.bin|.txt], or a dataset "
+                  "folder with sparse/0)")->required();
+  cmd->add_option("--out", *out, "Output folder (default: ./refine_<scene name>)");
+  cmd->add_option("--device", o->run.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  cmd->add_flag("--txt", o->run.write_txt, "Also write the model as .txt");
+  cmd->add_option("--stats", *stats_json, "Also write the report here (it is always in <out>/refine_report.json)");
+  cmd->add_flag("--overwrite", *overwrite, "Replace an existing <out>/sparse folder");
+  add_refine_options(cmd, *o);
+  cmd->callback([o, scene, init, out, stats_json, overwrite] {
+    finish_refine_options(*o);
+    const fs::path out_dir = out->empty() ? fs::path("refine_" + scan_name(fs::absolute(*scene))) : fs::path(*out);
+    VG_CHECK(*overwrite || !fs::exists(out_dir / "sparse"), (out_dir / "sparse").string(),
+             " already exists: pass --out DIR or --overwrite");
+    const fs::path init_dir = fs::exists(fs::path(*init) / "cameras.bin") || fs::exists(fs::path(*init) / "cameras.txt")
+                                  ? fs::path(*init)
+                                  : find_colmap_model(*init);
+    const ColmapModel model = read_colmap_model(init_dir);
+    const RefineRunStats s = run_refine(*scene, model, out_dir, o->run);
+    const nlohmann::json j = refine_stats_json(s);
+    write_json_atomic(out_dir / "refine_report.json", j);
+    if (!stats_json->empty()) write_json_atomic(*stats_json, j);
+    print_refine_summary(s);
+    std::printf("model in %s, points in %s, report in %s\n", s.model_dir.string().c_str(),
+                (out_dir / "points.ply").string().c_str(), (out_dir / "refine_report.json").string().c_str());
+  });
+}
+
+}  // namespace vg::app

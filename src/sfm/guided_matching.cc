@@ -1,0 +1,224 @@
+#include "sfm/guided_matching.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+
+#include <Eigen/Dense>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "geometry/camera_models.h"
+
+namespace vg {
+namespace {
+
+double mean_focal(const ColmapCamera& cam) {
+  const std::vector<int> idx = camera_focal_idxs(colmap_model_id(cam.model));
+  double f = 0;
+  for (int k : idx) f += cam.params[k];
+  return f / static_cast<double>(idx.size());
+}
+
+Eigen::Vector3d center(const PosedView& v) { return -v.R.transpose() * v.t; }
+
+bool in_frame(const PosedView& v, const Eigen::Vector3d& X) {
+  const Eigen::Vector3d pc = v.R * X + v.t;
+  if (pc.z() <= 1e-12) return false;
+  const Eigen::Vector2d px = camera_project<double>(colmap_model_id(v.camera.model), v.camera.params.data(), pc);
+  return px.x() >= 0 && px.y() >= 0 && px.x() < static_cast<double>(v.camera.width) &&
+         px.y() < static_cast<double>(v.camera.height);
+}
+
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  const size_t k = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+  return v[k];
+}
+
+}  // namespace
+
+double view_overlap(const PosedView& a, const PosedView& b, int grid) {
+  VG_CHECK(a.depth > 0, "view_overlap: view without a scene depth");
+  int best = 0;
+  for (double scale : {0.5, 1.0, 2.0}) {
+    int inside = 0;
+    for (int gy = 0; gy < grid; ++gy)
+      for (int gx = 0; gx < grid; ++gx) {
+        const Eigen::Vector2d px((gx + 0.5) * a.camera.width / grid, (gy + 0.5) * a.camera.height / grid);
+        const Eigen::Vector2d xn = camera_unproject(a.camera, px);
+        const double d = scale * a.depth;
+        const Eigen::Vector3d X = a.R.transpose() * (Eigen::Vector3d(xn.x() * d, xn.y() * d, d) - a.t);
+        inside += in_frame(b, X);
+      }
+    best = std::max(best, inside);
+  }
+  return static_cast<double>(best) / (grid * grid);
+}
+
+void estimate_view_depths(std::vector<PosedView>& views) {
+  const size_t n = views.size();
+  if (n == 0) return;
+  // The point nearest all optical axes: sum_i (I - d_i d_i^T) X = sum_i (I - d_i d_i^T) c_i.
+  Eigen::Matrix3d A = Eigen::Matrix3d::Zero();
+  Eigen::Vector3d b = Eigen::Vector3d::Zero();
+  for (const PosedView& v : views) {
+    const Eigen::Vector3d d = v.R.row(2).transpose();  // optical axis in the world
+    const Eigen::Matrix3d P = Eigen::Matrix3d::Identity() - d * d.transpose();
+    A += P;
+    b += P * center(v);
+  }
+  Eigen::SelfAdjointEigenSolver<Eigen::Matrix3d> es(A);
+  const bool conditioned = n >= 2 && es.eigenvalues()(0) > 1e-3 * es.eigenvalues()(2);
+  const Eigen::Vector3d X = conditioned ? Eigen::Vector3d(A.ldlt().solve(b)) : Eigen::Vector3d::Zero();
+  // Fallback: 10x the median nearest-neighbour camera distance (forward-facing captures).
+  std::vector<double> nn;
+  for (size_t i = 0; i < n; ++i) {
+    double m = INFINITY;
+    for (size_t j = 0; j < n; ++j)
+      if (j != i) m = std::min(m, (center(views[i]) - center(views[j])).norm());
+    if (std::isfinite(m) && m > 0) nn.push_back(m);
+  }
+  const double fallback = nn.empty() ? 1.0 : 10 * quantile(nn, 0.5);
+  for (PosedView& v : views) {
+    if (v.depth > 0) continue;
+    const double z = conditioned ? (v.R * X + v.t).z() : 0;
+    v.depth = z > 0 && std::isfinite(z) ? z : fallback;
+  }
+}
+
+std::vector<std::pair<int, int>> overlap_pairs(const std::vector<PosedView>& views, const OverlapOptions& opt,
+                                               std::vector<double>* overlap) {
+  const int n = static_cast<int>(views.size());
+  std::vector<std::vector<double>> ov(n, std::vector<double>(n, 0));
+  parallel_for(n, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      for (int j = 0; j < n; ++j)
+        if (j != i) ov[i][j] = view_overlap(views[i], views[j], opt.grid);
+  }, 1);
+  std::vector<std::vector<char>> keep(n, std::vector<char>(n, 0));
+  for (int i = 0; i < n; ++i) {
+    std::vector<std::pair<double, int>> partners;
+    for (int j = 0; j < n; ++j) {
+      const double o = std::max(ov[i][j], ov[j][i]);
+      const double cos_axes = views[i].R.row(2).dot(views[j].R.row(2));
+      if (opt.max_axis_angle_deg > 0 && cos_axes < std::cos(opt.max_axis_angle_deg * 3.14159265358979323846 / 180))
+        continue;
+      if (j != i && o >= opt.min_overlap) partners.push_back({o, j});
+    }
+    std::sort(partners.rbegin(), partners.rend());
+    if (opt.max_pairs_per_image > 0 && static_cast<int>(partners.size()) > opt.max_pairs_per_image)
+      partners.resize(opt.max_pairs_per_image);
+    for (auto [o, j] : partners) keep[std::min(i, j)][std::max(i, j)] = 1;
+  }
+  std::vector<std::pair<int, int>> pairs;
+  if (overlap) overlap->clear();
+  for (int i = 0; i < n; ++i)
+    for (int j = i + 1; j < n; ++j)
+      if (keep[i][j]) {
+        pairs.push_back({i, j});
+        if (overlap) overlap->push_back(std::max(ov[i][j], ov[j][i]));
+      }
+  return pairs;
+}
+
+std::vector<double> prior_epipolar_errors(const PosedView& a, const std::vector<Eigen::Vector2d>& points_a,
+                                          const PosedView& b, const std::vector<Eigen::Vector2d>& points_b,
+                                          const FeatureMatches& matches) {
+  // E = [t]x R with b_from_a = (R_b R_a^T, t_b - R t_a) (Hartley & Zisserman eq. 9.12); Sampson distance
+  // (eq. 11.9) in normalised coordinates, scaled to pixels by the mean focal length.
+  const Eigen::Matrix3d R = b.R * a.R.transpose();
+  const Eigen::Vector3d t = b.t - R * a.t;
+  Eigen::Matrix3d tx;
+  tx << 0, -t.z(), t.y(), t.z(), 0, -t.x(), -t.y(), t.x(), 0;
+  const Eigen::Matrix3d E = tx * R;
+  const double f = 0.5 * (mean_focal(a.camera) + mean_focal(b.camera));
+  std::vector<double> err(matches.size(), 0);
+  if (t.norm() <= 1e-12 * std::max(1.0, a.t.norm())) return err;  // no baseline: no epipolar constraint
+  for (size_t k = 0; k < matches.size(); ++k) {
+    const Eigen::Vector2d x1 = camera_unproject(a.camera, points_a[matches[k].first]);
+    const Eigen::Vector2d x2 = camera_unproject(b.camera, points_b[matches[k].second]);
+    const Eigen::Vector3d h1(x1.x(), x1.y(), 1), h2(x2.x(), x2.y(), 1);
+    const Eigen::Vector3d Ex1 = E * h1, Etx2 = E.transpose() * h2;
+    const double num = h2.dot(Ex1);
+    const double den = Ex1.x() * Ex1.x() + Ex1.y() * Ex1.y() + Etx2.x() * Etx2.x() + Etx2.y() * Etx2.y();
+    err[k] = den > 0 ? f * std::abs(num) / std::sqrt(den) : 0;
+  }
+  return err;
+}
+
+GuidedMatchResult guided_verify(const std::vector<PosedView>& views,
+                                const std::vector<std::vector<Eigen::Vector2d>>& keypoints,
+                                const std::vector<std::pair<int, int>>& pairs,
+                                const std::vector<FeatureMatches>& matches, const GuidedMatchOptions& opt) {
+  VG_CHECK(pairs.size() == matches.size(), "guided_verify: ", pairs.size(), " pairs but ", matches.size(),
+           " match lists");
+  VG_CHECK(views.size() == keypoints.size(), "guided_verify: ", views.size(), " views but ", keypoints.size(),
+           " keypoint lists");
+  const int n = static_cast<int>(pairs.size());
+  GuidedMatchResult res;
+  res.pairs_in = n;
+  std::vector<std::vector<double>> err(n);
+  for (int p = 0; p < n; ++p) {
+    const auto [i, j] = pairs[p];
+    err[p] = prior_epipolar_errors(views[i], keypoints[i], views[j], keypoints[j], matches[p]);
+    res.matches_in += static_cast<int64_t>(matches[p].size());
+  }
+  const size_t min_inliers = static_cast<size_t>(std::max(1, opt.two_view.min_num_inliers));
+  auto verify = [&](int p, const FeatureMatches& m) {
+    const auto [i, j] = pairs[p];
+    TwoViewOptions tv = opt.two_view;
+    tv.ransac.seed = opt.seed * 1000003ULL + static_cast<uint64_t>(p) + 1;
+    TwoViewGeometry g = estimate_two_view_geometry(views[i].camera, keypoints[i], views[j].camera, keypoints[j], m,
+                                                   opt.has_prior_focal, tv);
+    const bool ok = g.config != TwoViewGeometry::UNDEFINED && g.config != TwoViewGeometry::DEGENERATE &&
+                    g.inlier_matches.size() >= min_inliers;
+    return ok ? g : TwoViewGeometry{};
+  };
+
+  // The tolerance: how far RANSAC inliers of the best-matched pairs lie from the initial epipolar lines.
+  res.tolerance_px = opt.epipolar_tolerance_px;
+  if (res.tolerance_px <= 0) {
+    std::vector<int> order(n);
+    for (int p = 0; p < n; ++p) order[p] = p;
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return matches[a].size() > matches[b].size(); });
+    order.resize(std::min<size_t>(order.size(), static_cast<size_t>(std::max(1, opt.calibration_pairs))));
+    std::vector<std::vector<double>> inlier_err(order.size());
+    parallel_for(static_cast<int64_t>(order.size()), [&](int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) {
+        const int p = order[k];
+        if (matches[p].size() < min_inliers) continue;
+        const TwoViewGeometry g = verify(p, matches[p]);
+        std::map<std::pair<int, int>, double> by_match;
+        for (size_t m = 0; m < matches[p].size(); ++m) by_match[matches[p][m]] = err[p][m];
+        for (const auto& m : g.inlier_matches) inlier_err[k].push_back(by_match[m]);
+      }
+    }, 1);
+    std::vector<double> all;
+    for (const auto& v : inlier_err) all.insert(all.end(), v.begin(), v.end());
+    res.tolerance_px = std::max(opt.min_tolerance_px, 2 * quantile(all, opt.tolerance_quantile));
+  }
+
+  std::vector<TwoViewGeometry> geoms(n);
+  std::atomic<int64_t> rejected{0};
+  parallel_for(n, [&](int64_t b, int64_t e) {
+    for (int64_t p = b; p < e; ++p) {
+      FeatureMatches kept;
+      for (size_t m = 0; m < matches[p].size(); ++m)
+        if (err[p][m] <= res.tolerance_px) kept.push_back(matches[p][m]);
+      rejected += static_cast<int64_t>(matches[p].size() - kept.size());
+      if (kept.size() >= min_inliers) geoms[p] = verify(static_cast<int>(p), kept);
+    }
+  }, 1);
+  res.matches_prior_rejected = rejected;
+  for (int p = 0; p < n; ++p) {
+    if (geoms[p].inlier_matches.empty()) continue;
+    res.matches_verified += static_cast<int64_t>(geoms[p].inlier_matches.size());
+    res.verified.emplace(pairs[p], std::move(geoms[p]));
+  }
+  res.pairs_verified = static_cast<int>(res.verified.size());
+  return res;
+}
+
+}  // namespace vg

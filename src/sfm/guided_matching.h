@@ -1,0 +1,76 @@
+// Matching guided by known (approximate) cameras, for refining given poses: candidate pairs from the
+// initial poses' view overlap, matches kept when they agree with the epipolar geometry of the initial cameras
+// within a tolerance measured from how well the initial poses explain RANSAC-verified matches (so it widens
+// for noisy inputs), then two-view verification by RANSAC as in SfM (geometry/two_view.h).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "geometry/two_view.h"
+#include "io/colmap.h"
+
+namespace vg {
+
+struct PosedView {
+  ColmapCamera camera;
+  Eigen::Matrix3d R = Eigen::Matrix3d::Identity();  // cam_from_world
+  Eigen::Vector3d t = Eigen::Vector3d::Zero();
+  double depth = 0;  // typical scene depth in this view (e.g. median point depth); <= 0: estimated
+};
+
+struct OverlapOptions {
+  double min_overlap = 0.05;    // a pair is a candidate when this share of either view lands in the other
+  int max_pairs_per_image = 0;  // keep at most this many best-overlapping partners per image (0: all)
+  int grid = 12;                // samples per image side
+  // Views whose optical axes differ by more than this see the scene from opposite sides (frustum overlap
+  // alone cannot tell): no candidate (0: no limit).
+  double max_axis_angle_deg = 100;
+};
+
+// Share of a grid of view a's pixels, placed at 0.5x, 1x and 2x its scene depth, that project in front of
+// view b and inside its frame (the largest of the three depths).
+double view_overlap(const PosedView& a, const PosedView& b, int grid = 12);
+// Scene depths for views without one: the distance along each optical axis to the point nearest all axes
+// (least squares), or, when the axes are near parallel (forward-facing captures), 10x the median distance to
+// the nearest other camera.
+void estimate_view_depths(std::vector<PosedView>& views);
+// Candidate pairs (i < j) by overlap; `overlap` receives the symmetric overlap of every returned pair.
+std::vector<std::pair<int, int>> overlap_pairs(const std::vector<PosedView>& views, const OverlapOptions& opt,
+                                               std::vector<double>* overlap = nullptr);
+
+// Sampson distance (pixels, through the mean focal length of a) of each match under the essential matrix of
+// the two views' initial poses; keypoints undistorted with their cameras.
+std::vector<double> prior_epipolar_errors(const PosedView& a, const std::vector<Eigen::Vector2d>& points_a,
+                                          const PosedView& b, const std::vector<Eigen::Vector2d>& points_b,
+                                          const FeatureMatches& matches);
+
+struct GuidedMatchOptions {
+  double epipolar_tolerance_px = 0;  // 0: measured (see below)
+  double min_tolerance_px = 4;       // the measured tolerance never goes below this
+  double tolerance_quantile = 0.95;  // measured: 2x this quantile of the prior errors of RANSAC inliers
+  int calibration_pairs = 60;        // pairs (most matches first) RANSAC-verified to measure the tolerance
+  TwoViewOptions two_view;
+  bool has_prior_focal = true;       // the initial intrinsics are known (calibrated RANSAC first)
+  int num_threads = 0;
+  uint64_t seed = 0;
+};
+
+struct GuidedMatchResult {
+  std::map<std::pair<int, int>, TwoViewGeometry> verified;  // pairs with >= min inliers after both filters
+  double tolerance_px = 0;         // the epipolar tolerance used
+  int64_t matches_in = 0, matches_prior_rejected = 0, matches_verified = 0;
+  int pairs_in = 0, pairs_verified = 0;
+};
+
+// Filters raw descriptor matches of the given pairs by the initial geometry, then RANSAC-verifies them.
+// keypoints[i]: image i's keypoints (pixels); views[i]: its initial camera and pose.
+GuidedMatchResult guided_verify(const std::vector<PosedView>& views,
+                                const std::vector<std::vector<Eigen::Vector2d>>& keypoints,
+                                const std::vector<std::pair<int, int>>& pairs,
+                                const std::vector<FeatureMatches>& matches, const GuidedMatchOptions& opt);
+
+}  // namespace vg

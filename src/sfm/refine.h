@@ -1,0 +1,105 @@
+// Refinement of known (approximate) cameras from feature tracks: COLMAP's point_triangulator followed by
+// bundle_adjuster in one step, made robust to noisy initial poses. Points are triangulated from the initial
+// poses (or placed from per-keypoint depth when given, as VGGT's unprojected depth in demo_colmap.py --use_ba),
+// then IterativeGlobalRefinement (retriangulate, bundle adjustment, filter by reprojection error and
+// triangulation angle, repeat until few observations change) runs under a reprojection threshold that starts
+// wide enough for the initial pose error (measured from the residuals of the first triangulation) and halves
+// down to the final one; the wide stages use a Cauchy loss at the threshold, the last one COLMAP's default
+// (trivial) loss. Images observing too few points keep their initial pose (or are registered against the
+// refined points by P3P RANSAC) and are reported, instead of failing the whole refinement.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <Eigen/Core>
+
+#include "core/device.h"
+#include "io/colmap.h"
+#include "sfm/bundle_adjustment.h"
+#include "sfm/mapper.h"
+
+namespace vg {
+
+struct RefineInput {
+  MapperInput input;                 // cameras (initial intrinsics), images (keypoints, colours), verified pairs
+  std::vector<Eigen::Matrix3d> R;    // [image] initial cam_from_world rotation
+  std::vector<Eigen::Vector3d> t;    // [image] initial cam_from_world translation
+  // Optional [image][keypoint] depth (camera z, same units as t) where known; <= 0 or NaN: unknown. When a
+  // track has depth at one of its observations, its point starts there (the median over its observations'
+  // unprojected depths) instead of being triangulated.
+  std::vector<std::vector<float>> keypoint_depth;
+};
+
+struct RefineOptions {
+  double max_reproj_error = 4.0;          // final filter (COLMAP's filter_max_reproj_error); P3 uses 8
+  double initial_max_reproj_error = 0;    // first stage's threshold; 0: measured from the initial residuals
+  double min_tri_angle_deg = 1.5;         // triangulation and filtering (COLMAP's defaults)
+  bool ignore_two_view_tracks = false;    // COLMAP's tri_ignore_two_view_tracks (off: every track of >= 2 views)
+  int max_refinements = 5;                // rounds per stage (IterativeGlobalRefinement)
+  double max_refinement_change = 0.0005;  // stop a stage when this share of observations changed
+  int ba_max_iterations = 100;            // COLMAP's BundleAdjustmentOptions default (solver max_num_iterations)
+  double ba_function_tolerance = 1e-6;
+  double ba_gradient_tolerance = 1e-10;
+  bool refine_focal = true, refine_principal_point = false, refine_extra_params = true;  // COLMAP's defaults
+  bool refine_poses = true;               // false: points (and intrinsics, when asked) only
+  int min_image_observations = 20;        // an image with fewer is not refined (kept / registered afterwards)
+  int min_tracks = 100;                   // fewer surviving tracks: cameras left as given, result partial
+  bool register_weak_images = true;       // try P3P registration of the weak images against the refined points
+  uint64_t seed = 0;
+  Device device = Device::cpu();
+  std::function<void(const std::string&)> log;  // one line per stage (may be empty)
+  // Sees every bundle-adjustment problem before it is solved (stage index, problem, options): dumps, benchmarks.
+  std::function<void(int, const ColmapModel&, const BundleOptions&)> on_ba_problem;
+};
+
+struct RefineIteration {
+  std::string stage;  // "threshold 32.0 px", ...
+  double threshold_px = 0;
+  double initial_cost = 0, final_cost = 0;
+  int ba_iterations = 0;
+  std::string termination;
+  int points = 0;
+  int64_t observations = 0;
+  int filtered_observations = 0;
+  double mean_reproj_error = 0;
+  double seconds = 0;     // the whole stage (retriangulation, filtering, BA)
+  double ba_seconds = 0;  // the bundle adjustments alone
+};
+
+struct RefineImageReport {
+  std::string name;
+  std::string status;             // "refined", "registered" (P3P against the refined points), "initial"
+  int observations = 0;
+  double rotation_change_deg = 0;  // refined vs initial pose after a similarity alignment of all centres
+  double center_change = 0;        // in units of the scene size (initial centres' bounding-box diagonal)
+};
+
+struct RefineReport {
+  int tracks_total = 0;        // tracks of >= 2 features in the match graph
+  int tracks_initial = 0;      // points made in the first triangulation (or from depth)
+  int tracks_from_depth = 0;   // of those, placed from depth
+  int tracks_kept = 0;         // points in the final model
+  int tracks_dropped = 0;      // tracks_total - tracks_kept
+  int64_t observations = 0;
+  double initial_mean_reproj_error = 0;  // over the first points' observations, before any adjustment
+  double final_mean_reproj_error = 0;
+  double initial_threshold_px = 0;
+  std::vector<RefineIteration> iterations;
+  std::vector<RefineImageReport> images;  // input order
+  std::vector<std::pair<std::string, double>> seconds;  // triangulation, refinement, registration
+  double scene_size = 0;
+  bool partial = false;
+  std::string message;
+};
+
+struct RefineResult {
+  ColmapModel model;  // every input image (id = index + 1): refined, registered or at its initial pose
+  RefineReport report;
+};
+
+// Throws vg::Error on inconsistent input (sizes, non-finite poses, cameras missing).
+RefineResult refine_model(const RefineInput& in, const RefineOptions& opt);
+
+}  // namespace vg
