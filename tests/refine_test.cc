@@ -16,6 +16,7 @@
 #include "geometry/similarity.h"
 #include "sfm/guided_matching.h"
 #include "sfm/synthetic_scene.h"
+#include "tests/ceres_ba.h"
 
 using namespace vg;
 
@@ -251,6 +252,33 @@ TEST(Refine, BadInputIsAClearError) {
   bad_rot.R[0] *= 2;
   EXPECT_THROW(refine_model(bad_rot, RefineOptions{}), Error);
 }
+
+#ifdef VGSPLAT_HAS_CERES
+// The final stage's first bundle adjustment (from the perturbed start, after the wide stages): our solver's final
+// cost equals Ceres' on the same problem (same residuals, loss, gauge, tolerances) within 1 %.
+TEST(Refine, FinalBundleAdjustmentMatchesCeres) {
+  const SyntheticScene s = make_synthetic_scene(scene_options("SIMPLE_RADIAL"));
+  Perturbed p = perturb(s, 3.0, 0.05 * s.scene_size, 0.1, 11);
+  RefineOptions opt;
+  std::vector<std::pair<ColmapModel, BundleOptions>> problems;
+  opt.on_ba_problem = [&](int, const ColmapModel& m, const BundleOptions& b) { problems.push_back({m, b}); };
+  refine_model(p.in, opt);
+  ASSERT_GE(problems.size(), 2u);
+  // The first BA of all (3 deg off, Cauchy loss at the wide threshold) and the first of the final stage.
+  size_t final_first = 0;
+  for (size_t k = 0; k < problems.size(); ++k)
+    if (problems[k].second.loss == BundleOptions::Loss::Trivial) { final_first = k; break; }
+  for (size_t k : {size_t{0}, final_first}) {
+    ColmapModel ours = problems[k].first, theirs = problems[k].first;
+    const BundleSummary a = bundle_adjust(ours, problems[k].second);
+    const CeresBaSummary b = ceres_bundle_adjust(theirs, problems[k].second);
+    std::printf("[refine] BA problem %zu (%d residuals, loss %d): vgsplat %.6g (%d its) vs Ceres %.6g (%d its, %s)\n", k,
+                a.num_residuals, static_cast<int>(problems[k].second.loss), a.final_cost, a.iterations, b.final_cost,
+                b.iterations, b.linear_solver.c_str());
+    EXPECT_NEAR(a.final_cost, b.final_cost, 0.01 * b.final_cost);
+  }
+}
+#endif
 
 TEST(GuidedMatching, OverlapPairsFollowTheRing) {
   SyntheticOptions so = scene_options("PINHOLE");
