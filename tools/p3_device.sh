@@ -119,4 +119,8 @@ for s in $STEPS; do
     ;;
   esac
 done
+# Everything but the table in one archive (at most 8 files come back).
+(cd "$OUT" && tar -czf logs.tgz --exclude=logs.tgz --exclude=table.txt --exclude=p3_ba.tar * 2>/dev/null)
+cp /root/refine_eval/summary.tsv "$OUT/" 2>/dev/null
+(cd "$OUT" && ls | grep -vE '^(logs.tgz|table.txt|p3_ba.tar|summary.tsv|gpu.txt)$' | xargs rm -f)
 echo; echo "==== summary ($(( $(date +%s) - T0 )) s) ===="; cat "$TABLE"

@@ -64,12 +64,12 @@ CameraSetup setup_cameras(const std::vector<ColmapCamera>& cameras, const std::v
   CameraSetup s;
   const size_t n = cameras.size();
   std::map<uint32_t, ColmapCamera> fitted;  // by initial camera id
-  int rescaled = 0;
+  int rescaled = 0, converted = 0;
   for (size_t i = 0; i < n; ++i) {
     ColmapCamera c = cameras[i];
     check_camera(c);
     if (fit_camera_to_image(c, sizes[i].first, sizes[i].second, names[i])) ++rescaled;
-    if (!model.empty()) c = convert_camera(c, model);
+    if (!model.empty() && c.model != model) c = convert_camera(c, model), ++converted;
     auto [it, fresh] = fitted.emplace(c.id, c);
     if (!fresh) VG_CHECK(it->second.width == c.width && it->second.height == c.height, "camera ", c.id,
                          " is shared by images of different sizes ('", names[i], "' is ", c.width, "x", c.height, ")");
@@ -77,7 +77,7 @@ CameraSetup setup_cameras(const std::vector<ColmapCamera>& cameras, const std::v
   }
   if (rescaled) s.notes.push_back(std::to_string(rescaled) + " image(s) are not the size of their initial camera: "
                                   "intrinsics scaled to the photos");
-  if (!model.empty()) s.notes.push_back("cameras converted to " + model);
+  if (converted) s.notes.push_back(std::to_string(converted) + " image(s)' cameras converted to " + model);
   if (single_camera) {
     for (size_t i = 1; i < n; ++i)
       VG_CHECK(sizes[i] == sizes[0], "--single-camera needs images of one size: '", names[0], "' is ", sizes[0].first,

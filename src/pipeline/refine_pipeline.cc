@@ -272,7 +272,8 @@ nlohmann::json refine_stats_json(const RefineRunStats& s) {
                    {"final_cost", it.final_cost}, {"ba_iterations", it.ba_iterations}, {"termination", it.termination},
                    {"points", it.points}, {"observations", it.observations},
                    {"filtered_observations", it.filtered_observations}, {"mean_reprojection_error", it.mean_reproj_error},
-                   {"seconds", it.seconds}, {"ba_seconds", it.ba_seconds}});
+                   {"seconds", it.seconds}, {"ba_seconds", it.ba_seconds},
+                   {"triangulation_seconds", it.triangulation_seconds}, {"filter_seconds", it.filter_seconds}});
   nlohmann::json images = nlohmann::json::array(), moved = nlohmann::json::array();
   for (const RefineImageReport& ir : r.images) {
     if (ir.rotation_change_deg > s.moved_rotation_deg || ir.center_change > s.moved_center) moved.push_back(ir.name);

@@ -205,10 +205,13 @@ void refine_stage(Recon& r, const RefineOptions& opt, double threshold, bool fin
   std::snprintf(label, sizeof label, "%s %.2f px", final_stage ? "final" : "threshold", threshold);
   it.stage = label;
   it.threshold_px = threshold;
-  const int rounds = final_stage ? opt.max_refinements : std::min(opt.max_refinements, 2);
+  // A wide stage needs one round (the next, narrower one polishes); the last one runs to convergence.
+  const int rounds = final_stage ? opt.max_refinements : std::min(opt.max_refinements, opt.wide_stage_rounds);
   for (int round = 0; round < rounds; ++round) {
     const size_t before = num_observations(r);
+    auto t1 = SteadyClock::now();
     mapper::retriangulate(r, mopt);
+    it.triangulation_seconds += since(t1);
     const int stage_index = static_cast<int>(rep.iterations.size());
     const BundleSummary s = mapper::bundle_adjust_registered(
         r, ba_options(r, opt, threshold, final_stage), [&](const ColmapModel& m, const BundleOptions& b) {
@@ -219,7 +222,9 @@ void refine_stage(Recon& r, const RefineOptions& opt, double threshold, bool fin
     it.ba_iterations += s.iterations;
     it.ba_seconds += s.seconds;
     it.termination = s.termination;
+    t1 = SteadyClock::now();
     const int removed = mapper::filter_all_points(r, mopt);
+    it.filter_seconds += since(t1);
     it.filtered_observations += removed;
     const size_t after = num_observations(r);
     const double change =

@@ -36,8 +36,9 @@ struct RefineOptions {
   double max_reproj_error = 4.0;          // final filter (COLMAP's filter_max_reproj_error); P3 uses 8
   double initial_max_reproj_error = 0;    // first stage's threshold; 0: measured from the initial residuals
   double min_tri_angle_deg = 1.5;         // triangulation and filtering (COLMAP's defaults)
-  bool ignore_two_view_tracks = false;    // COLMAP's tri_ignore_two_view_tracks (off: every track of >= 2 views)
-  int max_refinements = 5;                // rounds per stage (IterativeGlobalRefinement)
+  bool ignore_two_view_tracks = true;     // COLMAP's tri_ignore_two_view_tracks (its default: on)
+  int max_refinements = 5;                // rounds of the final stage (IterativeGlobalRefinement)
+  int wide_stage_rounds = 1;              // rounds of each wide stage
   double max_refinement_change = 0.0005;  // stop a stage when this share of observations changed
   int ba_max_iterations = 100;            // COLMAP's BundleAdjustmentOptions default (solver max_num_iterations)
   double ba_function_tolerance = 1e-6;
@@ -66,6 +67,7 @@ struct RefineIteration {
   double mean_reproj_error = 0;
   double seconds = 0;     // the whole stage (retriangulation, filtering, BA)
   double ba_seconds = 0;  // the bundle adjustments alone
+  double triangulation_seconds = 0, filter_seconds = 0;
 };
 
 struct RefineImageReport {
