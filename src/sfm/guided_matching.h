@@ -24,7 +24,8 @@ struct PosedView {
 
 struct OverlapOptions {
   double min_overlap = 0.05;    // a pair is a candidate when this share of either view lands in the other
-  int max_pairs_per_image = 30; // keep at most this many best-overlapping partners per image (0: all)
+  int max_pairs_per_image = 0;  // keep at most this many best-overlapping partners per image (0: all; a cap
+                                // costs accuracy: fox 0.042 -> 0.098 deg at 30, its images see ~56 others)
   int grid = 12;                // samples per image side
   // Views whose optical axes differ by more than this see the scene from opposite sides (frustum overlap
   // alone cannot tell): no candidate (0: no limit).
