@@ -105,6 +105,30 @@ TEST(Matching, CudaEqualsCpu) {
   EXPECT_EQ(cpu, gpu);
 }
 
+// The pair matcher (descriptors uploaded once) equals match_descriptors pair by pair, empty sets included.
+TEST(Matching, GpuPairMatcherEqualsPerPairMatching) {
+  if (!have_cuda()) GTEST_SKIP() << "no usable CUDA GPU";
+  std::mt19937 rng(9);
+  std::vector<SiftDescriptors> sets;
+  sets.push_back(random_descriptors(3000, rng));
+  sets.push_back(perturbed(sets[0], 10, rng));
+  sets.push_back(random_descriptors(0, rng));
+  sets.push_back(perturbed(sets[1].topRows(1500), 12, rng));
+  sets.push_back(random_descriptors(77, rng));
+  std::vector<const SiftDescriptors*> ptrs;
+  for (const auto& d : sets) ptrs.push_back(&d);
+  GpuPairMatcher gpu(ptrs, Device::cuda());
+  for (bool cross : {true, false}) {
+    MatchOptions opt;
+    opt.cross_check = cross;
+    for (int a = 0; a < 5; ++a)
+      for (int b = 0; b < 5; ++b) {
+        if (a == b) continue;
+        EXPECT_EQ(gpu.match(a, b, opt), match_descriptors(sets[a], sets[b], opt)) << a << " " << b << " " << cross;
+      }
+  }
+}
+
 // The AVX-512 VNNI kernel gives the GEMM path's best / second / index in both directions exactly, ties
 // (duplicated descriptors, all-zero rows) and sizes off the 8 x 32 tile included.
 TEST(Matching, SimdEqualsGemmPath) {

@@ -124,21 +124,11 @@ std::vector<int> select_matches(const Best2& b, const MatchOptions& opt) {
 
 }  // namespace
 
-FeatureMatches match_descriptors(const SiftDescriptors& d1, const SiftDescriptors& d2, const MatchOptions& opt,
-                                 const Device& device) {
-  VG_CHECK(opt.max_ratio > 0 && opt.max_distance > 0, "matching: max_ratio and max_distance must be > 0");
-  VG_CHECK(opt.max_num_matches > 0, "matching: max_num_matches must be > 0");
+namespace {
+
+// Mutual (cross-checked) selections of both directions as pairs (index in 1, index in 2).
+FeatureMatches combine(const std::pair<Best2, Best2>& b, const MatchOptions& opt) {
   FeatureMatches out;
-  if (d1.rows() == 0 || d2.rows() == 0) return out;
-  std::pair<Best2, Best2> b;
-  if (device.is_cuda()) {
-    const int n1 = static_cast<int>(d1.rows()), n2 = static_cast<int>(d2.rows());
-    b.first = match::best2_cuda(d1.data(), n1, d2.data(), n2, device.index);
-    if (opt.cross_check) b.second = match::best2_cuda(d2.data(), n2, d1.data(), n1, device.index);
-  } else if (!(opt.allow_simd && match::best2_vnni(d1.data(), static_cast<int>(d1.rows()), d2.data(),
-                                                  static_cast<int>(d2.rows()), &b.first, &b.second))) {
-    b = best2_cpu(d1, d2);
-  }
   const std::vector<int> m12 = select_matches(b.first, opt);
   std::vector<int> m21;
   if (opt.cross_check) m21 = select_matches(b.second, opt);
@@ -149,6 +139,46 @@ FeatureMatches match_descriptors(const SiftDescriptors& d1, const SiftDescriptor
     if (static_cast<int>(out.size()) >= opt.max_num_matches) break;
   }
   return out;
+}
+
+void check_options(const MatchOptions& opt) {
+  VG_CHECK(opt.max_ratio > 0 && opt.max_distance > 0, "matching: max_ratio and max_distance must be > 0");
+  VG_CHECK(opt.max_num_matches > 0, "matching: max_num_matches must be > 0");
+}
+
+}  // namespace
+
+FeatureMatches match_descriptors(const SiftDescriptors& d1, const SiftDescriptors& d2, const MatchOptions& opt,
+                                 const Device& device) {
+  check_options(opt);
+  if (d1.rows() == 0 || d2.rows() == 0) return {};
+  std::pair<Best2, Best2> b;
+  if (device.is_cuda()) {
+    const int n1 = static_cast<int>(d1.rows()), n2 = static_cast<int>(d2.rows());
+    b.first = match::best2_cuda(d1.data(), n1, d2.data(), n2, device.index);
+    if (opt.cross_check) b.second = match::best2_cuda(d2.data(), n2, d1.data(), n1, device.index);
+  } else if (!(opt.allow_simd && match::best2_vnni(d1.data(), static_cast<int>(d1.rows()), d2.data(),
+                                                  static_cast<int>(d2.rows()), &b.first, &b.second))) {
+    b = best2_cpu(d1, d2);
+  }
+  return combine(b, opt);
+}
+
+GpuPairMatcher::GpuPairMatcher(const std::vector<const SiftDescriptors*>& sets, const Device& device) {
+  VG_CHECK(device.is_cuda(), "GpuPairMatcher needs a CUDA device, got ", device.str());
+  std::vector<const uint8_t*> data;
+  std::vector<int> counts;
+  for (const SiftDescriptors* d : sets) data.push_back(d->data()), counts.push_back(static_cast<int>(d->rows()));
+  counts_ = counts;
+  bank_ = std::make_unique<match::CudaDescriptorBank>(data, counts, device.index);
+}
+
+GpuPairMatcher::~GpuPairMatcher() = default;
+
+FeatureMatches GpuPairMatcher::match(int a, int b, const MatchOptions& opt) {
+  check_options(opt);
+  if (counts_.at(a) == 0 || counts_.at(b) == 0) return {};
+  return combine(bank_->best2_pair(a, b, opt.cross_check), opt);
 }
 
 std::vector<std::pair<int, int>> exhaustive_pairs(int num_images) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/cuda_check.h"
+#include "core/cuda_memory.h"
 #include "core/device.h"
 #include "core/tensor.h"
 #include "features/matching_internal.h"
@@ -95,6 +96,58 @@ Best2 best2_cuda(const uint8_t* q, int nq, const uint8_t* t, int nt, int device)
   r.idx = idx.to_vector<int32_t>();
   r.best = best.to_vector<int32_t>();
   r.second = second.to_vector<int32_t>();
+  return r;
+}
+
+struct CudaDescriptorBank::Impl {
+  Device dev;
+  Tensor all;                  // every set, concatenated
+  std::vector<int64_t> offset;  // rows before set i
+  std::vector<int> count;
+  Tensor out;  // [3 * max count]: idx, best, second of one direction
+};
+
+CudaDescriptorBank::CudaDescriptorBank(const std::vector<const uint8_t*>& sets, const std::vector<int>& counts,
+                                       int device)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.dev = Device::cuda(device);
+  set_current_device(m.dev);
+  m.count = counts;
+  int64_t rows = 0;
+  int max_count = 1;
+  for (int c : counts) m.offset.push_back(rows), rows += c, max_count = std::max(max_count, c);
+  std::vector<uint8_t> host(static_cast<size_t>(std::max<int64_t>(rows, 1)) * 128);
+  for (size_t i = 0; i < sets.size(); ++i)
+    if (counts[i] > 0) std::copy(sets[i], sets[i] + static_cast<size_t>(counts[i]) * 128, host.data() + m.offset[i] * 128);
+  m.all = Tensor::from_vector(host, {std::max<int64_t>(rows, 1), 128}, m.dev);
+  m.out = Tensor::empty({3 * static_cast<int64_t>(max_count)}, DType::I32, m.dev);
+}
+
+CudaDescriptorBank::~CudaDescriptorBank() = default;
+
+std::pair<Best2, Best2> CudaDescriptorBank::best2_pair(int a, int b, bool both) {
+  Impl& m = *impl_;
+  set_current_device(m.dev);
+  auto scan = [&](int q, int t) {
+    Best2 r;
+    const int nq = m.count[q], nt = m.count[t];
+    if (nq == 0) return r;
+    const uint32_t* base = static_cast<const uint32_t*>(m.all.raw());
+    int32_t* out = m.out.data<int32_t>();
+    best2_kernel<<<grid_for(nq, kQueries), kThreads>>>(base + m.offset[q] * kWords, nq, base + m.offset[t] * kWords,
+                                                       nt, out, out + nq, out + 2 * nq);
+    VG_CUDA_CHECK_LAUNCH();
+    std::vector<int32_t> host(3 * static_cast<size_t>(nq));
+    cuda_copy(host.data(), Device::cpu(), out, m.dev, host.size() * sizeof(int32_t));
+    r.idx.assign(host.begin(), host.begin() + nq);
+    r.best.assign(host.begin() + nq, host.begin() + 2 * nq);
+    r.second.assign(host.begin() + 2 * nq, host.end());
+    return r;
+  };
+  std::pair<Best2, Best2> r;
+  r.first = scan(a, b);
+  if (both) r.second = scan(b, a);
   return r;
 }
 

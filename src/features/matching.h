@@ -3,6 +3,7 @@
 // (cross-check) consistency. Brute force on CPU (threads) and GPU. Pair lists: exhaustive, sequential, file.
 #pragma once
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,6 +24,22 @@ struct MatchOptions {
 
 FeatureMatches match_descriptors(const SiftDescriptors& d1, const SiftDescriptors& d2, const MatchOptions& opt,
                                  const Device& device = Device::cpu());
+
+namespace match {
+class CudaDescriptorBank;
+}
+// Many pairs of one image set on a GPU: every image's descriptors are uploaded once, each pair then costs two
+// kernels and two downloads (match_descriptors uploads both sets per pair). Same result as match_descriptors.
+class GpuPairMatcher {
+ public:
+  GpuPairMatcher(const std::vector<const SiftDescriptors*>& sets, const Device& device);  // sets outlive it
+  ~GpuPairMatcher();
+  FeatureMatches match(int a, int b, const MatchOptions& opt);
+
+ private:
+  std::vector<int> counts_;
+  std::unique_ptr<match::CudaDescriptorBank> bank_;
+};
 
 std::vector<std::pair<int, int>> exhaustive_pairs(int num_images);
 // Each image with the next `overlap` images (video / angle-ordered sets).

@@ -3,6 +3,8 @@
 // FindBestMatchesOneWayBruteForce scans them (first index wins ties; nothing below a dot of 0).
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <utility>
 #include <vector>
 
 namespace vg::match {
@@ -21,5 +23,20 @@ bool best2_vnni(const uint8_t* q, int nq, const uint8_t* t, int nt, Best2* rows,
 
 // q: nq x 128 bytes, t: nt x 128 bytes, both row-major.
 Best2 best2_cuda(const uint8_t* q, int nq, const uint8_t* t, int nt, int device);
+
+// Every image's descriptors uploaded to the GPU once (one buffer), so that many pairs are scanned without a
+// per-pair upload: each direction is one kernel and one download. CPU-only builds: construction fails.
+class CudaDescriptorBank {
+ public:
+  // sets[i]: image i's descriptors (counts[i] x 128 bytes, row-major).
+  CudaDescriptorBank(const std::vector<const uint8_t*>& sets, const std::vector<int>& counts, int device);
+  ~CudaDescriptorBank();
+  // a's descriptors over b's (first) and, when both, b's over a's (second).
+  std::pair<Best2, Best2> best2_pair(int a, int b, bool both);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace vg::match
