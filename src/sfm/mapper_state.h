@@ -60,7 +60,9 @@ void delete_point(Recon& r, int track);
 bool has_tri_angle(const Recon& r, const Point& p, double min_angle);
 
 // Triangulation (mapper_triangulate.cc).
-bool triangulate_track(Recon& r, int track, const MapperOptions& opt);
+// rng: the candidate-pair sampler (default r.rng); callers triangulating tracks in parallel pass their own (a
+// track's features belong to it alone, so tracks touch disjoint state).
+bool triangulate_track(Recon& r, int track, const MapperOptions& opt, std::mt19937_64* rng = nullptr);
 int complete_track(Recon& r, int track, const MapperOptions& opt);  // observations added
 void triangulate_image(Recon& r, int image, const MapperOptions& opt);
 void retriangulate(Recon& r, const MapperOptions& opt);

@@ -47,7 +47,7 @@ bool refine_dlt(const Recon& r, const std::vector<TrackElement>& els, const std:
 
 }  // namespace
 
-bool triangulate_track(Recon& r, int track, const MapperOptions& opt) {
+bool triangulate_track(Recon& r, int track, const MapperOptions& opt, std::mt19937_64* rng) {
   if (r.points[track].valid) return false;
   if (opt.ignore_two_view_tracks && r.sh->tracks[track].size() == 2) return false;
   const std::vector<TrackElement> els = registered_elements(r, track);
@@ -62,7 +62,7 @@ bool triangulate_track(Recon& r, int track, const MapperOptions& opt) {
   for (int a = 0; a < n; ++a)
     for (int b = a + 1; b < n; ++b) cand.push_back({a, b});
   if (cand.size() > 40) {
-    std::shuffle(cand.begin(), cand.end(), r.rng);
+    std::shuffle(cand.begin(), cand.end(), rng ? *rng : r.rng);
     cand.resize(40);
   }
   const double max_sq = opt.filter_max_reproj_error * opt.filter_max_reproj_error;

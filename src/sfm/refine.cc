@@ -3,6 +3,7 @@
 #include "sfm/refine.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include <Eigen/Geometry>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "geometry/camera_models.h"
 #include "geometry/similarity.h"
 #include "sfm/mapper_state.h"
@@ -134,10 +136,31 @@ std::vector<double> initial_residuals(const Recon& r) {
   return errs;
 }
 
+// Calls f(track, rng) for every track on all threads; each track gets its own sampler, seeded from the track id,
+// so the result does not depend on the thread count.
+template <typename F>
+void for_each_track(const Recon& r, uint64_t seed, F&& f) {
+  parallel_for(static_cast<int64_t>(r.sh->tracks.size()), [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ULL + static_cast<uint64_t>(k));
+      f(static_cast<int>(k), rng);
+    }
+  }, 256);
+}
+
+// COLMAP's Retriangulate for every track: continue the points, triangulate the rest (in parallel).
+void retriangulate_all(Recon& r, const MapperOptions& mopt, uint64_t seed) {
+  for_each_track(r, seed, [&](int k, std::mt19937_64& rng) {
+    if (r.points[k].valid) mapper::complete_track(r, k, mopt);
+    else mapper::triangulate_track(r, k, mopt, &rng);
+  });
+}
+
 // Points of the first triangulation: from depth where the track has some, else DLT RANSAC (mapper).
-void initial_points(Recon& r, const RefineInput& in, const MapperOptions& mopt, RefineReport& rep) {
+void initial_points(Recon& r, const RefineInput& in, const MapperOptions& mopt, uint64_t seed, RefineReport& rep) {
   const double max_sq = mopt.filter_max_reproj_error * mopt.filter_max_reproj_error;
-  for (int k = 0; k < static_cast<int>(r.sh->tracks.size()); ++k) {
+  std::atomic<int> from_depth{0};
+  for_each_track(r, seed, [&](int k, std::mt19937_64& rng) {
     Eigen::Vector3d X;
     if (!in.keypoint_depth.empty() && point_from_depth(r, in, r.sh->tracks[k], &X)) {
       Point& p = r.points[k];
@@ -147,11 +170,12 @@ void initial_points(Recon& r, const RefineInput& in, const MapperOptions& mopt, 
         if (r.registered[e.image] && mapper::reproj_error_sq(r, e.image, e.point2d, X) <= max_sq)
           mapper::add_observation(r, k, e);
       if (p.obs.size() < 2) mapper::delete_point(r, k);
-      else ++rep.tracks_from_depth;
-      continue;
+      else ++from_depth;
+      return;
     }
-    mapper::triangulate_track(r, k, mopt);
-  }
+    mapper::triangulate_track(r, k, mopt, &rng);
+  });
+  rep.tracks_from_depth = from_depth;
 }
 
 // Observations per image in the current points.
@@ -210,7 +234,7 @@ void refine_stage(Recon& r, const RefineOptions& opt, double threshold, bool fin
   for (int round = 0; round < rounds; ++round) {
     const size_t before = num_observations(r);
     auto t1 = SteadyClock::now();
-    mapper::retriangulate(r, mopt);
+    retriangulate_all(r, mopt, opt.seed + 1 + static_cast<uint64_t>(rep.iterations.size()) * 16 + round);
     it.triangulation_seconds += since(t1);
     const int stage_index = static_cast<int>(rep.iterations.size());
     const BundleSummary s = mapper::bundle_adjust_registered(
@@ -314,7 +338,7 @@ RefineResult refine_model(const RefineInput& in, const RefineOptions& opt) {
   }
   threshold = std::max(threshold, opt.max_reproj_error);
   rep.initial_threshold_px = threshold;
-  initial_points(r, in, tri_options(opt, threshold), rep);
+  initial_points(r, in, tri_options(opt, threshold), opt.seed, rep);
   rep.tracks_initial = static_cast<int>(r.num_points());
   rep.initial_mean_reproj_error = mean_reproj_error(r);
   std::vector<int> weak = drop_weak_images(r, opt, tri_options(opt, threshold));
