@@ -88,6 +88,7 @@ TEST(Runner, RunsStagesInOrderAndWritesRecords) {
                           "hostname", "gpus", "gpu", "device", "stages"})
     EXPECT_TRUE(meta.contains(key)) << key;
   EXPECT_EQ(meta["pipeline"], "P9");
+  for (const char* s : {"first", "second", "third"}) EXPECT_GE(meta["seconds_per_stage"][s].get<double>(), 0.0) << s;
   EXPECT_EQ(meta["timestamp"], "20260302_090807");
   EXPECT_EQ(meta["device"], "cpu");
   EXPECT_TRUE(meta["gpu"].is_null());

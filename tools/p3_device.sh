@@ -41,7 +41,7 @@ nvidia-smi --query-gpu=name,compute_cap,memory.total --format=csv,noheader | tee
   cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90 -DVGSPLAT_BENCH=OFF \
     -DVGSPLAT_GIT_COMMIT="$(cat "$DATA/COMMIT" 2>/dev/null || echo unknown)" > "$OUT/build.log" 2>&1 &&
     ninja -C "$B" -j 15 vgsplat ba_bench perturb_model sfm_compare refine_test refine_pipeline_test \
-      bundle_adjustment_test bundle_problem_io_test >> "$OUT/build.log" 2>&1
+      bundle_adjustment_test bundle_problem_io_test matching_test vggt_cuda_test ${EXTRA_TARGETS:-} >> "$OUT/build.log" 2>&1
   echo "build rc $? at $(( $(date +%s) - T0 )) s" >> "$OUT/build.log"
 ) &
 BUILD_PID=$!
@@ -64,12 +64,13 @@ for s in $STEPS; do
   [ "$(left)" -gt 20 ] || { row "$s" "skipped: deadline"; continue; }
   case $s in
   tests)
-    for t in refine_test refine_pipeline_test bundle_adjustment_test bundle_problem_io_test; do
+    for t in refine_test refine_pipeline_test bundle_adjustment_test bundle_problem_io_test matching_test vggt_cuda_test \
+             ${EXTRA_TESTS:-}; do
       timeout "$(left)" "$B/$t" > "$OUT/$t.log" 2>&1; rc=$?
       row "$t rc" "$rc $(grep -E '^\[  PASSED|^\[  FAILED' "$OUT/$t.log" | tr '\n' ' ')"
       [ $rc = 0 ] || grep -E "Failure" -A4 "$OUT/$t.log" | head -20
     done
-    grep -hE "^\[(refine|ba)" "$OUT"/refine*_test.log "$OUT"/bundle_adjustment_test.log | head -20
+    grep -hE "^\[(refine|ba|matching)" "$OUT"/refine*_test.log "$OUT"/bundle_adjustment_test.log "$OUT"/matching_test.log | head -24
     ;;
   p3)
     rm -rf /root/results /root/p3_ba

@@ -96,6 +96,7 @@ RunReport run_pipeline(const Pipeline& p, const fs::path& dataset_dir, const Run
     meta["end"] = iso_timestamp(end);
     meta["duration_seconds"] = seconds_between(start, end);
     meta["status"] = status;
+    meta["seconds_per_stage"] = stage_seconds;
     ctx.analysis["pipeline"] = p.name;
     ctx.analysis["scan"] = scan;
     ctx.analysis["seconds_per_stage"] = stage_seconds;
