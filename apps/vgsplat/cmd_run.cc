@@ -59,6 +59,11 @@ void register_run(CLI::App& app) {
                   "P2/P4: VGGT CUDA engine precision: auto (bf16 on sm_80+, fp16 below) | fp32 | bf16 | fp16")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16"}));
+  cmd->add_option("--vggt-resize", vggt->resize,
+                  "P2-P5: VGGT input: square (padded, 518x518, as demo_colmap.py) | crop (width 518, height "
+                  "centre-cropped to <= 518, as load_and_preprocess_images)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"square", "crop"}));
   cmd->add_option("--conf-percentile", vggt->exp.conf_percentile, "P2-P5: --conf-thres is a percentile (0-100)")
       ->capture_default_str();
   add_p3_options(cmd, ba->refine, ba->tracks);

@@ -43,6 +43,11 @@ void register_vggt(CLI::App& app) {
                   "CUDA engine GEMM/attention precision: auto (bf16 on sm_80+, fp16 below) | fp32 | bf16 | fp16")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16"}));
+  cmd->add_option("--vggt-resize", o->resize,
+                  "Network input: square (pad to a square, 518x518, as demo_colmap.py) | crop (width 518, height "
+                  "centre-cropped to <= 518, as load_and_preprocess_images: fewer tokens for landscape photos)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"square", "crop"}));
   cmd->add_option("--conf-percentile", o->exp.conf_percentile, "--conf-thres is a percentile (0-100) of the confidences")
       ->capture_default_str();
   cmd->add_flag("--ba", *use_ba,

@@ -18,35 +18,6 @@ double since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// Depth (camera z) of image `index` at a pixel of the original photo: VGGT's depth map is for the photo centred on
-// a black square of its larger side, resized to model_size (vggt/preprocess.h); bilinear, NaN outside.
-class VggtDepth {
- public:
-  VggtDepth(const vggt::VggtPredictions& p, int load_size)
-      : depth_(p.depth.to_vector<float>()), coords_(p.original_coords.to_vector<float>()), load_(load_size),
-        S_(p.depth.size(0)), H_(p.depth.size(1)), W_(p.depth.size(2)) {}
-
-  float operator()(int index, const Eigen::Vector2d& px) const {
-    if (index < 0 || index >= S_) return NAN;
-    const float* row = coords_.data() + index * 6;  // x1, y1, x2, y2 (load pixels), width, height
-    const double to_load = (row[2] - row[0]) / row[4];
-    const double u = (px.x() * to_load + row[0]) * static_cast<double>(W_) / load_ - 0.5;
-    const double v = (px.y() * to_load + row[1]) * static_cast<double>(H_) / load_ - 0.5;
-    if (u < 0 || v < 0 || u > W_ - 1 || v > H_ - 1) return NAN;
-    const int64_t x0 = std::min<int64_t>(static_cast<int64_t>(u), W_ - 2), y0 = std::min<int64_t>(static_cast<int64_t>(v), H_ - 2);
-    const double a = u - x0, b = v - y0;
-    const float* d = depth_.data() + index * H_ * W_;
-    const double z = (1 - a) * (1 - b) * d[y0 * W_ + x0] + a * (1 - b) * d[y0 * W_ + x0 + 1] +
-                     (1 - a) * b * d[(y0 + 1) * W_ + x0] + a * b * d[(y0 + 1) * W_ + x0 + 1];
-    return static_cast<float>(z);
-  }
-
- private:
-  std::vector<float> depth_, coords_;
-  int load_;
-  int64_t S_, H_, W_;
-};
-
 // VGGT's cameras as refinement seeds: a focal length that is not positive and finite (untrained weights, a failed
 // prediction) becomes COLMAP's guess 1.2 max(W, H), a non-finite pose the identity; returns how many were replaced.
 int sanitize_seeds(ColmapModel& m) {
@@ -74,6 +45,38 @@ int sanitize_seeds(ColmapModel& m) {
 }
 
 }  // namespace
+
+VggtDepth::VggtDepth(const vggt::VggtPredictions& p, int load_size)
+    : depth_(p.depth.to_vector<float>()), coords_(p.original_coords.to_vector<float>()), load_(load_size),
+      crop_(p.resize == "crop"), S_(p.depth.size(0)), H_(p.depth.size(1)), W_(p.depth.size(2)) {
+  VG_CHECK(p.resize == "square" || p.resize == "crop", "VggtDepth: unknown resize mode '", p.resize, "'");
+}
+
+Eigen::Vector2d VggtDepth::model_pixel(int index, const Eigen::Vector2d& px) const {
+  VG_CHECK(index >= 0 && index < S_, "VggtDepth: frame ", index, " of ", S_);
+  const float* row = coords_.data() + index * 6;  // x1, y1, x2, y2, width, height (vggt/preprocess.h)
+  if (crop_) {  // coords in model pixels, one scale per axis
+    const double sx = (static_cast<double>(row[2]) - row[0]) / row[4];
+    const double sy = (static_cast<double>(row[3]) - row[1]) / row[5];
+    return {px.x() * sx + row[0] - 0.5, px.y() * sy + row[1] - 0.5};
+  }
+  const double to_load = (row[2] - row[0]) / row[4];
+  return {(px.x() * to_load + row[0]) * static_cast<double>(W_) / load_ - 0.5,
+          (px.y() * to_load + row[1]) * static_cast<double>(H_) / load_ - 0.5};
+}
+
+float VggtDepth::operator()(int index, const Eigen::Vector2d& px) const {
+  if (index < 0 || index >= S_) return NAN;
+  const Eigen::Vector2d m = model_pixel(index, px);
+  const double u = m.x(), v = m.y();
+  if (u < 0 || v < 0 || u > W_ - 1 || v > H_ - 1) return NAN;
+  const int64_t x0 = std::min<int64_t>(static_cast<int64_t>(u), W_ - 2), y0 = std::min<int64_t>(static_cast<int64_t>(v), H_ - 2);
+  const double a = u - x0, b = v - y0;
+  const float* d = depth_.data() + index * H_ * W_;
+  const double z = (1 - a) * (1 - b) * d[y0 * W_ + x0] + a * (1 - b) * d[y0 * W_ + x0 + 1] +
+                   (1 - a) * b * d[(y0 + 1) * W_ + x0] + a * b * d[(y0 + 1) * W_ + x0 + 1];
+  return static_cast<float>(z);
+}
 
 void p3_refine_defaults(RefineRunOptions& r) {
   r.camera_model = "SIMPLE_PINHOLE";  // demo_colmap.py --camera_type
@@ -105,7 +108,7 @@ VggtBaStats run_vggt_ba(const fs::path& scene_dir, const fs::path& out_dir, cons
   auto t0 = std::chrono::steady_clock::now();
   vggt::ExportResult ff = vggt::predictions_to_colmap(p, opt.vggt.exp);
   if (!ff.note.empty()) log_warn("vggt: " + ff.note);
-  vggt::rename_and_rescale(ff.model, p.names, p.original_coords, opt.vggt.model_size);
+  vggt::rename_and_rescale(ff.model, p.names, p.original_coords, opt.vggt.model_size, p.resize);
   vggt::write_export(out_dir / "feedforward", ff, opt.vggt.write_txt);
   st.vggt.confident = ff.confident;
   st.vggt.points = static_cast<int64_t>(ff.xyz.size() / 3);

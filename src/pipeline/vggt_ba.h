@@ -6,8 +6,12 @@
 // then iterative bundle adjustment. The network's memory is released before the refinement starts. The result is
 // at the photos' resolution: <out>/sparse/0, points.ply, refine_report.json.
 #pragma once
+#include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
+
+#include <Eigen/Core>
 
 #include <nlohmann/json.hpp>
 
@@ -32,6 +36,25 @@ struct VggtBaStats {
   double total_seconds = 0;
   std::string message;
   std::string seed_note;  // set when some of VGGT's cameras were unusable seeds and were replaced
+};
+
+// Depth (camera z) of frame `index` at a pixel of the original photo (COLMAP convention: the top-left pixel's
+// centre is (0.5, 0.5)), bilinear in VGGT's depth map, NaN outside it (the cropped part, the border half-pixel).
+class VggtDepth {
+ public:
+  // load_size: the frame of original_coords in square mode (VggtRunOptions::load_size); unused in crop mode.
+  VggtDepth(const vggt::VggtPredictions& p, int load_size);
+  float operator()(int index, const Eigen::Vector2d& px) const;
+  // Where px lands in the depth map, in pixel indices (centre of pixel (0, 0) = (0, 0)).
+  // square: u = (x * (x2 - x1) / width + x1) * W / load_size - 0.5 (the photo centred on the load square, then
+  // resized to the model size); crop: u = x * (x2 - x1) / width + x1 - 0.5, v likewise with y1, y2, height.
+  Eigen::Vector2d model_pixel(int index, const Eigen::Vector2d& px) const;
+
+ private:
+  std::vector<float> depth_, coords_;
+  int load_;
+  bool crop_;
+  int64_t S_, H_, W_;
 };
 
 VggtBaStats run_vggt_ba(const std::filesystem::path& scene_dir, const std::filesystem::path& out_dir,

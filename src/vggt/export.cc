@@ -98,6 +98,14 @@ std::vector<double> unproject_depth_map_to_point_map(const Tensor& depth, const 
 
 namespace {
 
+// The value below which a share q of the n confidences lies (nearest rank).
+float confidence_quantile(const float* c, int64_t n, double q) {
+  std::vector<float> v(c, c + n);
+  const int64_t k = std::clamp<int64_t>(static_cast<int64_t>(q * static_cast<double>(n)), 0, n - 1);
+  std::nth_element(v.begin(), v.begin() + k, v.end());
+  return v[k];
+}
+
 void check_predictions(const VggtPredictions& p) {
   VG_CHECK(p.depth.ndim() == 3, "VGGT export: depth must be [S,H,W], got ", shape_str(p.depth.shape()));
   const int64_t S = p.depth.size(0), H = p.depth.size(1), W = p.depth.size(2);
@@ -109,6 +117,51 @@ void check_predictions(const VggtPredictions& p) {
   VG_CHECK(!p.world_points.defined() || p.world_points.shape() == (Shape{S, H, W, 3}),
            "VGGT export: world points must be [S,H,W,3]");
   VG_CHECK(static_cast<int64_t>(p.names.size()) == S, "VGGT export: ", p.names.size(), " names for ", S, " frames");
+  VG_CHECK(p.resize == "square" || p.resize == "crop", "VGGT export: unknown resize mode '", p.resize, "'");
+}
+
+// crop mode: 1 for the model pixels inside the photo (not the white padding of mixed sizes); empty: all of them.
+std::vector<uint8_t> photo_pixels(const VggtPredictions& p) {
+  if (p.resize != "crop") return {};
+  const int64_t S = p.depth.size(0), H = p.depth.size(1), W = p.depth.size(2);
+  const Tensor oc = p.original_coords.to(Device::cpu());
+  std::vector<uint8_t> in(static_cast<size_t>(S * H * W));
+  for (int64_t s = 0; s < S; ++s) {
+    const float* r = oc.data<float>() + s * 6;
+    for (int64_t y = 0; y < H; ++y)
+      for (int64_t x = 0; x < W; ++x)  // pixel centres inside [x1, x2] x [y1, y2]
+        in[(s * H + y) * W + x] = x + 0.5 > r[0] && x + 0.5 < r[2] && y + 0.5 > r[1] && y + 0.5 < r[3];
+  }
+  return in;
+}
+
+// conf >= the threshold (a percentile with conf_percentile) on the photo pixels; the top min_keep_fraction
+// instead when that keeps too few (r.note says so). Sets r.confident and r.conf_threshold.
+std::vector<uint8_t> confident_mask(const float* c, int64_t n, const std::vector<uint8_t>& inside,
+                                    const ExportOptions& opt, ExportResult& r) {
+  std::vector<uint8_t> mask(static_cast<size_t>(n));
+  r.conf_threshold = opt.conf_percentile ? confidence_quantile(c, n, opt.conf_thres / 100.0) : opt.conf_thres;
+  for (int64_t i = 0; i < n; ++i) {
+    mask[i] = c[i] >= r.conf_threshold && (inside.empty() || inside[i]);
+    r.confident += mask[i];
+  }
+  if (opt.min_keep_fraction > 0 && static_cast<double>(r.confident) < opt.min_keep_fraction * static_cast<double>(n)) {
+    // Never empty: the top-confidence share instead of (almost) nothing.
+    const float fallback = confidence_quantile(c, n, 1 - opt.min_keep_fraction);
+    char note[256];
+    std::snprintf(note, sizeof note, "confidence >= %g keeps %lld of %lld pixels (< %g %%): using the top %g %% "
+                  "(confidence >= %g) instead", static_cast<double>(r.conf_threshold), static_cast<long long>(r.confident),
+                  static_cast<long long>(n), 100 * opt.min_keep_fraction, 100 * opt.min_keep_fraction,
+                  static_cast<double>(fallback));
+    r.note = note;
+    r.conf_threshold = fallback;
+    r.confident = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      mask[i] = c[i] >= fallback && (inside.empty() || inside[i]);
+      r.confident += mask[i];
+    }
+  }
+  return mask;
 }
 
 ColmapImage make_image(int64_t s, const float* E) {
@@ -123,14 +176,6 @@ ColmapImage make_image(int64_t s, const float* E) {
   im.qvec = {q.w(), q.x(), q.y(), q.z()};
   im.tvec = {E[3], E[7], E[11]};
   return im;
-}
-
-// The value below which a share q of the n confidences lies (nearest rank).
-float confidence_quantile(const float* c, int64_t n, double q) {
-  std::vector<float> v(c, c + n);
-  const int64_t k = std::clamp<int64_t>(static_cast<int64_t>(q * static_cast<double>(n)), 0, n - 1);
-  std::nth_element(v.begin(), v.begin() + k, v.end());
-  return v[k];
 }
 
 }  // namespace
@@ -149,29 +194,8 @@ ExportResult predictions_to_colmap(const VggtPredictions& p, const ExportOptions
   }
 
   ExportResult r;
-  std::vector<uint8_t> mask(static_cast<size_t>(S * HW));
   const float* c = conf.data<float>();
-  r.conf_threshold = opt.conf_percentile ? confidence_quantile(c, S * HW, opt.conf_thres / 100.0) : opt.conf_thres;
-  for (int64_t i = 0; i < S * HW; ++i) {
-    mask[i] = c[i] >= r.conf_threshold;
-    r.confident += mask[i];
-  }
-  if (opt.min_keep_fraction > 0 && static_cast<double>(r.confident) < opt.min_keep_fraction * static_cast<double>(S * HW)) {
-    // Never empty: the top-confidence share instead of (almost) nothing.
-    const float fallback = confidence_quantile(c, S * HW, 1 - opt.min_keep_fraction);
-    char note[256];
-    std::snprintf(note, sizeof note, "confidence >= %g keeps %lld of %lld pixels (< %g %%): using the top %g %% "
-                  "(confidence >= %g) instead", static_cast<double>(r.conf_threshold), static_cast<long long>(r.confident),
-                  static_cast<long long>(S * HW), 100 * opt.min_keep_fraction, 100 * opt.min_keep_fraction,
-                  static_cast<double>(fallback));
-    r.note = note;
-    r.conf_threshold = fallback;
-    r.confident = 0;
-    for (int64_t i = 0; i < S * HW; ++i) {
-      mask[i] = c[i] >= fallback;
-      r.confident += mask[i];
-    }
-  }
+  const std::vector<uint8_t> mask = confident_mask(c, S * HW, photo_pixels(p), opt, r);
   NumpyLegacyRandom rng(opt.seed);
   r.flat_index = randomly_limit_trues(mask, opt.max_points, rng);
 
@@ -211,9 +235,30 @@ ExportResult predictions_to_colmap(const VggtPredictions& p, const ExportOptions
   return r;
 }
 
+namespace {
+
+// The crop mode's rescaling (export.h): per-axis ratios from the photo's extent in model pixels.
+void rescale_crop(ColmapCamera& cam, ColmapImage& image, const float* row) {
+  const double width = row[4], height = row[5];
+  const double rx = width / (static_cast<double>(row[2]) - row[0]);
+  const double ry = height / (static_cast<double>(row[3]) - row[1]);
+  for (size_t k = 0; k < cam.params.size(); ++k) cam.params[k] *= cam.model == "PINHOLE" && k == 1 ? ry : rx;
+  cam.params[cam.params.size() - 2] = width / 2.0;
+  cam.params[cam.params.size() - 1] = height / 2.0;
+  cam.width = static_cast<int64_t>(width);
+  cam.height = static_cast<int64_t>(height);
+  for (size_t k = 0; k + 1 < image.xys.size(); k += 2) {
+    image.xys[k] = (image.xys[k] - row[0]) * rx;
+    image.xys[k + 1] = (image.xys[k + 1] - row[1]) * ry;
+  }
+}
+
+}  // namespace
+
 void rename_and_rescale(ColmapModel& model, const std::vector<std::string>& names, const Tensor& original_coords,
-                        int img_size) {
+                        int img_size, const std::string& resize) {
   VG_CHECK(img_size > 0, "rename_and_rescale: img_size must be positive");
+  VG_CHECK(resize == "square" || resize == "crop", "rename_and_rescale: unknown resize mode '", resize, "'");
   const Tensor oc = original_coords.to(Device::cpu());
   VG_CHECK(oc.ndim() == 2 && oc.size(1) == 6, "rename_and_rescale: original_coords must be [N,6], got ",
            shape_str(oc.shape()));
@@ -222,12 +267,16 @@ void rename_and_rescale(ColmapModel& model, const std::vector<std::string>& name
              " has no file name / original size");
     image.name = names[id - 1];
     const float* row = oc.data<float>() + (id - 1) * 6;
-    const float width = row[4], height = row[5];
-    const float resize_ratio = std::max(width, height) / static_cast<float>(img_size);  // numpy float32
     auto it = model.cameras.find(image.camera_id);
     VG_CHECK(it != model.cameras.end(), "rename_and_rescale: image ", id, " has no camera ", image.camera_id);
     ColmapCamera& cam = it->second;
     VG_CHECK(cam.params.size() >= 2, "rename_and_rescale: camera ", cam.id, " has fewer than 2 parameters");
+    if (resize == "crop") {
+      rescale_crop(cam, image, row);
+      continue;
+    }
+    const float width = row[4], height = row[5];
+    const float resize_ratio = std::max(width, height) / static_cast<float>(img_size);  // numpy float32
     for (double& v : cam.params) v *= static_cast<double>(resize_ratio);
     cam.params[cam.params.size() - 2] = width / 2.0f;
     cam.params[cam.params.size() - 1] = height / 2.0f;

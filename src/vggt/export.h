@@ -7,7 +7,8 @@
 // Points, confidences and colours all come from the 518 model resolution, and the cameras are rescaled from
 // 518 (reconstruction_resolution = vggt_fixed_resolution); the 518 -> 1024 intrinsics scaling of the official
 // script belongs to its --use_ba branch only. Images are taken in file-name order (the official glob order is
-// the file system's).
+// the file system's). With --vggt-resize crop (load_and_preprocess_images(mode="crop"), vggt/preprocess.h) the
+// model images are [S,3,H,518] and the cameras are rescaled per axis from the photo's place in them.
 // run_vggt_p2 is the whole `vgsplat vggt` command: images -> preprocessing -> network (CPU or CUDA engine,
 // vggt/engine.h) -> export -> files.
 #pragma once
@@ -56,7 +57,7 @@ struct ExportOptions {
   uint32_t seed = 42;            // np.random.seed(args.seed)
 };
 
-// What the network produced for S frames of model_size^2, plus what preprocessing kept.
+// What the network produced for S frames of H x W model pixels, plus what preprocessing kept.
 struct VggtPredictions {
   Tensor extrinsics;       // [S,3,4]
   Tensor intrinsics;       // [S,3,3] at model resolution
@@ -64,8 +65,9 @@ struct VggtPredictions {
   Tensor conf;             // [S,H,W] depth_conf (or world_points_conf with the point head)
   Tensor world_points;     // [S,H,W,3] from the point head; undefined: unproject depth
   Tensor images_model;     // [S,3,H,W] in [0,1]: the colours
-  Tensor original_coords;  // [S,6]: x1, y1, x2, y2 (load_size pixels), width, height
+  Tensor original_coords;  // [S,6]: x1, y1, x2, y2, width, height (PreprocessedImages, vggt/preprocess.h)
   std::vector<std::string> names;  // original file names, one per frame
+  std::string resize = "square";   // "square": x1..y2 in load_size pixels; "crop": in model pixels
 };
 
 struct ExportResult {
@@ -86,8 +88,12 @@ ExportResult predictions_to_colmap(const VggtPredictions& p, const ExportOptions
 // shared_camera=False): image i+1 gets names[i]; its camera's params are multiplied by
 // max(width, height) / img_size (float32 ratio as numpy computes it), the principal point set to
 // (width/2, height/2), the size set to the original; 2D points become (xy - (x1, y1)) * ratio.
+// resize "crop" (coords in model pixels, no official counterpart): per axis, rx = width / (x2 - x1) and
+// ry = height / (y2 - y1) (the height is rounded to 14 pixels, so they differ slightly); PINHOLE fx *= rx,
+// fy *= ry (other models: every parameter *= rx), principal point (width/2, height/2), size the original, 2D
+// points (x - x1) * rx, (y - y1) * ry: a point seen at model pixel (x, y) reprojects onto its observation.
 void rename_and_rescale(ColmapModel& model, const std::vector<std::string>& names, const Tensor& original_coords,
-                        int img_size);
+                        int img_size, const std::string& resize = "square");
 
 // <dir>/cameras|images|points3D.bin (+ .txt when write_txt) and <dir>/points.ply (binary, coloured).
 void write_export(const std::filesystem::path& dir, const ExportResult& r, bool write_txt);
@@ -101,7 +107,8 @@ struct VggtRunOptions {
   std::string precision = "auto";  // auto | fp32 | bf16 | fp16 (vggt/engine.h make_vggt_engine)
   bool point_head = false;         // points and confidences from the point head instead of unprojected depth
   bool write_txt = false;
-  int load_size = 1024, model_size = 518;
+  int load_size = 1024, model_size = 518;  // crop: model_size is the width (official 518), load_size unused
+  std::string resize = "square";             // --vggt-resize: square (demo_colmap.py) | crop (vggt/preprocess.h)
   ExportOptions exp;
 };
 
@@ -112,6 +119,8 @@ struct VggtRunStats {
   double total_seconds = 0;
   std::string device;                // resolved: "cpu", "cuda:0"
   std::string engine, precision;     // "cpu" | "cuda"; "fp32" | "bf16" | "fp16"
+  std::string resize;                // "square" | "crop"
+  int64_t model_height = 0, model_width = 0;  // the network's input size
   double network_seconds = 0;        // the forward pass (synchronised)
   size_t peak_gpu_memory_bytes = 0;  // vgsplat's GPU allocations at their peak, weights included; 0 on the CPU
   std::filesystem::path model_dir;   // <out>/sparse

@@ -1,4 +1,5 @@
-// run_vggt_p2: demo_colmap.py without --use_ba on the engine of the resolved device (vggt/engine.h).
+// run_vggt_p2: demo_colmap.py without --use_ba on the engine of the resolved device (vggt/engine.h), the images
+// preprocessed as --vggt-resize says (square: the official demo's; crop: load_and_preprocess_images).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -57,6 +58,7 @@ std::vector<fs::path> list_scene_images(const fs::path& scene_dir) {
 }
 
 VggtPredictions run_vggt_network(const std::vector<fs::path>& files, const VggtRunOptions& opt, VggtRunStats& st) {
+  VG_CHECK(opt.resize == "square" || opt.resize == "crop", "unknown --vggt-resize '", opt.resize, "' (square or crop)");
   const Device device = resolve_device(opt.device.empty() ? "auto" : opt.device);
   st.device = device.str();
   const VggtConfig cfg = config_by_name(opt.config);
@@ -69,11 +71,16 @@ VggtPredictions run_vggt_network(const std::vector<fs::path>& files, const VggtR
   st.seconds.emplace_back("weights", since(t0));
 
   t0 = SteadyClock::now();
-  PreprocessedImages pre = load_and_preprocess_square(files, opt.load_size, opt.model_size);
+  PreprocessedImages pre = opt.resize == "crop" ? load_and_preprocess_crop(files, opt.model_size)
+                                                : load_and_preprocess_square(files, opt.load_size, opt.model_size);
   st.images = static_cast<int>(files.size());
+  st.resize = pre.resize;
+  st.model_height = pre.images_model.size(2);
+  st.model_width = pre.images_model.size(3);
   st.seconds.emplace_back("preprocess", since(t0));
-  log_info("vggt: " + std::to_string(st.images) + " images, network on " + st.device + " (" + st.engine + " engine, " +
-           st.precision + ")");
+  log_info("vggt: " + std::to_string(st.images) + " images (" + std::to_string(st.model_width) + "x" +
+           std::to_string(st.model_height) + ", " + st.resize + "), network on " + st.device + " (" + st.engine +
+           " engine, " + st.precision + ")");
 
   t0 = SteadyClock::now();
   VggtPredictions p;
@@ -95,6 +102,7 @@ VggtPredictions run_vggt_network(const std::vector<fs::path>& files, const VggtR
   st.seconds.emplace_back("download", since(t0));
   p.images_model = pre.images_model;
   p.original_coords = pre.original_coords;
+  p.resize = pre.resize;
   for (const fs::path& f : files) p.names.push_back(f.filename().string());
   return p;
 }
@@ -120,7 +128,7 @@ VggtRunStats run_vggt_p2(const fs::path& scene_dir, const fs::path& out_dir, con
   auto t0 = SteadyClock::now();
   ExportResult r = predictions_to_colmap(p, opt.exp);
   if (!r.note.empty()) log_warn("vggt: " + r.note);
-  rename_and_rescale(r.model, p.names, p.original_coords, opt.model_size);
+  rename_and_rescale(r.model, p.names, p.original_coords, opt.model_size, p.resize);
   st.seconds.emplace_back("export", since(t0));
 
   t0 = SteadyClock::now();
@@ -153,6 +161,9 @@ nlohmann::json vggt_stats_json(const VggtRunStats& s) {
           {"device", s.device},
           {"engine", s.engine},
           {"precision", s.precision},
+          {"resize", s.resize},
+          {"model_width", s.model_width},
+          {"model_height", s.model_height},
           {"network_seconds", s.network_seconds},
           {"peak_gpu_memory_bytes", s.peak_gpu_memory_bytes},
           {"peak_gpu_memory_gb", static_cast<double>(s.peak_gpu_memory_bytes) / 1e9},

@@ -50,6 +50,29 @@ void resample_pass(const uint8_t* in, uint8_t* out, int lines, int in_len, int o
       4);
 }
 
+// PIL's Image.open + (RGBA over white) + convert("RGB") as 8-bit interleaved pixels; gray+alpha drops the alpha.
+std::vector<uint8_t> load_rgb8(const std::filesystem::path& path, int& width, int& height) {
+  const Image img = read_image(path);
+  const Image rgb = img.channels == 4 ? to_rgb(img, {1.0f, 1.0f, 1.0f}) : img.channels == 2 ? Image{} : to_rgb(img);
+  width = img.width, height = img.height;
+  std::vector<uint8_t> out(static_cast<size_t>(width) * height * 3);
+  for (size_t p = 0; p < out.size() / 3; ++p)
+    for (int c = 0; c < 3; ++c) {
+      const float v = img.channels == 2 ? img.pixels[p * 2] : rgb.pixels[p * 3 + c];
+      out[p * 3 + c] = static_cast<uint8_t>(std::lround(std::clamp(v, 0.0f, 1.0f) * 255.0f));
+    }
+  return out;
+}
+
+// ToTensor: 8-bit HWC rows [y0, y0 + rows) -> float CHW / 255 into dst (its plane stride `plane`).
+void to_chw(const uint8_t* src, int w, int y0, int rows, float* dst, int64_t plane) {
+  for (int y = 0; y < rows; ++y)
+    for (int x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c)
+        dst[c * plane + static_cast<int64_t>(y) * w + x] =
+            src[((static_cast<size_t>(y0) + y) * w + x) * 3 + c] / 255.0f;
+}
+
 }  // namespace
 
 std::vector<uint8_t> pil_resize_bicubic(const std::vector<uint8_t>& src, int w, int h, int channels, int out_w,
@@ -72,16 +95,9 @@ PreprocessedImages load_and_preprocess_square(const std::vector<std::filesystem:
   out.images_model = Tensor::empty({N, 3, model_size, model_size});
   out.original_coords = Tensor::empty({N, 6});
   for (int64_t n = 0; n < N; ++n) {
-    Image img = read_image(paths[n]);
-    // PIL: RGBA over white; convert("RGB") drops the alpha of gray+alpha and replicates gray.
-    Image rgb = img.channels == 4 ? to_rgb(img, {1.0f, 1.0f, 1.0f}) : img.channels == 2 ? Image{} : to_rgb(img);
-    if (img.channels == 2) {
-      rgb.width = img.width, rgb.height = img.height, rgb.channels = 3;
-      rgb.pixels.resize(static_cast<size_t>(img.width) * img.height * 3);
-      for (size_t p = 0; p < rgb.pixels.size() / 3; ++p)
-        for (int c = 0; c < 3; ++c) rgb.pixels[p * 3 + c] = img.pixels[p * 2];
-    }
-    const int width = rgb.width, height = rgb.height, max_dim = std::max(width, height);
+    int width = 0, height = 0;
+    const std::vector<uint8_t> rgb = load_rgb8(paths[n], width, height);
+    const int max_dim = std::max(width, height);
     const int left = (max_dim - width) / 2, top = (max_dim - height) / 2;
     const double scale = static_cast<double>(load_size) / max_dim;
     const float coords[6] = {static_cast<float>(left * scale), static_cast<float>(top * scale),
@@ -90,19 +106,58 @@ PreprocessedImages load_and_preprocess_square(const std::vector<std::filesystem:
     std::memcpy(out.original_coords.data<float>() + n * 6, coords, sizeof(coords));
     std::vector<uint8_t> square(static_cast<size_t>(max_dim) * max_dim * 3, 0);
     for (int y = 0; y < height; ++y)
-      for (int x = 0; x < width; ++x)
-        for (int c = 0; c < 3; ++c)
-          square[((static_cast<size_t>(y) + top) * max_dim + x + left) * 3 + c] =
-              static_cast<uint8_t>(std::lround(std::clamp(rgb.at(y, x, c), 0.0f, 1.0f) * 255.0f));
+      std::memcpy(&square[((static_cast<size_t>(y) + top) * max_dim + left) * 3],
+                  &rgb[static_cast<size_t>(y) * width * 3], static_cast<size_t>(width) * 3);
     const std::vector<uint8_t> resized = pil_resize_bicubic(square, max_dim, max_dim, 3, load_size, load_size);
-    Tensor chw = Tensor::empty({3, load_size, load_size});
-    float* d = chw.data<float>();
     const int64_t hw = static_cast<int64_t>(load_size) * load_size;
-    for (int64_t p = 0; p < hw; ++p)
-      for (int c = 0; c < 3; ++c) d[c * hw + p] = resized[p * 3 + c] / 255.0f;
-    std::memcpy(out.images_load.data<float>() + n * 3 * hw, d, 3 * hw * sizeof(float));
+    float* d = out.images_load.data<float>() + n * 3 * hw;
+    to_chw(resized.data(), load_size, 0, load_size, d, hw);
+    Tensor chw = Tensor::empty({3, load_size, load_size});
+    std::memcpy(chw.data<float>(), d, 3 * hw * sizeof(float));
     Tensor small = ops::interpolate_bilinear(chw, model_size, model_size, false);
     std::memcpy(out.images_model.data<float>() + n * small.numel(), small.data<float>(), small.nbytes());
+  }
+  return out;
+}
+
+int crop_resize_height(int width, int height, int target_size) {
+  VG_CHECK(width > 0 && height > 0 && target_size > 0, "crop_resize_height: sizes must be positive");
+  // Python float arithmetic, then round(): ties to even (std::nearbyint in the default rounding mode).
+  const double q = static_cast<double>(height) * (static_cast<double>(target_size) / width) / 14.0;
+  return static_cast<int>(std::nearbyint(q)) * 14;
+}
+
+PreprocessedImages load_and_preprocess_crop(const std::vector<std::filesystem::path>& paths, int target_size) {
+  VG_CHECK(!paths.empty(), "VGGT preprocessing: at least 1 image is required");
+  VG_CHECK(target_size > 0 && target_size % 14 == 0, "VGGT crop preprocessing: the target size ", target_size,
+           " is not a positive multiple of 14");
+  const int64_t N = static_cast<int64_t>(paths.size());
+  std::vector<std::vector<uint8_t>> resized(N);
+  std::vector<int> new_h(N), start(N), rows(N), sizes(2 * N);
+  int max_h = 0;  // every width is target_size: only the heights can differ
+  for (int64_t n = 0; n < N; ++n) {
+    const std::vector<uint8_t> rgb = load_rgb8(paths[n], sizes[2 * n], sizes[2 * n + 1]);
+    new_h[n] = crop_resize_height(sizes[2 * n], sizes[2 * n + 1], target_size);
+    VG_CHECK(new_h[n] > 0, "VGGT crop preprocessing: ", paths[n].filename().string(), " (", sizes[2 * n], "x",
+             sizes[2 * n + 1], ") is too wide: its height at width ", target_size, " rounds to 0");
+    resized[n] = pil_resize_bicubic(rgb, sizes[2 * n], sizes[2 * n + 1], 3, target_size, new_h[n]);
+    start[n] = new_h[n] > target_size ? (new_h[n] - target_size) / 2 : 0;  // centre crop
+    rows[n] = std::min(new_h[n], target_size);
+    max_h = std::max(max_h, rows[n]);
+  }
+  PreprocessedImages out;
+  out.resize = "crop";
+  out.images_model = Tensor::full({N, 3, max_h, target_size}, 1.0f);  // padding is white (1.0)
+  out.original_coords = Tensor::empty({N, 6});
+  const int64_t plane = static_cast<int64_t>(max_h) * target_size;
+  for (int64_t n = 0; n < N; ++n) {
+    const int pad_top = (max_h - rows[n]) / 2;
+    to_chw(resized[n].data(), target_size, start[n], rows[n],
+           out.images_model.data<float>() + n * 3 * plane + static_cast<int64_t>(pad_top) * target_size, plane);
+    const float y1 = static_cast<float>(pad_top - start[n]);
+    const float coords[6] = {0.0f, y1, static_cast<float>(target_size), y1 + static_cast<float>(new_h[n]),
+                             static_cast<float>(sizes[2 * n]), static_cast<float>(sizes[2 * n + 1])};
+    std::memcpy(out.original_coords.data<float>() + n * 6, coords, sizeof(coords));
   }
   return out;
 }
