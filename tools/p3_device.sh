@@ -9,6 +9,7 @@
 #                  runs where it is installed, not here: the problem comes back in $OUT/p3_ba.tar)
 #   refine_eval    tools/refine_eval.sh --device cuda: refine from perturbed ground truth vs P1 on the same GPU
 #   p5             `vgsplat run P5` on the same 60 images, P5_STEPS training steps (default 30000)
+#   crop           --vggt-resize crop vs square on kitchen (landscape): network input, seconds, P3 end to end
 #   frames         P3 peak GPU memory at FRAMES_MEM frames (fox photos repeated under new names)
 # Prints a table last. Data from $VGSPLAT_DATA (default ./.data: a carried copy of fox and strecha).
 #   STEPS="tests p3 refine_eval p5" P5_STEPS=30000 VGGT_SRC=.data/vggt_src bash tools/p3_device.sh
@@ -105,6 +106,14 @@ for s in $STEPS; do
     D=$(ls -d /root/results5/P5_* 2>/dev/null | head -1)
     cp "$D/analysis.json" "$OUT/p5_analysis.json" 2>/dev/null
     row "P5 stages (s)" "$(json "$OUT/p5_analysis.json" "d['seconds_per_stage'], round(d['total_seconds'],1), d.get('train',{}).get('psnr')")"
+    ;;
+  crop)
+    # --vggt-resize crop vs square on landscape photos (kitchen, 800x533): tokens, network seconds, P3 end to end.
+    for m in square crop; do
+      timeout "$(left)" "$VG" vggt "$DATA/kitchen" --ba --vggt-resize $m --weights "$W" --device cuda --out /root/crop_$m \
+        --overwrite --stats /root/crop_$m.json > "$OUT/crop_$m.log" 2>&1
+      row "P3 kitchen $m rc=$?" "$(json /root/crop_$m.json "(d['vggt'].get('model_width'), d['vggt'].get('model_height'), round(d['vggt']['network_seconds'],3), round(d['vggt']['peak_gpu_memory_gb'],2), d['refine']['message'], round(d['seconds'],1))")"
+    done
     ;;
   frames)
     for n in ${FRAMES_MEM//,/ }; do
