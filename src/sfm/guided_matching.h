@@ -55,7 +55,7 @@ struct GuidedMatchOptions {
   double tolerance_quantile = 0.95;  // measured: 2x this quantile of the prior errors of RANSAC inliers
   int calibration_pairs = 60;        // pairs (most matches first) RANSAC-verified to measure the tolerance
   TwoViewOptions two_view;
-  bool has_prior_focal = true;       // the initial intrinsics are known (calibrated RANSAC first)
+  bool has_prior_focal = false;      // true: calibrated RANSAC first (trusts the initial intrinsics)
   int num_threads = 0;
   uint64_t seed = 0;
 };
