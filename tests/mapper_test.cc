@@ -34,20 +34,6 @@ Accuracy accuracy(const ColmapModel& model, const SyntheticScene& s) {
   return a;
 }
 
-// Observations of the model whose true 3D point differs from the majority of their track.
-double wrong_observation_fraction(const ColmapModel& m, const SyntheticScene& s) {
-  size_t total = 0, wrong = 0;
-  for (const auto& [pid, p] : m.points) {
-    std::map<int64_t, int> votes;
-    for (auto [iid, f] : p.track) ++votes[s.truth.images.at(iid).point3D_ids[f]];
-    int best = 0;
-    for (auto [id, n] : votes) best = std::max(best, id > 0 ? n : 0);
-    total += p.track.size();
-    wrong += p.track.size() - best;
-  }
-  return total ? double(wrong) / total : 0;
-}
-
 double mean_error(const ColmapModel& m) {
   double e = 0;
   for (const auto& [pid, p] : m.points) e += p.error;

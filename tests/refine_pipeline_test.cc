@@ -15,6 +15,7 @@
 #include "geometry/similarity.h"
 #include "io/image.h"
 #include "io/transforms.h"
+#include "tests/temp_dir.h"
 #include "tests/test_util.h"
 
 using namespace vg;
@@ -23,23 +24,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) : path(fs::temp_directory_path() / ("vgsplat_" + name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using vg::test::error_of;
+using vg::test::TempDir;
 
 // A scene of the first `n` fox photos (symlinks) and the truth as a COLMAP model (one OPENCV camera).
 struct FoxScene {

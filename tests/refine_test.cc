@@ -88,19 +88,6 @@ bool correct_match(const SyntheticScene& s, int i, int j, std::pair<int, int> m)
   return a >= 0 && a == b;
 }
 
-double wrong_observation_fraction(const ColmapModel& m, const SyntheticScene& s) {
-  size_t total = 0, wrong = 0;
-  for (const auto& [pid, p] : m.points) {
-    std::map<int64_t, int> votes;
-    for (auto [iid, f] : p.track) ++votes[s.truth.images.at(iid).point3D_ids[f]];
-    int best = 0;
-    for (auto [id, n] : votes) best = std::max(best, id >= 0 ? n : 0);
-    total += p.track.size();
-    wrong += p.track.size() - best;
-  }
-  return total ? double(wrong) / double(total) : 0;
-}
-
 SyntheticOptions scene_options(const std::string& model) {
   SyntheticOptions o;
   o.num_images = 16;

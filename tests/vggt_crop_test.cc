@@ -15,6 +15,7 @@
 #include "io/image.h"
 #include "pipeline/vggt_ba.h"
 #include "test_util.h"
+#include "tests/temp_dir.h"
 #include "vggt_test_util.h"
 #include "vggt/export.h"
 #include "vggt/model.h"
@@ -28,14 +29,7 @@ namespace fs = std::filesystem;
 
 fs::path fixture(const char* name) { return test::source_dir() / "tests" / "data" / name; }
 
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& name) : path(fs::temp_directory_path() / (name + "_" + std::to_string(::getpid()))) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using vg::test::TempDir;
 
 // An 8-bit pattern photo (exact through PNG), its RGB bytes returned in `rgb8`.
 fs::path write_photo(const fs::path& path, int w, int h, std::vector<uint8_t>* rgb8 = nullptr, int seed = 0) {

@@ -19,6 +19,17 @@ fs::path temp_name(const fs::path& path) {
 }
 }  // namespace
 
+fs::path canonical_loose(const fs::path& p) {
+  std::error_code ec;
+  fs::path c = fs::weakly_canonical(fs::absolute(p), ec);
+  return ec ? fs::absolute(p).lexically_normal() : c;
+}
+
+bool same_or_inside(const fs::path& p, const fs::path& dir) {
+  const fs::path rel = p.lexically_relative(dir);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
 AtomicFile::AtomicFile(fs::path path) : path_(std::move(path)), tmp_(temp_name(path_)) {
   if (!path_.parent_path().empty()) fs::create_directories(path_.parent_path());
 }

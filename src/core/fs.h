@@ -15,6 +15,11 @@ void write_file_atomic(const fs::path& path, std::string_view bytes);
 // Reads a whole file; throws vg::Error "cannot read <path>: <reason>".
 std::string read_file(const fs::path& path);
 
+// The canonical form of a path that may not exist yet (its existing prefix resolved).
+fs::path canonical_loose(const fs::path& p);
+// p is dir or lies inside it (both canonical).
+bool same_or_inside(const fs::path& p, const fs::path& dir);
+
 // Writes through a temp file beside `path`; commit() renames it into place. If the object dies
 // without commit() the temp file is removed and `path` is untouched.
 class AtomicFile {

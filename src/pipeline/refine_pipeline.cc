@@ -11,6 +11,7 @@
 #include <Eigen/Geometry>
 
 #include "core/error.h"
+#include "core/fs.h"
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "io/ply.h"
@@ -28,17 +29,6 @@ using SteadyClock = std::chrono::steady_clock;
 namespace {
 
 double since(SteadyClock::time_point t0) { return std::chrono::duration<double>(SteadyClock::now() - t0).count(); }
-
-fs::path canonical_loose(const fs::path& p) {
-  std::error_code ec;
-  fs::path c = fs::weakly_canonical(fs::absolute(p), ec);
-  return ec ? fs::absolute(p).lexically_normal() : c;
-}
-
-bool same_or_inside(const fs::path& p, const fs::path& dir) {
-  const fs::path rel = p.lexically_relative(dir);
-  return !rel.empty() && *rel.begin() != "..";
-}
 
 Eigen::Matrix3d rotation_of(const ColmapImage& im) {
   const Eigen::Quaterniond q(im.qvec[0], im.qvec[1], im.qvec[2], im.qvec[3]);

@@ -80,7 +80,11 @@ void check_keys(const nlohmann::json& j) {
 std::filesystem::path temp_sibling(const std::filesystem::path& dir, const char* tag) {
   const std::filesystem::path abs = std::filesystem::absolute(dir).lexically_normal();
   const std::filesystem::path clean = abs.has_filename() ? abs : abs.parent_path();
-  return clean.parent_path() / ("." + clean.filename().string() + tag + std::to_string(::getpid()));
+  std::string name = ".";  // built by appending (GCC 12 warns falsely on "." + std::string)
+  name += clean.filename().string();
+  name += tag;
+  name += std::to_string(::getpid());
+  return clean.parent_path() / name;
 }
 
 }  // namespace

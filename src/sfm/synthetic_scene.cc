@@ -298,4 +298,17 @@ SyntheticScene make_synthetic_scene(const SyntheticOptions& opt) {
   return s;
 }
 
+double wrong_observation_fraction(const ColmapModel& model, const SyntheticScene& s) {
+  size_t total = 0, wrong = 0;
+  for (const auto& [pid, p] : model.points) {
+    std::map<int64_t, int> votes;
+    for (auto [iid, f] : p.track) ++votes[s.truth.images.at(iid).point3D_ids[f]];
+    int best = 0;
+    for (auto [id, n] : votes) best = std::max(best, id >= 0 ? n : 0);
+    total += p.track.size();
+    wrong += p.track.size() - static_cast<size_t>(best);
+  }
+  return total ? static_cast<double>(wrong) / static_cast<double>(total) : 0;
+}
+
 }  // namespace vg

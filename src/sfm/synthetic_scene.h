@@ -41,6 +41,10 @@ struct SyntheticScene {
 
 SyntheticScene make_synthetic_scene(const SyntheticOptions& opt);
 
+// Share of a model's observations (image id = index + 1) whose true point differs from their track's majority:
+// wrong matches that survived into the reconstruction.
+double wrong_observation_fraction(const ColmapModel& model, const SyntheticScene& s);
+
 // Pixel of a camera-frame point (z > 0) for the models above; an independent oracle for tests.
 Eigen::Vector2d synthetic_project(const ColmapCamera& cam, const Eigen::Vector3d& p_cam);
 

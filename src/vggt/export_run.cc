@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "core/error.h"
+#include "core/fs.h"
 #include "core/progress.h"
 #include "vggt/engine.h"
 #include "vggt/export.h"
@@ -28,18 +29,6 @@ VggtConfig config_by_name(const std::string& name) {
   if (name == "1b" || name == "VGGT-1B") return VggtConfig{};
   if (name == "tiny") return VggtConfig::tiny();
   VG_FAIL("unknown VGGT configuration '", name, "' (1b or tiny)");
-}
-
-// The canonical form of a path that may not exist yet (its existing prefix resolved).
-fs::path canonical_loose(const fs::path& p) {
-  std::error_code ec;
-  fs::path c = fs::weakly_canonical(fs::absolute(p), ec);
-  return ec ? fs::absolute(p).lexically_normal() : c;
-}
-
-bool same_or_inside(const fs::path& p, const fs::path& dir) {
-  const fs::path rel = p.lexically_relative(dir);
-  return !rel.empty() && *rel.begin() != "..";
 }
 
 }  // namespace
