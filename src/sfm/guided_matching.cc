@@ -123,9 +123,11 @@ std::vector<std::pair<int, int>> overlap_pairs(const std::vector<PosedView>& vie
   return pairs;
 }
 
-std::vector<double> prior_epipolar_errors(const PosedView& a, const std::vector<Eigen::Vector2d>& points_a,
-                                          const PosedView& b, const std::vector<Eigen::Vector2d>& points_b,
-                                          const FeatureMatches& matches) {
+namespace {
+
+// Sampson distances of matches between normalised (undistorted) coordinates xa, xb, scaled to pixels.
+std::vector<double> sampson_pixels(const PosedView& a, const std::vector<Eigen::Vector2d>& xa, const PosedView& b,
+                                   const std::vector<Eigen::Vector2d>& xb, const FeatureMatches& matches) {
   // E = [t]x R with b_from_a = (R_b R_a^T, t_b - R t_a) (Hartley & Zisserman eq. 9.12); Sampson distance
   // (eq. 11.9) in normalised coordinates, scaled to pixels by the mean focal length.
   const Eigen::Matrix3d R = b.R * a.R.transpose();
@@ -137,8 +139,8 @@ std::vector<double> prior_epipolar_errors(const PosedView& a, const std::vector<
   std::vector<double> err(matches.size(), 0);
   if (t.norm() <= 1e-12 * std::max(1.0, a.t.norm())) return err;  // no baseline: no epipolar constraint
   for (size_t k = 0; k < matches.size(); ++k) {
-    const Eigen::Vector2d x1 = camera_unproject(a.camera, points_a[matches[k].first]);
-    const Eigen::Vector2d x2 = camera_unproject(b.camera, points_b[matches[k].second]);
+    const Eigen::Vector2d& x1 = xa[matches[k].first];
+    const Eigen::Vector2d& x2 = xb[matches[k].second];
     const Eigen::Vector3d h1(x1.x(), x1.y(), 1), h2(x2.x(), x2.y(), 1);
     const Eigen::Vector3d Ex1 = E * h1, Etx2 = E.transpose() * h2;
     const double num = h2.dot(Ex1);
@@ -146,6 +148,20 @@ std::vector<double> prior_epipolar_errors(const PosedView& a, const std::vector<
     err[k] = den > 0 ? f * std::abs(num) / std::sqrt(den) : 0;
   }
   return err;
+}
+
+std::vector<Eigen::Vector2d> normalized(const ColmapCamera& cam, const std::vector<Eigen::Vector2d>& pixels) {
+  std::vector<Eigen::Vector2d> out(pixels.size());
+  for (size_t k = 0; k < pixels.size(); ++k) out[k] = camera_unproject(cam, pixels[k]);
+  return out;
+}
+
+}  // namespace
+
+std::vector<double> prior_epipolar_errors(const PosedView& a, const std::vector<Eigen::Vector2d>& points_a,
+                                          const PosedView& b, const std::vector<Eigen::Vector2d>& points_b,
+                                          const FeatureMatches& matches) {
+  return sampson_pixels(a, normalized(a.camera, points_a), b, normalized(b.camera, points_b), matches);
 }
 
 GuidedMatchResult guided_verify(const std::vector<PosedView>& views,
@@ -159,12 +175,19 @@ GuidedMatchResult guided_verify(const std::vector<PosedView>& views,
   const int n = static_cast<int>(pairs.size());
   GuidedMatchResult res;
   res.pairs_in = n;
+  // Every keypoint undistorted once, then the pairs' errors (both on all threads).
+  std::vector<std::vector<Eigen::Vector2d>> xn(views.size());
+  parallel_for(static_cast<int64_t>(views.size()), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) xn[i] = normalized(views[i].camera, keypoints[i]);
+  }, 1);
   std::vector<std::vector<double>> err(n);
-  for (int p = 0; p < n; ++p) {
-    const auto [i, j] = pairs[p];
-    err[p] = prior_epipolar_errors(views[i], keypoints[i], views[j], keypoints[j], matches[p]);
-    res.matches_in += static_cast<int64_t>(matches[p].size());
-  }
+  parallel_for(n, [&](int64_t b, int64_t e) {
+    for (int64_t p = b; p < e; ++p) {
+      const auto [i, j] = pairs[p];
+      err[p] = sampson_pixels(views[i], xn[i], views[j], xn[j], matches[p]);
+    }
+  }, 16);
+  for (int p = 0; p < n; ++p) res.matches_in += static_cast<int64_t>(matches[p].size());
   const size_t min_inliers = static_cast<size_t>(std::max(1, opt.two_view.min_num_inliers));
   auto verify = [&](int p, const FeatureMatches& m) {
     const auto [i, j] = pairs[p];

@@ -95,6 +95,16 @@ double mean_reproj_error(const Recon& r) {
   return n ? sum / static_cast<double>(n) : 0;
 }
 
+// The `q` quantile of the current observations' reprojection errors (pixels).
+double reproj_error_quantile(const Recon& r, double q) {
+  std::vector<double> errs;
+  for (const Point& p : r.points) {
+    if (!p.valid) continue;
+    for (const TrackElement& e : p.obs) errs.push_back(std::sqrt(mapper::reproj_error_sq(r, e.image, e.point2d, p.X)));
+  }
+  return quantile(std::move(errs), q);
+}
+
 // The point a track's depths give: the per-coordinate median of its observations' unprojected depths.
 bool point_from_depth(const Recon& r, const RefineInput& in, const Track& track, Eigen::Vector3d* X) {
   std::vector<double> xs, ys, zs;
@@ -365,7 +375,9 @@ RefineResult refine_model(const RefineInput& in, const RefineOptions& opt) {
     }
     refine_stage(r, opt, threshold, final_stage, rep);
     if (final_stage) break;
-    threshold = std::max(opt.max_reproj_error, threshold / 2);
+    // Halve the threshold, or go lower at once when the model already fits far better (3x the 90th percentile of
+    // the errors): a converged model skips the intermediate stages.
+    threshold = std::clamp(3 * reproj_error_quantile(r, 0.9), opt.max_reproj_error, std::max(opt.max_reproj_error, threshold / 2));
   }
   rep.seconds.emplace_back("refinement", since(t0));
 
