@@ -89,6 +89,12 @@ for s in $STEPS; do
     if [ -d /root/p3_ba ]; then
       tar -cf "$OUT/p3_ba.tar" -C /root p3_ba
       timeout "$(left)" "$B/ba_bench" /root/p3_ba --devices cuda,cpu --repeat 3 > "$OUT/ba_bench.log" 2>&1
+      # Ceres side by side: a ba_bench built elsewhere with Ceres (and CUDA) carried in $DATA/ceres with its libraries.
+      if [ -x "$DATA/ceres/ba_bench" ]; then
+        LD_LIBRARY_PATH="$DATA/ceres/lib" timeout "$(left)" "$DATA/ceres/ba_bench" /root/p3_ba --devices cuda,cpu,ceres \
+          --repeat 3 >> "$OUT/ba_bench.log" 2>&1
+        row "ba_bench + Ceres" "$(grep -E '^(cuda|cpu|ceres) ' "$OUT/ba_bench.log" | tail -3 | awk '{printf "%s %ss cost %s; ", $1, $8, $7}')"
+      fi
       cat "$OUT/ba_bench.log"
       row "ba_bench P3 fox60" "$(grep -E '^(cuda|cpu) ' "$OUT/ba_bench.log" | awk '{printf "%s %ss cost %s; ", $1, $8, $7}')"
     fi
