@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <set>
 
 #include <Eigen/Geometry>
@@ -182,7 +183,11 @@ RefineRunStats run_refine(const fs::path& scene_dir, const ColmapModel& init, co
   GuidedMatchOptions gopt = opt.guided;
   gopt.seed = opt.seed;
   gopt.num_threads = opt.num_threads;
+  std::unique_ptr<ProgressBar> vbar;
+  if (opt.progress) vbar = std::make_unique<ProgressBar>("verification", static_cast<long long>(pairs.size()));
+  if (vbar) gopt.progress = [&](int done, int) { vbar->update(done); };
   GuidedMatchResult gm = guided_verify(views, keypoints, pairs, matches, gopt);
+  if (vbar) vbar->finish("verified=" + std::to_string(gm.pairs_verified));
   st.epipolar_tolerance_px = gm.tolerance_px;
   st.matches = gm.matches_in;
   st.matches_prior_rejected = gm.matches_prior_rejected;
@@ -225,7 +230,16 @@ RefineRunStats run_refine(const fs::path& scene_dir, const ColmapModel& init, co
     ropt.on_ba_problem = [&](int, const ColmapModel& m, const BundleOptions& b) {
       if (b.loss == BundleOptions::Loss::Trivial && !have_dump) dumped = m, dumped_opt = b, have_dump = true;
     };
+  std::unique_ptr<ProgressBar> rbar;  // stages; the first estimate of their number is its total
+  int rbar_total = 0;
+  std::string rbar_fields;
+  if (opt.progress)
+    ropt.progress = [&](int done, int total, const std::string& fields) {
+      if (!rbar) rbar = std::make_unique<ProgressBar>("refine", rbar_total = std::max(total, 1));
+      rbar->update(std::min(done, rbar_total), rbar_fields = fields);
+    };
   RefineResult rr = refine_model(rin, ropt);
+  if (rbar) rbar->update(rbar_total, rbar_fields), rbar->finish(rbar_fields);  // skipped stages count as done
   st.report = rr.report;
   st.seconds.emplace_back("refine", since(t0));
   if (have_dump) {

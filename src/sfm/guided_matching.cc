@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <mutex>
 
 #include <Eigen/Dense>
 
@@ -225,6 +226,8 @@ GuidedMatchResult guided_verify(const std::vector<PosedView>& views,
 
   std::vector<TwoViewGeometry> geoms(n);
   std::atomic<int64_t> rejected{0};
+  std::mutex progress_mutex;
+  int done = 0;
   parallel_for(n, [&](int64_t b, int64_t e) {
     for (int64_t p = b; p < e; ++p) {
       FeatureMatches kept;
@@ -232,6 +235,10 @@ GuidedMatchResult guided_verify(const std::vector<PosedView>& views,
         if (err[p][m] <= res.tolerance_px) kept.push_back(matches[p][m]);
       rejected += static_cast<int64_t>(matches[p].size() - kept.size());
       if (kept.size() >= min_inliers) geoms[p] = verify(static_cast<int>(p), kept);
+      if (opt.progress) {
+        std::lock_guard<std::mutex> lock(progress_mutex);
+        opt.progress(++done, n);
+      }
     }
   }, 1);
   res.matches_prior_rejected = rejected;

@@ -4,6 +4,7 @@
 // for noisy inputs), then two-view verification by RANSAC as in SfM (geometry/two_view.h).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <utility>
 #include <vector>
@@ -58,6 +59,7 @@ struct GuidedMatchOptions {
   bool has_prior_focal = false;      // true: calibrated RANSAC first (trusts the initial intrinsics)
   int num_threads = 0;
   uint64_t seed = 0;
+  std::function<void(int, int)> progress;  // (pairs verified so far, pairs) from the worker threads, serialised
 };
 
 struct GuidedMatchResult {

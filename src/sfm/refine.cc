@@ -374,10 +374,20 @@ RefineResult refine_model(const RefineInput& in, const RefineOptions& opt) {
       rep.seconds.emplace_back("registration", since(t1));
     }
     refine_stage(r, opt, threshold, final_stage, rep);
-    if (final_stage) break;
     // Halve the threshold, or go lower at once when the model already fits far better (3x the 90th percentile of
     // the errors): a converged model skips the intermediate stages.
-    threshold = std::clamp(3 * reproj_error_quantile(r, 0.9), opt.max_reproj_error, std::max(opt.max_reproj_error, threshold / 2));
+    if (!final_stage)
+      threshold = std::clamp(3 * reproj_error_quantile(r, 0.9), opt.max_reproj_error,
+                             std::max(opt.max_reproj_error, threshold / 2));
+    if (opt.progress) {
+      const int done = static_cast<int>(rep.iterations.size());
+      const int left = final_stage ? 0 : 1 + static_cast<int>(std::ceil(std::log2(threshold / opt.max_reproj_error)));
+      char fields[96];
+      std::snprintf(fields, sizeof fields, "cost=%.4g err=%.2fpx pts=%d", rep.iterations.back().final_cost,
+                    rep.iterations.back().mean_reproj_error, rep.iterations.back().points);
+      opt.progress(done, done + left, fields);
+    }
+    if (final_stage) break;
   }
   rep.seconds.emplace_back("refinement", since(t0));
 

@@ -51,6 +51,8 @@ struct RefineOptions {
   uint64_t seed = 0;
   Device device = Device::cpu();
   std::function<void(const std::string&)> log;  // one line per stage (may be empty)
+  // After each stage: stages done, the expected total so far (it shrinks when stages are skipped), a status field.
+  std::function<void(int, int, const std::string&)> progress;
   // Sees every bundle-adjustment problem before it is solved (stage index, problem, options): dumps, benchmarks.
   std::function<void(int, const ColmapModel&, const BundleOptions&)> on_ba_problem;
 };
