@@ -41,6 +41,9 @@ void add_refine_options(CLI::App* cmd, RefineCliOptions& o) {
   cmd->add_option("--min-image-observations", r.refine.min_image_observations,
                   "Images seeing fewer points are not refined (registered afterwards, or kept as given)")
       ->capture_default_str();
+  cmd->add_option("--rotation-averaging", r.average_rotations,
+                  "Correct the initial rotations from the pairs' relative rotations before triangulating (1/0)")
+      ->capture_default_str();
   cmd->add_option("--epipolar-tolerance", r.guided.epipolar_tolerance_px,
                   "Matches farther than this (pixels) from the initial epipolar lines are dropped (0: measured)")
       ->capture_default_str();

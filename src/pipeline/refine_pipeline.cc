@@ -20,6 +20,7 @@
 #include "pipeline/results.h"
 #include "pipeline/sfm_pipeline_internal.h"
 #include "sfm/bundle_problem_io.h"
+#include "sfm/rotation_averaging.h"
 
 namespace vg {
 
@@ -198,7 +199,37 @@ RefineRunStats run_refine(const fs::path& scene_dir, const ColmapModel& init, co
            std::to_string(gm.tolerance_px) + " px, " + std::to_string(gm.matches_prior_rejected) + " of " +
            std::to_string(gm.matches_in) + " matches off the initial epipolar geometry");
 
-  // 4. Tracks, triangulation (or depth), iterative refinement.
+  // 4. Rotations from the verified pairs' relative rotations (the initial ones may be degrees off).
+  if (opt.average_rotations) {
+    t0 = SteadyClock::now();
+    std::vector<RelativeRotation> rel;
+    for (const auto& [pr, g] : gm.verified)
+      if (g.config == TwoViewGeometry::CALIBRATED || g.config == TwoViewGeometry::UNCALIBRATED ||
+          g.config == TwoViewGeometry::PLANAR || g.config == TwoViewGeometry::PANORAMIC)
+        rel.push_back({pr.first, pr.second, g.cam2_from_cam1_q.normalized().toRotationMatrix(),
+                       static_cast<double>(g.inlier_matches.size())});
+    std::vector<Eigen::Matrix3d> R0;
+    for (const PosedView& v : views) R0.push_back(v.R);
+    RotationAveragingReport ra;
+    const std::vector<Eigen::Matrix3d> R = average_rotations(R0, rel, {}, &ra);
+    double moved = 0;
+    for (int i = 0; i < n; ++i) {
+      const Eigen::Vector3d C = -views[i].R.transpose() * views[i].t;  // centres stay
+      moved += rotation_angle_deg(R[i], views[i].R) / n;
+      views[i].R = R[i];
+      views[i].t = -R[i] * C;
+    }
+    st.rotation_pairs = static_cast<int>(rel.size());
+    st.rotation_residual_deg = ra.median_residual_deg;
+    st.rotation_change_deg = moved;
+    st.seconds.emplace_back("rotations", since(t0));
+    char line[200];
+    std::snprintf(line, sizeof line, "refine: rotation averaging over %zu pairs (%d sweeps): median residual %.3f deg, "
+                  "rotations moved by %.3f deg on average", rel.size(), ra.sweeps, ra.median_residual_deg, moved);
+    log_info(line);
+  }
+
+  // 5. Tracks, triangulation (or depth), iterative refinement.
   t0 = SteadyClock::now();
   RefineInput rin;
   for (const auto& [id, c] : cams.cameras) rin.input.cameras[id] = c, rin.input.camera_has_prior_focal[id] = true;
@@ -247,7 +278,7 @@ RefineRunStats run_refine(const fs::path& scene_dir, const ColmapModel& init, co
     log_info("refine: final bundle-adjustment problem written to " + opt.dump_ba.string());
   }
 
-  // 5. Output.
+  // 6. Output.
   t0 = SteadyClock::now();
   write_outputs(out_dir, rr.model, opt.write_txt);
   st.model_dir = out_dir / "sparse" / "0";
@@ -294,6 +325,8 @@ nlohmann::json refine_stats_json(const RefineRunStats& s) {
           {"candidate_pairs", s.candidate_pairs},
           {"verified_pairs", s.verified_pairs},
           {"epipolar_tolerance_px", s.epipolar_tolerance_px},
+          {"rotation_averaging", {{"pairs", s.rotation_pairs}, {"median_residual_deg", s.rotation_residual_deg},
+                                  {"mean_rotation_change_deg", s.rotation_change_deg}}},
           {"matches", s.matches},
           {"matches_off_initial_geometry", s.matches_prior_rejected},
           {"matches_verified", s.matches_verified},

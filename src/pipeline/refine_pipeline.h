@@ -38,6 +38,7 @@ struct RefineRunOptions {
   bool write_txt = false;
   bool progress = true;
   uint64_t seed = 0;
+  bool average_rotations = true;  // rotations from the pairs' relative rotations before triangulating
   std::filesystem::path dump_ba;  // when set: the final stage's bundle-adjustment problem is written here
   double moved_rotation_deg = 1.0;  // the report lists cameras that moved more than this (after alignment)
   double moved_center = 0.02;       // ... or whose centre moved more than this share of the scene size
@@ -50,6 +51,8 @@ struct RefineRunStats {
   int candidate_pairs = 0, verified_pairs = 0;
   double epipolar_tolerance_px = 0;
   double moved_rotation_deg = 0, moved_center = 0;
+  int rotation_pairs = 0;                                       // rotation averaging: pairs used,
+  double rotation_residual_deg = 0, rotation_change_deg = 0;    // their median residual, the mean change
   int64_t matches = 0, matches_prior_rejected = 0, matches_verified = 0;
   std::vector<std::string> ignored;  // files of the images folder that the initial model does not name
   std::vector<std::string> notes;    // adjustments made to the input (rescaled cameras, converted models)
