@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "sfm/bundle_adjustment_synthetic.h"
 #include "sfm/bundle_problem_io.h"
+#include "tests/colmap_model_eq.h"
 
 namespace vg {
 namespace {
@@ -58,29 +59,6 @@ void expect_same_options(const BundleOptions& a, const BundleOptions& b) {
   EXPECT_EQ(a.constant_points, b.constant_points);
 }
 
-void expect_same_model(const ColmapModel& a, const ColmapModel& b) {
-  ASSERT_EQ(a.cameras.size(), b.cameras.size());
-  for (const auto& [id, c] : a.cameras) {
-    const ColmapCamera& d = b.cameras.at(id);
-    EXPECT_EQ(c.model, d.model);
-    EXPECT_EQ(c.width, d.width);
-    EXPECT_EQ(c.height, d.height);
-    EXPECT_EQ(c.params, d.params);
-  }
-  ASSERT_EQ(a.images.size(), b.images.size());
-  for (const auto& [id, im] : a.images) {
-    const ColmapImage& jm = b.images.at(id);
-    EXPECT_EQ(im.qvec, jm.qvec);
-    EXPECT_EQ(im.tvec, jm.tvec);
-    EXPECT_EQ(im.camera_id, jm.camera_id);
-    EXPECT_EQ(im.name, jm.name);
-    EXPECT_EQ(im.xys, jm.xys);
-    EXPECT_EQ(im.point3D_ids, jm.point3D_ids);
-  }
-  ASSERT_EQ(a.points.size(), b.points.size());
-  for (const auto& [id, p] : a.points) EXPECT_EQ(p.xyz, b.points.at(id).xyz);
-}
-
 TEST(BundleProblemIo, ProblemRoundTripsAndSolvesIdentically) {
   BaSceneOptions so;
   so.camera_model = "OPENCV";
@@ -95,7 +73,7 @@ TEST(BundleProblemIo, ProblemRoundTripsAndSolvesIdentically) {
   write_bundle_problem(d, m, opt);
   for (const char* f : {"cameras.bin", "images.bin", "points3D.bin", "ba_options.json"}) EXPECT_TRUE(fs::exists(d / f));
   auto [m2, opt2] = read_bundle_problem(d);
-  expect_same_model(m, m2);
+  test::expect_same_model(m, m2);
   expect_same_options(opt, opt2);
   EXPECT_EQ(reprojection_cost(m, opt), reprojection_cost(m2, opt2));
   ColmapModel a = m;
@@ -113,7 +91,7 @@ TEST(BundleProblemIo, RewriteReplacesTheFolderAndLeavesNoTemporaries) {
   write_bundle_problem(d, other, unusual_options());
   EXPECT_FALSE(fs::exists(d / "stale.txt"));
   auto [m, opt] = read_bundle_problem(d);
-  expect_same_model(other, m);
+  test::expect_same_model(other, m);
   expect_same_options(unusual_options(), opt);
   EXPECT_TRUE(opt.device.is_cpu());
   EXPECT_FALSE(opt.verbose);

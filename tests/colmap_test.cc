@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/fs.h"
+#include "tests/colmap_model_eq.h"
 
 namespace fs = std::filesystem;
 using namespace vg;
@@ -48,35 +49,6 @@ ColmapModel example_model() {
   return m;
 }
 
-void expect_equal(const ColmapModel& a, const ColmapModel& b) {
-  ASSERT_EQ(a.cameras.size(), b.cameras.size());
-  for (const auto& [id, c] : a.cameras) {
-    const ColmapCamera& d = b.cameras.at(id);
-    EXPECT_EQ(c.model, d.model);
-    EXPECT_EQ(c.width, d.width);
-    EXPECT_EQ(c.height, d.height);
-    EXPECT_EQ(c.params, d.params);
-  }
-  ASSERT_EQ(a.images.size(), b.images.size());
-  for (const auto& [id, im] : a.images) {
-    const ColmapImage& o = b.images.at(id);
-    EXPECT_EQ(im.qvec, o.qvec);
-    EXPECT_EQ(im.tvec, o.tvec);
-    EXPECT_EQ(im.camera_id, o.camera_id);
-    EXPECT_EQ(im.name, o.name);
-    EXPECT_EQ(im.xys, o.xys);
-    EXPECT_EQ(im.point3D_ids, o.point3D_ids);
-  }
-  ASSERT_EQ(a.points.size(), b.points.size());
-  for (const auto& [id, p] : a.points) {
-    const ColmapPoint3D& q = b.points.at(id);
-    EXPECT_EQ(p.xyz, q.xyz);
-    EXPECT_EQ(p.rgb, q.rgb);
-    EXPECT_EQ(p.error, q.error);
-    EXPECT_EQ(p.track, q.track);
-  }
-}
-
 }  // namespace
 
 TEST(Colmap, ModelTable) {
@@ -93,11 +65,11 @@ TEST(Colmap, BinTxtRoundTrip) {
   write_colmap_txt(d / "txt", m);
   const ColmapModel from_bin = read_colmap_model(d / "bin");
   const ColmapModel from_txt = read_colmap_model(d / "txt");
-  expect_equal(m, from_bin);
-  expect_equal(m, from_txt);
+  vg::test::expect_same_model(m, from_bin);
+  vg::test::expect_same_model(m, from_txt);
   write_colmap_txt(d / "bin2txt", from_bin);  // cross conversions
   write_colmap_bin(d / "txt2bin", from_txt);
-  expect_equal(m, read_colmap_txt(d / "bin2txt"));
+  vg::test::expect_same_model(m, read_colmap_txt(d / "bin2txt"));
   EXPECT_EQ(read_file(d / "txt2bin" / "images.bin"), read_file(d / "bin" / "images.bin"));
   EXPECT_EQ(read_file(d / "txt2bin" / "points3D.bin"), read_file(d / "bin" / "points3D.bin"));
   // world_to_camera is the quaternion's rotation and the translation.

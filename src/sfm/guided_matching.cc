@@ -8,6 +8,7 @@
 #include <Eigen/Dense>
 
 #include "core/error.h"
+#include "core/stats.h"
 #include "core/parallel.h"
 #include "geometry/camera_models.h"
 
@@ -29,13 +30,6 @@ bool in_frame(const PosedView& v, const Eigen::Vector3d& X) {
   const Eigen::Vector2d px = camera_project<double>(colmap_model_id(v.camera.model), v.camera.params.data(), pc);
   return px.x() >= 0 && px.y() >= 0 && px.x() < static_cast<double>(v.camera.width) &&
          px.y() < static_cast<double>(v.camera.height);
-}
-
-double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  const size_t k = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return v[k];
 }
 
 }  // namespace

@@ -7,13 +7,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <limits>
 #include <set>
 
 #include <Eigen/Geometry>
 
 #include "core/error.h"
+#include "core/stats.h"
 #include "core/parallel.h"
 #include "geometry/camera_models.h"
 #include "geometry/similarity.h"
@@ -27,13 +27,6 @@ using mapper::Recon;
 using SteadyClock = std::chrono::steady_clock;
 
 double since(SteadyClock::time_point t0) { return std::chrono::duration<double>(SteadyClock::now() - t0).count(); }
-
-double quantile(std::vector<double> v, double q) {
-  if (v.empty()) return 0;
-  const size_t k = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return v[k];
-}
 
 void check_input(const RefineInput& in) {
   const size_t n = in.input.images.size();
