@@ -21,7 +21,6 @@ import argparse
 import json
 import math
 import os
-import struct
 import sys
 import types
 from functools import partial
@@ -54,29 +53,7 @@ from vggt.layers import MemEffAttention, NestedTensorBlock  # noqa: E402
 from vggt.layers.vision_transformer import DinoVisionTransformer  # noqa: E402
 from vggt.utils.pose_enc import pose_encoding_to_extri_intri  # noqa: E402
 
-ST_DTYPES = {torch.float32: "F32", torch.float16: "F16", torch.bfloat16: "BF16", torch.int64: "I64", torch.int32: "I32"}
-
-
-def save_safetensors(path, tensors, metadata):
-    header, offset, blobs = {}, 0, []
-    for name in sorted(tensors):
-        t = tensors[name].detach().cpu().contiguous()
-        u8 = t.reshape(-1).view(torch.uint8)
-        try:
-            b = u8.numpy().tobytes()
-        except Exception:  # no numpy
-            b = bytes(u8.tolist())
-        header[name] = {"dtype": ST_DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(b)]}
-        blobs.append(b)
-        offset += len(b)
-    header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
-    h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * ((8 - len(h) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)))
-        f.write(h)
-        for b in blobs:
-            f.write(b)
+from fixture_common import save_safetensors  # noqa: E402
 
 
 class Model(nn.Module):
@@ -134,12 +111,8 @@ def randomize(model, gen, fp16_exact):
 
 
 def full_key_shapes():
-    try:
-        with torch.device("meta"):
-            m = Model(FULL)
-    except Exception:  # older PyTorch: build on the CPU
-        m = Model(FULL)
-    return {k: list(v.shape) for k, v in m.state_dict().items()}
+    from fixture_common import key_shapes
+    return key_shapes(lambda: Model(FULL))
 
 
 def run(model, images, c):

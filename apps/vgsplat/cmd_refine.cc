@@ -63,8 +63,11 @@ void add_refine_options(CLI::App* cmd, RefineCliOptions& o) {
   cmd->add_option("--dump-ba", r.dump_ba, "Write the final bundle-adjustment problem here (for tools/ba_bench)");
 }
 
-void add_p3_options(CLI::App* cmd, RefineRunOptions& r, std::string& tracks) {
-  cmd->add_option("--tracks", tracks, "P3/P5 track source: sift (the learned vggsfm tracker is not built yet)")
+void add_p3_options(CLI::App* cmd, VggtBaOptions& ba) {
+  RefineRunOptions& r = ba.refine;
+  cmd->add_option("--tracks", ba.tracks,
+                  "P3/P5 track source: sift (guided SIFT matching + iterative BA) or vggsfm (the original's learned "
+                  "tracker: DINOv2, ALIKED, SuperPoint, VGGSfM; needs --tracker-weights)")
       ->check(CLI::IsMember({"sift", "vggsfm"}))
       ->capture_default_str();
   cmd->add_flag("--shared-camera", r.single_camera, "P3/P5: one camera for all images (demo_colmap.py --shared_camera)");
@@ -73,6 +76,22 @@ void add_p3_options(CLI::App* cmd, RefineRunOptions& r, std::string& tracks) {
   cmd->add_option("--max-reproj-error", r.refine.max_reproj_error, "P3/P5: final reprojection-error filter, pixels")
       ->capture_default_str();
   cmd->add_option("--dump-ba", r.dump_ba, "P3/P5: write the final bundle-adjustment problem here (tools/ba_bench)");
+  VggsfmTrackOptions& v = ba.vggsfm;
+  cmd->add_option("--tracker-weights", v.weights_dir,
+                  "--tracks vggsfm: folder with vggsfm_v2_tracker.pt, aliked-n16.pth, superpoint_v1.pth and "
+                  "dinov2_vitb14_reg4_pretrain.pth (default: $VGSPLAT_TRACKER_WEIGHTS)");
+  cmd->add_option("--query-frame-num", v.predict.query_frame_num, "--tracks vggsfm: query frames ranked by DINOv2")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
+  cmd->add_option("--max-query-pts", v.models.max_query_pts, "--tracks vggsfm: keypoints per extractor and query frame")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--vis-thresh", v.ba.vis_thresh, "--tracks vggsfm: visibility an observation needs")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_flag("!--no-fine-tracking", v.models.fine_tracking, "--tracks vggsfm: coarse tracking only (faster)");
+  cmd->add_option("--track-seed", v.predict.seed, "--tracks vggsfm: seed of the query points' shuffle")
+      ->capture_default_str();
 }
 
 void finish_refine_options(RefineCliOptions& o) {
@@ -90,7 +109,8 @@ void finish_refine_options(RefineCliOptions& o) {
 void print_refine_summary(const RefineRunStats& s) {
   const RefineReport& r = s.report;
   std::printf("refine: %s\n", s.message.c_str());
-  std::printf("  %d candidate pairs, %d verified (epipolar tolerance %.1f px, %lld of %lld matches off the initial "
+  if (s.candidate_pairs > 0)  // the SIFT track source (vggsfm tracks have no pairs)
+    std::printf("  %d candidate pairs, %d verified (epipolar tolerance %.1f px, %lld of %lld matches off the initial "
               "geometry)\n", s.candidate_pairs, s.verified_pairs, s.epipolar_tolerance_px,
               static_cast<long long>(s.matches_prior_rejected), static_cast<long long>(s.matches));
   std::printf("  tracks %d: %d triangulated (%d from depth), %d kept, %d dropped; %lld observations\n",

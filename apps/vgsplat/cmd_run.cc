@@ -66,7 +66,7 @@ void register_run(CLI::App& app) {
       ->check(CLI::IsMember({"square", "crop"}));
   cmd->add_option("--conf-percentile", vggt->exp.conf_percentile, "P2-P5: --conf-thres is a percentile (0-100)")
       ->capture_default_str();
-  add_p3_options(cmd, ba->refine, ba->tracks);
+  add_p3_options(cmd, *ba);
   cmd->add_option("scene", *scene, "Scene folder (images/ inside, or the photos themselves); only read")->required();
   cmd->add_option("--results-root", *results_root, "Where results/<P>_<scan>_<time>/ go")->capture_default_str();
   cmd->add_flag("--copy-images", *copy_images, "Copy the registered images into the results (default: a symlink)");

@@ -52,7 +52,7 @@ void register_vggt(CLI::App& app) {
       ->capture_default_str();
   cmd->add_flag("--ba", *use_ba,
                 "Pipeline P3: refine VGGT's cameras by feature tracks + bundle adjustment (demo_colmap.py --use_ba)");
-  add_p3_options(cmd, ba->refine, ba->tracks);
+  add_p3_options(cmd, *ba);
   cmd->add_flag("--point-head", o->point_head, "Points and confidences from the point head instead of depth");
   cmd->add_flag("--txt", o->write_txt, "Also write the model as .txt");
   cmd->add_flag("--overwrite", *overwrite, "Replace an existing <out>/sparse folder");

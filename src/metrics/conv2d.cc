@@ -1,6 +1,7 @@
 #include "metrics/conv2d.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <vector>
 
@@ -80,12 +81,13 @@ void relu_(Tensor& x) {
       1 << 16);
 }
 
-Tensor max_pool2d(const Tensor& x, int kernel, int stride) {
+Tensor max_pool2d(const Tensor& x, int kernel, int stride, int pad) {
   expect_feature_map(x, "max_pool2d");
   const int64_t C = x.size(0), H = x.size(1), W = x.size(2);
-  VG_CHECK(kernel >= 1 && stride >= 1 && H >= kernel && W >= kernel, "max_pool2d: input ", H, "x", W,
-           " smaller than the window ", kernel);
-  const int64_t Ho = (H - kernel) / stride + 1, Wo = (W - kernel) / stride + 1;
+  VG_CHECK(kernel >= 1 && stride >= 1 && pad >= 0 && 2 * pad <= kernel && H + 2 * pad >= kernel &&
+               W + 2 * pad >= kernel,
+           "max_pool2d: input ", H, "x", W, " smaller than the window ", kernel, " (padding ", pad, ")");
+  const int64_t Ho = (H + 2 * pad - kernel) / stride + 1, Wo = (W + 2 * pad - kernel) / stride + 1;
   Tensor out = Tensor::empty({C, Ho, Wo});
   const float* xs = x.data<float>();
   float* os = out.data<float>();
@@ -93,14 +95,22 @@ Tensor max_pool2d(const Tensor& x, int kernel, int stride) {
       C,
       [&](int64_t b, int64_t e) {
         for (int64_t c = b; c < e; ++c)
-          for (int64_t oy = 0; oy < Ho; ++oy)
+          for (int64_t oy = 0; oy < Ho; ++oy) {
+            const int64_t y0 = std::max<int64_t>(0, oy * stride - pad),
+                          y1 = std::min<int64_t>(H, oy * stride - pad + kernel);
             for (int64_t ox = 0; ox < Wo; ++ox) {
-              float m = -std::numeric_limits<float>::infinity();
-              for (int64_t ky = 0; ky < kernel; ++ky)
-                for (int64_t kx = 0; kx < kernel; ++kx)
-                  m = std::max(m, xs[(c * H + oy * stride + ky) * W + ox * stride + kx]);
+              const int64_t x0 = std::max<int64_t>(0, ox * stride - pad),
+                            x1 = std::min<int64_t>(W, ox * stride - pad + kernel);
+              float m = -std::numeric_limits<float>::infinity();  // padding acts as -inf
+              for (int64_t iy = y0; iy < y1; ++iy)
+                for (int64_t ix = x0; ix < x1; ++ix) {
+                  const float v = xs[(c * H + iy) * W + ix];
+                  if (v > m || std::isnan(v)) m = v;  // NaN propagates, as in torch
+                  if (std::isnan(m)) break;
+                }
               os[(c * Ho + oy) * Wo + ox] = m;
             }
+          }
       },
       8);
   return out;

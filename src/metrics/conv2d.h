@@ -12,7 +12,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int str
 // In place max(x, 0).
 void relu_(Tensor& x);
 
-// x [C,H,W] -> [C,Ho,Wo], Ho = (H - kernel) / stride + 1 (torch.nn.MaxPool2d, no padding, floor mode).
-Tensor max_pool2d(const Tensor& x, int kernel, int stride);
+// x [C,H,W] -> [C,Ho,Wo], Ho = (H + 2 pad - kernel) / stride + 1 (torch.nn.MaxPool2d, floor mode; the padding
+// acts as -inf).
+Tensor max_pool2d(const Tensor& x, int kernel, int stride, int pad = 0);
 
 }  // namespace vg::nn

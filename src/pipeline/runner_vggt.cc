@@ -34,6 +34,7 @@ Stage vggt_ba_stage(const VggtBaOptions& opt, bool copy_images) {
             j["vggt"]["run_device"] = ctx.device;
             ctx.analysis["vggt"] = j["vggt"];
             ctx.analysis["refine"] = j["refine"];
+            if (j.contains("tracks")) ctx.analysis["tracks"] = j["tracks"];
             log_info("vggt: " + s.vggt.message);
             log_info("refine: " + s.refine.message);
             if (s.refine.partial) {

@@ -86,8 +86,8 @@ void p3_refine_defaults(RefineRunOptions& r) {
 
 VggtBaStats run_vggt_ba(const fs::path& scene_dir, const fs::path& out_dir, const VggtBaOptions& opt) {
   const auto t_start = std::chrono::steady_clock::now();
-  VG_CHECK(opt.tracks == "sift", "--tracks ", opt.tracks, " is not available: this build has the 'sift' track "
-           "source (the learned VGGSfM tracker is not built yet)");
+  VG_CHECK(opt.tracks == "sift" || opt.tracks == "vggsfm", "unknown --tracks '", opt.tracks, "' (sift or vggsfm)");
+  if (opt.tracks == "vggsfm") check_vggsfm_inputs(opt.vggsfm, opt.vggt.resize);  // before any image is read
   VggtBaStats st;
   const std::vector<fs::path> files = vggt::list_scene_images(scene_dir);
   vggt::check_output_outside_scene(scene_dir, out_dir);
@@ -118,6 +118,18 @@ VggtBaStats run_vggt_ba(const fs::path& scene_dir, const fs::path& out_dir, cons
   if (!ff.note.empty()) st.vggt.message += "; " + ff.note;
   st.vggt.total_seconds = since(t_start);
 
+  if (opt.tracks == "vggsfm") {  // 2'. The original's tracker and its bundle adjustment.
+    VggsfmTrackOptions v = opt.vggsfm;
+    v.models.device = resolve_device(opt.vggt.device.empty() ? "auto" : opt.vggt.device);
+    v.ba.camera_type = opt.refine.camera_model.empty() ? "SIMPLE_PINHOLE" : opt.refine.camera_model;
+    v.ba.shared_camera = opt.refine.single_camera;
+    v.ba.max_reproj_error = opt.refine.refine.max_reproj_error;
+    st.refine = refine_with_vggsfm_tracks(p, opt.vggt.load_size, out_dir, v, opt.vggt.write_txt, st.tracks);
+    st.total_seconds = since(t_start);
+    st.message = st.refine.message;
+    return st;
+  }
+
   // 2. Refinement seeded with VGGT's cameras and depth, at the photos' resolution.
   ColmapModel seeds = ff.model;
   if (const int fixed = sanitize_seeds(seeds)) {
@@ -141,6 +153,7 @@ VggtBaStats run_vggt_ba(const fs::path& scene_dir, const fs::path& out_dir, cons
 nlohmann::json vggt_ba_stats_json(const VggtBaStats& s) {
   nlohmann::json j = {{"vggt", vggt::vggt_stats_json(s.vggt)}, {"refine", refine_stats_json(s.refine)}};
   j["vggt"]["model_dir"] = "feedforward";
+  if (!s.tracks.is_null()) j["tracks"] = s.tracks;
   j["seconds"] = s.total_seconds;
   j["message"] = s.message;
   j["partial"] = s.refine.partial;

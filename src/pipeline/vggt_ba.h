@@ -1,9 +1,10 @@
 // Pipeline P3's reconstruction (`vgsplat vggt --ba`, the first stage of `run P3|P5`): demo_colmap.py --use_ba
 // with a track source that needs no extra network. VGGT (the CUDA engine on a GPU) gives cameras and depth;
-// the feed-forward model (P2's export) is kept in <out>/feedforward/; its cameras (SIMPLE_PINHOLE per image by
-// default, as the original's camera_type, or one shared camera) seed the refine stage (pipeline/refine_pipeline.h)
-// with SIFT tracks whose points start from VGGT's depth; filtering at 8 px as the original's max_reproj_error,
-// then iterative bundle adjustment. The network's memory is released before the refinement starts. The result is
+// the feed-forward model (P2's export) is kept in <out>/feedforward/. Two track sources: `sift` (default): its
+// cameras (SIMPLE_PINHOLE per image by default, as the original's camera_type, or one shared camera) seed the
+// refine stage (pipeline/refine_pipeline.h) with SIFT tracks whose points start from VGGT's depth; filtering at
+// 8 px as the original's max_reproj_error, then iterative bundle adjustment. `vggsfm`: the original's learned
+// tracker and its single bundle adjustment (pipeline/vggt_tracks.h). The network's memory is released before the refinement starts. The result is
 // at the photos' resolution: <out>/sparse/0, points.ply, refine_report.json.
 #pragma once
 #include <cstdint>
@@ -16,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pipeline/refine_pipeline.h"
+#include "pipeline/vggt_tracks.h"
 #include "vggt/export.h"
 
 namespace vg {
@@ -23,8 +25,9 @@ namespace vg {
 struct VggtBaOptions {
   vggt::VggtRunOptions vggt;
   RefineRunOptions refine;  // P3 defaults: see p3_refine_defaults
-  std::string tracks = "sift";  // track source: sift (the learned tracker is "vggsfm", not built yet)
+  std::string tracks = "sift";  // track source: sift (guided matching + refine) | vggsfm (the original's tracker)
   bool depth_points = true;     // points start from VGGT's depth (the original); false: triangulated
+  VggsfmTrackOptions vggsfm;    // --tracks vggsfm: weights, query frames / points, fine tracking, vis threshold
 };
 
 // The original's defaults for the refine stage of P3: SIMPLE_PINHOLE cameras, one per image, 8 px final filter.
@@ -36,6 +39,7 @@ struct VggtBaStats {
   double total_seconds = 0;
   std::string message;
   std::string seed_note;  // set when some of VGGT's cameras were unusable seeds and were replaced
+  nlohmann::json tracks;  // --tracks vggsfm: query frames, keypoints per round, tracks, weak frames
 };
 
 // Depth (camera z) of frame `index` at a pixel of the original photo (COLMAP convention: the top-left pixel's

@@ -16,8 +16,8 @@ constexpr float kResnetMean[3] = {0.485f, 0.456f, 0.406f};
 constexpr float kResnetStd[3] = {0.229f, 0.224f, 0.225f};
 
 // Conv2d(3, E, k=14, s=14) on normalised images as one GEMM over patches: [S*P, 3*14*14] x [E, 3*14*14]^T.
-Tensor patch_embed(const VggtWeights& w, const VggtConfig& c, const Tensor& images) {
-  const int64_t S = images.size(0), H = images.size(2), W = images.size(3), p = c.patch_size;
+Tensor patch_embed(const VggtWeights& w, const DinoVitSpec& c, const Tensor& images) {
+  const int64_t S = images.size(0), H = images.size(2), W = images.size(3), p = c.patch;
   const int64_t ph = H / p, pw = W / p, K = 3 * p * p, E = c.embed_dim;
   Tensor patches = Tensor::empty({S, ph * pw, K});
   const float* im = images.data<float>();
@@ -37,18 +37,18 @@ Tensor patch_embed(const VggtWeights& w, const VggtConfig& c, const Tensor& imag
         }
       },
       16);
-  const Tensor& wt = w.at("aggregator.patch_embed.patch_embed.proj.weight");
-  return ops::linear(patches, wt.reshape({E, K}), w.at("aggregator.patch_embed.patch_embed.proj.bias"));
+  const Tensor& wt = w.at(c.prefix + "patch_embed.proj.weight");
+  return ops::linear(patches, wt.reshape({E, K}), w.at(c.prefix + "patch_embed.proj.bias"));
 }
 
 // DinoVisionTransformer.interpolate_pos_encoding: the M x M patch grid resized (bicubic, antialiased) to
 // ph x pw unless it already matches a square input; returns [1 + ph*pw, E] (class position first).
-Tensor dino_pos_embed(const VggtWeights& w, int64_t ph, int64_t pw) {
-  const Tensor& pe = w.at("aggregator.patch_embed.pos_embed");
+Tensor dino_pos_embed(const VggtWeights& w, const std::string& prefix, int64_t ph, int64_t pw) {
+  const Tensor& pe = w.at(prefix + "pos_embed");
   const int64_t N = pe.size(1) - 1, E = pe.size(2);
   int64_t M = 0;
   while ((M + 1) * (M + 1) <= N) ++M;
-  VG_CHECK(M * M == N, "VGGT: pos_embed has ", N, " patch positions, not a square grid");
+  VG_CHECK(M * M == N, "DINOv2: pos_embed has ", N, " patch positions, not a square grid");
   if (ph * pw == N && ph == pw) return pe.reshape({N + 1, E});
   Tensor grid = Tensor::empty({E, M, M});  // [M*M, E] -> [E, M, M]
   const float* src = pe.data<float>() + E;
@@ -65,29 +65,39 @@ Tensor dino_pos_embed(const VggtWeights& w, int64_t ph, int64_t pw) {
   return out;
 }
 
-// DINOv2 forward_features -> x_norm_patchtokens [S, P, E].
-Tensor dino_forward(const VggtWeights& w, const VggtConfig& c, const Tensor& images) {
-  const int64_t S = images.size(0), ph = images.size(2) / c.patch_size, pw = images.size(3) / c.patch_size;
-  const int64_t P = ph * pw, E = c.embed_dim, R = c.num_register_tokens, T = 1 + R + P;
+}  // namespace
+
+Tensor dino_vit_forward(const VggtWeights& w, const DinoVitSpec& c, const Tensor& images) {
+  const int64_t S = images.size(0), ph = images.size(2) / c.patch, pw = images.size(3) / c.patch;
+  const int64_t P = ph * pw, E = c.embed_dim, R = c.registers, T = 1 + R + P;
   Tensor patches = patch_embed(w, c, images);
-  Tensor pos = dino_pos_embed(w, ph, pw);
+  Tensor pos = dino_pos_embed(w, c.prefix, ph, pw);
   Tensor x = Tensor::empty({S, T, E});
-  const float* cls = w.at("aggregator.patch_embed.cls_token").data<float>();
-  const float* reg = w.at("aggregator.patch_embed.register_tokens").data<float>();
+  const float* cls = w.at(c.prefix + "cls_token").data<float>();
+  const float* reg = R > 0 ? w.at(c.prefix + "register_tokens").data<float>() : nullptr;
   const float* ps = pos.data<float>();
   const float* pt = patches.data<float>();
   float* xs = x.data<float>();
   for (int64_t s = 0; s < S; ++s) {  // [cls + pos0, registers, patches + pos]
     float* f = xs + s * T * E;
     for (int64_t e = 0; e < E; ++e) f[e] = cls[e] + ps[e];
-    std::memcpy(f + E, reg, R * E * sizeof(float));
+    if (R > 0) std::memcpy(f + E, reg, R * E * sizeof(float));
     for (int64_t i = 0; i < P; ++i)
       for (int64_t e = 0; e < E; ++e) f[(1 + R + i) * E + e] = pt[(s * P + i) * E + e] + ps[(1 + i) * E + e];
   }
-  for (int i = 0; i < c.dino_depth; ++i)
-    block_forward(x, w, "aggregator.patch_embed.blocks." + std::to_string(i) + ".", c.dino_heads, 1e-6f, nullptr, 0);
-  Tensor xn = ops::layer_norm(x, w.at("aggregator.patch_embed.norm.weight"), w.at("aggregator.patch_embed.norm.bias"),
-                              1e-6f);
+  for (int i = 0; i < c.depth; ++i)
+    block_forward(x, w, c.prefix + "blocks." + std::to_string(i) + ".", c.heads, 1e-6f, nullptr, 0);
+  return ops::layer_norm(x, w.at(c.prefix + "norm.weight"), w.at(c.prefix + "norm.bias"), 1e-6f);
+}
+
+namespace {
+
+// DINOv2 forward_features -> x_norm_patchtokens [S, P, E].
+Tensor dino_forward(const VggtWeights& w, const VggtConfig& c, const Tensor& images) {
+  const DinoVitSpec spec{"aggregator.patch_embed.", c.patch_size, c.embed_dim, c.num_register_tokens, c.dino_depth,
+                         c.dino_heads};
+  const Tensor xn = dino_vit_forward(w, spec, images);
+  const int64_t S = xn.size(0), T = xn.size(1), E = xn.size(2), R = c.num_register_tokens, P = T - 1 - R;
   Tensor out = Tensor::empty({S, P, E});
   for (int64_t s = 0; s < S; ++s)
     std::memcpy(out.data<float>() + s * P * E, xn.data<float>() + (s * T + 1 + R) * E, P * E * sizeof(float));

@@ -1,9 +1,10 @@
 #include "vggt/export.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
+#include <set>
 
 #include <Eigen/Geometry>
 
@@ -262,6 +263,7 @@ void rename_and_rescale(ColmapModel& model, const std::vector<std::string>& name
   const Tensor oc = original_coords.to(Device::cpu());
   VG_CHECK(oc.ndim() == 2 && oc.size(1) == 6, "rename_and_rescale: original_coords must be [N,6], got ",
            shape_str(oc.shape()));
+  std::set<uint32_t> rescaled;  // a shared camera is rescaled once (the original's rescale_camera flag)
   for (auto& [id, image] : model.images) {
     VG_CHECK(id >= 1 && id <= names.size() && id <= oc.size(0), "rename_and_rescale: image id ", id,
              " has no file name / original size");
@@ -277,11 +279,13 @@ void rename_and_rescale(ColmapModel& model, const std::vector<std::string>& name
     }
     const float width = row[4], height = row[5];
     const float resize_ratio = std::max(width, height) / static_cast<float>(img_size);  // numpy float32
-    for (double& v : cam.params) v *= static_cast<double>(resize_ratio);
-    cam.params[cam.params.size() - 2] = width / 2.0f;
-    cam.params[cam.params.size() - 1] = height / 2.0f;
-    cam.width = static_cast<int64_t>(width);
-    cam.height = static_cast<int64_t>(height);
+    if (rescaled.insert(cam.id).second) {
+      for (double& v : cam.params) v *= static_cast<double>(resize_ratio);
+      cam.params[cam.params.size() - 2] = width / 2.0f;
+      cam.params[cam.params.size() - 1] = height / 2.0f;
+      cam.width = static_cast<int64_t>(width);
+      cam.height = static_cast<int64_t>(height);
+    }
     // shift_point2d_to_original_res: top-left in load-size pixels, as the official code does.
     for (size_t k = 0; k + 1 < image.xys.size(); k += 2) {
       image.xys[k] = (image.xys[k] - static_cast<double>(row[0])) * static_cast<double>(resize_ratio);

@@ -65,6 +65,7 @@ struct VggtPredictions {
   Tensor conf;             // [S,H,W] depth_conf (or world_points_conf with the point head)
   Tensor world_points;     // [S,H,W,3] from the point head; undefined: unproject depth
   Tensor images_model;     // [S,3,H,W] in [0,1]: the colours
+  Tensor images_load;      // square mode: [S,3,load_size,load_size] in [0,1] (P3's tracking frame); crop: undefined
   Tensor original_coords;  // [S,6]: x1, y1, x2, y2, width, height (PreprocessedImages, vggt/preprocess.h)
   std::vector<std::string> names;  // original file names, one per frame
   std::string resize = "square";   // "square": x1..y2 in load_size pixels; "crop": in model pixels

@@ -90,6 +90,7 @@ VggtPredictions run_vggt_network(const std::vector<fs::path>& files, const VggtR
   engine.reset();  // the weights and workspaces go back before the next stage (refinement, training)
   st.seconds.emplace_back("download", since(t0));
   p.images_model = pre.images_model;
+  p.images_load = pre.images_load;
   p.original_coords = pre.original_coords;
   p.resize = pre.resize;
   for (const fs::path& f : files) p.names.push_back(f.filename().string());

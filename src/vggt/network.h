@@ -14,6 +14,17 @@ namespace vg::vggt {
 void block_forward(Tensor& x, const VggtWeights& w, const std::string& pre, int heads, float norm_eps,
                    const int32_t* pos, float rope_freq);
 
+// The shape of a DINOv2 DinoVisionTransformer (layers/vision_transformer.py) whose weights are named `prefix` +
+// official name ("cls_token", "blocks.0.attn.qkv.weight", ...): VGGT's patch embed and the track-ranking ViT-B.
+struct DinoVitSpec {
+  std::string prefix;
+  int64_t patch = 14, embed_dim = 1024;
+  int registers = 4, depth = 24, heads = 16;
+};
+// forward_features on images [S,3,H,W] in [0,1] (ResNet mean/std applied here), H and W multiples of the patch:
+// the final-norm tokens [S, 1 + registers + P, E] (x_norm_clstoken, x_norm_regtokens, x_norm_patchtokens).
+Tensor dino_vit_forward(const VggtWeights& w, const DinoVitSpec& spec, const Tensor& images);
+
 struct AggregatorOutput {
   std::vector<Tensor> tokens;  // per block: [S, T, 2E] (frame ++ global output); undefined unless kept
   Tensor dino_patch_tokens;    // [S, P, E], the DINOv2 x_norm_patchtokens

@@ -6,14 +6,13 @@
 #include <sstream>
 
 #include "core/error.h"
-#include "io/safetensors.h"
-#include "io/torch_pickle.h"
+#include "io/state_dict.h"
 
 namespace vg::vggt {
 
 namespace {
 
-using Params = std::vector<std::pair<std::string, Shape>>;
+using Params = ParamList;
 
 void add_block(Params& p, const std::string& pre, int64_t dim, int heads, float mlp_ratio, bool qk_norm) {
   const int64_t hidden = static_cast<int64_t>(dim * mlp_ratio), hd = dim / heads;
@@ -38,43 +37,34 @@ void add_block(Params& p, const std::string& pre, int64_t dim, int heads, float 
   p.push_back({pre + "ls2.gamma", {dim}});
 }
 
-void add_conv(Params& p, const std::string& pre, int64_t out, int64_t in, int64_t k, bool bias = true) {
-  p.push_back({pre + ".weight", {out, in, k, k}});
-  if (bias) p.push_back({pre + ".bias", {out}});
-}
 
 void add_dpt(Params& p, const std::string& pre, const VggtConfig& c, int64_t output_dim) {
   const int64_t din = c.token_dim(), F = c.dpt_features;
   const auto& oc = c.dpt_out_channels;
   p.push_back({pre + "norm.weight", {din}});
   p.push_back({pre + "norm.bias", {din}});
-  for (int k = 0; k < 4; ++k) add_conv(p, pre + "projects." + std::to_string(k), oc[k], din, 1);
-  add_conv(p, pre + "resize_layers.0", oc[0], oc[0], 4);  // ConvTranspose2d: [in, out, k, k]
-  add_conv(p, pre + "resize_layers.1", oc[1], oc[1], 2);
-  add_conv(p, pre + "resize_layers.3", oc[3], oc[3], 3);
+  for (int k = 0; k < 4; ++k) add_conv_params(p, pre + "projects." + std::to_string(k), oc[k], din, 1);
+  add_conv_params(p, pre + "resize_layers.0", oc[0], oc[0], 4);  // ConvTranspose2d: [in, out, k, k]
+  add_conv_params(p, pre + "resize_layers.1", oc[1], oc[1], 2);
+  add_conv_params(p, pre + "resize_layers.3", oc[3], oc[3], 3);
   for (int k = 0; k < 4; ++k)
-    add_conv(p, pre + "scratch.layer" + std::to_string(k + 1) + "_rn", F, oc[k], 3, /*bias=*/false);
+    add_conv_params(p, pre + "scratch.layer" + std::to_string(k + 1) + "_rn", F, oc[k], 3, /*bias=*/false);
   for (int r = 1; r <= 4; ++r) {
     const std::string rn = pre + "scratch.refinenet" + std::to_string(r) + ".";
-    add_conv(p, rn + "out_conv", F, F, 1);
+    add_conv_params(p, rn + "out_conv", F, F, 1);
     for (int u = (r == 4 ? 2 : 1); u <= 2; ++u)
       for (const char* conv : {"conv1", "conv2"})
-        add_conv(p, rn + "resConfUnit" + std::to_string(u) + "." + conv, F, F, 3);
+        add_conv_params(p, rn + "resConfUnit" + std::to_string(u) + "." + conv, F, F, 3);
   }
-  add_conv(p, pre + "scratch.output_conv1", F / 2, F, 3);
-  add_conv(p, pre + "scratch.output_conv2.0", 32, F / 2, 3);
-  add_conv(p, pre + "scratch.output_conv2.2", output_dim, 32, 1);
+  add_conv_params(p, pre + "scratch.output_conv1", F / 2, F, 3);
+  add_conv_params(p, pre + "scratch.output_conv2.0", 32, F / 2, 3);
+  add_conv_params(p, pre + "scratch.output_conv2.2", output_dim, 32, 1);
 }
 
-bool ignored_key(const std::string& k, bool point_head) {
-  return k.rfind("track_head.", 0) == 0 || (!point_head && k.rfind("point_head.", 0) == 0);
-}
-
-void list_some(std::ostringstream& os, const char* what, const std::vector<std::string>& keys) {
-  if (keys.empty()) return;
-  os << "; " << keys.size() << " " << what << ":";
-  for (size_t i = 0; i < keys.size() && i < 20; ++i) os << (i ? ", " : " ") << keys[i];
-  if (keys.size() > 20) os << ", ... (" << keys.size() - 20 << " more)";
+StateDictCheck vggt_check(bool point_head) {
+  StateDictCheck c{"VGGT", std::string("the facebook/VGGT-1B checkpoint; ") + kWeightsHelp, {"track_head."}, {}};
+  if (!point_head) c.ignored_prefixes.push_back("point_head.");
+  return c;
 }
 
 }  // namespace
@@ -87,7 +77,7 @@ std::vector<std::pair<std::string, Shape>> expected_params(const VggtConfig& c, 
   p.push_back({pe + "pos_embed", {1, M * M + 1, E}});
   p.push_back({pe + "register_tokens", {1, R, E}});
   p.push_back({pe + "mask_token", {1, E}});
-  add_conv(p, pe + "patch_embed.proj", E, 3, c.patch_size);
+  add_conv_params(p, pe + "patch_embed.proj", E, 3, c.patch_size);
   for (int i = 0; i < c.dino_depth; ++i)
     add_block(p, pe + "blocks." + std::to_string(i) + ".", E, c.dino_heads, c.dino_mlp_ratio, false);
   p.push_back({pe + "norm.weight", {E}});
@@ -121,27 +111,7 @@ std::vector<std::pair<std::string, Shape>> expected_params(const VggtConfig& c, 
 
 void check_state_dict(const std::map<std::string, Shape>& shapes, const VggtConfig& cfg, bool point_head,
                       const std::string& file) {
-  std::vector<std::string> missing, misshaped, unexpected;
-  std::set<std::string> known;
-  for (const auto& [name, shape] : expected_params(cfg, point_head)) {
-    known.insert(name);
-    auto it = shapes.find(name);
-    if (it == shapes.end())
-      missing.push_back(name);
-    else if (it->second != shape)
-      misshaped.push_back(name + " " + shape_str(it->second) + " (expected " + shape_str(shape) + ")");
-  }
-  for (const auto& [name, shape] : shapes)
-    if (!known.count(name) && !ignored_key(name, point_head)) unexpected.push_back(name);
-  if (missing.empty() && misshaped.empty() && unexpected.empty()) return;
-  std::ostringstream os;
-  os << file << " is not a VGGT checkpoint for this configuration";
-  list_some(os, "missing keys", missing);
-  list_some(os, "mis-shaped keys", misshaped);
-  list_some(os, "unexpected keys", unexpected);
-  if (!missing.empty() && missing.size() * 2 > known.size())
-    os << " (is this the facebook/VGGT-1B checkpoint? " << kWeightsHelp << ")";
-  VG_FAIL(os.str());
+  vg::check_state_dict(shapes, expected_params(cfg, point_head), vggt_check(point_head), file);
 }
 
 const Tensor& VggtWeights::at(const std::string& name) const {
@@ -151,33 +121,12 @@ const Tensor& VggtWeights::at(const std::string& name) const {
 }
 
 VggtWeights load_weights(const std::filesystem::path& file, const VggtConfig& cfg, bool point_head) {
-  std::error_code ec;
-  VG_CHECK(std::filesystem::is_regular_file(file, ec), "VGGT weights file not found: ", file.string(), "; ",
-           kWeightsHelp);
-  char magic[4] = {0, 0, 0, 0};
-  {
-    std::ifstream in(file, std::ios::binary);
-    in.read(magic, 4);
-  }
-  const bool zip = std::string_view(magic, 4) == std::string_view("PK\x03\x04", 4);
-  std::map<std::string, Shape> shapes;
+  StateDict sd = load_state_dict(file, expected_params(cfg, point_head), vggt_check(point_head));
   VggtWeights w;
-  if (zip) {
-    std::map<std::string, Tensor> all = load_torch_state_dict(file);
-    for (const auto& [k, t] : all) shapes[k] = t.shape();
-    check_state_dict(shapes, cfg, point_head, file.string());
-    for (auto& [k, t] : all)
-      if (!ignored_key(k, point_head)) {
-        VG_CHECK(t.dtype() == DType::F32, file.string(), ": tensor ", k, " is not floating point");
-        w.tensors.emplace(k, std::move(t));
-      }
-    return w;
+  for (auto& [k, t] : sd.tensors) {
+    VG_CHECK(t.dtype() == DType::F32, file.string(), ": tensor ", k, " is not floating point");
+    w.tensors.emplace(k, std::move(t));
   }
-  SafetensorsFile st = SafetensorsFile::open(file);
-  for (const std::string& k : st.keys()) shapes[k] = st.entry(k).shape;
-  check_state_dict(shapes, cfg, point_head, file.string());
-  for (const std::string& k : st.keys())
-    if (!ignored_key(k, point_head)) w.tensors.emplace(k, st.get(k, DType::F32));
   return w;
 }
 
