@@ -129,7 +129,7 @@ TEST(Tracker, FinePatchFeaturesMatchOfficial) {
 TEST(Tracker, SafetensorsAndPtWeightsAgree) {
   Tiny t;
   test::TempDir dir("tracker_weights");
-  StateDict sd = load_state_dict(fixture("tracker_tiny.pt"), tracker_params(t.cfg), {"the VGGSfM v2 tracker", "", {}});
+  StateDict sd = load_state_dict(fixture("tracker_tiny.pt"), tracker_params(t.cfg), {"VGGSfM v2 tracker", "", {}, {}});
   SafetensorsWriter wr;
   for (const auto& [k, v] : sd.tensors) wr.add(k, v, StDType::F16);  // the fixture values are fp16-exact
   wr.write(dir.path / "w.safetensors");
@@ -154,7 +154,7 @@ TEST(Tracker, PublishedKeysMatchOfficialStateDict) {
 TEST(Tracker, LoaderNamesMissingAndMisshapedKeys) {
   Tiny t;
   test::TempDir dir("tracker_bad_weights");
-  StateDict sd = load_state_dict(fixture("tracker_tiny.pt"), tracker_params(t.cfg), {"the VGGSfM v2 tracker", "", {}});
+  StateDict sd = load_state_dict(fixture("tracker_tiny.pt"), tracker_params(t.cfg), {"VGGSfM v2 tracker", "", {}, {}});
   SafetensorsWriter wr;
   for (const auto& [k, v] : sd.tensors) {
     if (k == "fine_fnet.conv2.bias") continue;  // missing

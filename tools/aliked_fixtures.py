@@ -94,8 +94,6 @@ def dcn_case(i, c, gen):
 def main():
     ap = fc.fixture_parser(__doc__)
     a = fc.parse_fixture_args(ap)
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     gen = torch.Generator().manual_seed(a.seed)
     mode = "tiny" if a.tiny else "full"

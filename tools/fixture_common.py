@@ -87,9 +87,12 @@ def fixture_parser(doc=None):
 
 
 def parse_fixture_args(ap):
+    """Parses; also turns TF32 off, so that a run on a GPU computes the reference in true fp32."""
     a = ap.parse_args()
     if a.tiny == a.full:
         ap.error("pass exactly one of --tiny / --full")
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     return a
 
 

@@ -181,13 +181,6 @@ TrackBaResult tracks_to_model_and_ba(const Tensor& tracks, const Tensor& vis, co
     const uint32_t cam_id = opt.shared_camera ? 1u : static_cast<uint32_t>(s + 1);
     r.model.images[static_cast<uint32_t>(s + 1)] = make_image(s, fr[s], cam_id);
   }
-  if (r.partial && adjusted < 2) {  // nothing was adjusted: every frame at its initial pose
-    for (int64_t s = 0; s < S; ++s) {
-      const uint32_t cam_id = opt.shared_camera ? 1u : static_cast<uint32_t>(s + 1);
-      ColmapImage& im = r.model.images[static_cast<uint32_t>(s + 1)];
-      if (im.id == 0) im = make_image(s, fr[s], cam_id);
-    }
-  }
   r.message = msg.str();
   return r;
 }

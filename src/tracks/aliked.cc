@@ -80,10 +80,10 @@ Tensor block_conv(const StateDict& w, const std::string& pre, const Tensor& x, b
 Tensor conv_block(const StateDict& w, const std::string& pre, const Tensor& x) {
   Tensor y = conv(w, pre + ".conv1", x, 1);
   batch_norm(w, pre + ".bn1", y);
-  ops::selu_(y);
+  vggt::ops::selu_(y);
   y = conv(w, pre + ".conv2", y, 1);
   batch_norm(w, pre + ".bn2", y);
-  ops::selu_(y);
+  vggt::ops::selu_(y);
   return y;
 }
 
@@ -91,11 +91,11 @@ Tensor conv_block(const StateDict& w, const std::string& pre, const Tensor& x) {
 Tensor res_block(const StateDict& w, const std::string& pre, const Tensor& x, bool dcn) {
   Tensor y = block_conv(w, pre + ".conv1", x, dcn);
   batch_norm(w, pre + ".bn1", y);
-  ops::selu_(y);
+  vggt::ops::selu_(y);
   y = block_conv(w, pre + ".conv2", y, dcn);
   batch_norm(w, pre + ".bn2", y);
   vggt::ops::add_(y, conv(w, pre + ".downsample", x, 0));
-  ops::selu_(y);
+  vggt::ops::selu_(y);
   return y;
 }
 
@@ -172,7 +172,7 @@ std::vector<float> simple_nms(const Tensor& scores, int r) {
   const float* s = scores.data<float>();
   auto pool = [&](const std::vector<float>& v) {
     Tensor t = Tensor::from_vector(v, scores.shape());
-    return ops::max_pool2d(t, 2 * r + 1, 1, r).to_vector<float>();
+    return nn::max_pool2d(t, 2 * r + 1, 1, r).to_vector<float>();
   };
   std::vector<float> sv(s, s + n), zeros_where(n);
   std::vector<float> pooled = pool(sv);
@@ -323,7 +323,7 @@ Tensor Aliked::score_map(const Tensor& image_in) const {
   Tensor s;
   for (int k = 0; k < 4; ++k) {
     Tensor f = conv(w_, "conv" + std::to_string(k + 1), *xs[k], 0);
-    ops::selu_(f);
+    vggt::ops::selu_(f);
     f = nn::conv2d(f, weight_columns(head0, k * part, part), Tensor(), 1, 0);
     if (k > 0) f = vggt::ops::interpolate_bilinear(f, H, W, true);
     if (k == 0)
@@ -332,10 +332,10 @@ Tensor Aliked::score_map(const Tensor& image_in) const {
       vggt::ops::add_(s, f);
   }
   for (const char* name : {"score_head.2", "score_head.4", "score_head.6"}) {
-    ops::selu_(s);
+    vggt::ops::selu_(s);
     s = conv(w_, name, s, 1);
   }
-  ops::sigmoid_(s);
+  vggt::ops::sigmoid_(s);
   return crop(s, pad);
 }
 

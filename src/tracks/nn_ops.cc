@@ -2,11 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "core/error.h"
 #include "core/parallel.h"
-#include "metrics/conv2d.h"
 
 namespace vg::tracks::ops {
 
@@ -42,21 +40,7 @@ void sample_at(const float* map, int64_t C, int64_t H, int64_t W, float x, float
   }
 }
 
-template <typename F>
-void map_(Tensor& x, const char* op, F f) {
-  VG_CHECK(x.defined() && x.dtype() == DType::F32 && !x.is_cuda(), op, ": expected an F32 CPU tensor");
-  float* v = x.data<float>();
-  parallel_for(
-      x.numel(),
-      [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) v[i] = f(v[i]);
-      },
-      1 << 15);
-}
-
 }  // namespace
-
-Tensor max_pool2d(const Tensor& x, int kernel, int stride, int pad) { return nn::max_pool2d(x, kernel, stride, pad); }
 
 void instance_norm_(Tensor& x, float eps) {
   expect_map(x, "instance_norm");
@@ -119,76 +103,6 @@ Tensor grid_sample_points(const Tensor& x, const Tensor& g, bool align_corners, 
       },
       64);
   return out;
-}
-
-Tensor sample_bilinear_pixels(const Tensor& x, const Tensor& p, Padding padding) {
-  expect_map(x, "sample_bilinear_pixels");
-  expect_points(p, "sample_bilinear_pixels");
-  const int64_t C = x.size(0), H = x.size(1), W = x.size(2), N = p.size(0);
-  Tensor out = Tensor::empty({N, C});
-  const float* ps = p.data<float>();
-  const float* xs = x.data<float>();
-  float* os = out.data<float>();
-  parallel_for(
-      N,
-      [&](int64_t b, int64_t e) {
-        for (int64_t n = b; n < e; ++n) sample_at(xs, C, H, W, ps[2 * n], ps[2 * n + 1], padding, os + n * C);
-      },
-      64);
-  return out;
-}
-
-void add_channel_bias_(Tensor& x, const Tensor& b) {
-  expect_map(x, "add_channel_bias");
-  const int64_t C = x.size(0), HW = x.size(1) * x.size(2);
-  VG_CHECK(b.defined() && b.numel() == C, "add_channel_bias: bias of ", b.defined() ? b.numel() : 0,
-           " elements for ", C, " channels");
-  float* xs = x.data<float>();
-  const float* bs = b.data<float>();
-  parallel_for(
-      C,
-      [&](int64_t lo, int64_t hi) {
-        for (int64_t c = lo; c < hi; ++c)
-          for (int64_t i = 0; i < HW; ++i) xs[c * HW + i] += bs[c];
-      },
-      1);
-}
-
-void softmax_lastdim_(Tensor& x) {
-  VG_CHECK(x.defined() && x.dtype() == DType::F32 && !x.is_cuda() && x.ndim() >= 1,
-           "softmax: expected an F32 CPU tensor");
-  const int64_t n = x.size(-1), rows = x.numel() / std::max<int64_t>(n, 1);
-  float* xs = x.data<float>();
-  parallel_for(
-      rows,
-      [&](int64_t b, int64_t e) {
-        for (int64_t r = b; r < e; ++r) {
-          float* v = xs + r * n;
-          float m = -std::numeric_limits<float>::infinity();
-          for (int64_t i = 0; i < n; ++i) m = std::max(m, v[i]);
-          double s = 0;
-          for (int64_t i = 0; i < n; ++i) {
-            v[i] = std::exp(v[i] - m);
-            s += v[i];
-          }
-          const float inv = static_cast<float>(1.0 / s);
-          for (int64_t i = 0; i < n; ++i) v[i] *= inv;
-        }
-      },
-      256);
-}
-
-void elu_(Tensor& x, float alpha) {
-  map_(x, "elu", [alpha](float v) { return v > 0 ? v : alpha * std::expm1(v); });
-}
-
-void selu_(Tensor& x) {
-  constexpr float kAlpha = 1.6732632423543772f, kScale = 1.0507009873554805f;  // Klambauer et al. 2017
-  map_(x, "selu", [](float v) { return kScale * (v > 0 ? v : kAlpha * std::expm1(v)); });
-}
-
-void sigmoid_(Tensor& x) {
-  map_(x, "sigmoid", [](float v) { return 1.f / (1.f + std::exp(-v)); });
 }
 
 }  // namespace vg::tracks::ops

@@ -58,7 +58,7 @@ class Predictor {
  public:
   Predictor(const Tensor& images, const Tensor& conf, const Tensor& points, const TrackModels& m,
             const PredictTracksOptions& opt, PredictedTracks& out)
-      : images_(images), conf_(conf), points_(points), m_(m), opt_(opt), out_(out), rng_(opt.seed) {
+      : images_(images), m_(m), opt_(opt), out_(out), rng_(opt.seed) {
     S_ = images.size(0);
     H_ = images.size(2);
     W_ = images.size(3);
@@ -222,7 +222,7 @@ class Predictor {
     add_seconds(out_.seconds, "tracking", since(t0));
   }
 
-  const Tensor &images_, &conf_, &points_;
+  const Tensor& images_;
   const TrackModels& m_;
   const PredictTracksOptions& opt_;
   PredictedTracks& out_;

@@ -130,9 +130,10 @@ VggsfmTracker::VggsfmTracker(StateDict weights, const TrackerConfig& cfg) : w_(s
 
 VggsfmTracker VggsfmTracker::load(const std::filesystem::path& file, const TrackerConfig& cfg) {
   cfg.validate();
-  StateDictCheck check{"the VGGSfM v2 tracker",
+  StateDictCheck check{"VGGSfM v2 tracker",
                        std::string("the published ") + kTrackerFile +
                            " is at https://huggingface.co/facebook/VGGSfM/resolve/main/vggsfm_v2_tracker.pt",
+                       {},
                        {}};
   return VggsfmTracker(load_state_dict(file, tracker_params(cfg), check), cfg);
 }

@@ -111,6 +111,14 @@ void relu_(Tensor& x) {
   map_(x, [](float v) { return std::max(v, 0.0f); });
 }
 
+void selu_(Tensor& x) {
+  constexpr float kAlpha = 1.6732632423543772f, kScale = 1.0507009873554805f;
+  map_(x, [](float v) { return kScale * (v > 0 ? v : kAlpha * std::expm1(v)); });
+}
+void sigmoid_(Tensor& x) {
+  map_(x, [](float v) { return 1.f / (1.f + std::exp(-v)); });
+}
+
 void add_(Tensor& x, const Tensor& y) {
   VG_CHECK(x.numel() == y.numel(), "add_: sizes differ");
   float* a = x.data<float>();

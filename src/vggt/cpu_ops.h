@@ -16,6 +16,8 @@ Tensor layer_norm(const Tensor& x, const Tensor& w, const Tensor& b, float eps);
 void gelu_(Tensor& x);  // exact (erf) GELU, nn.GELU()
 void silu_(Tensor& x);
 void relu_(Tensor& x);
+void selu_(Tensor& x);     // nn.SELU (Klambauer et al. 2017)
+void sigmoid_(Tensor& x);
 void add_(Tensor& x, const Tensor& y);                    // x += y (same numel)
 void add_scaled_(Tensor& x, const Tensor& y, const Tensor& gamma);  // x += y * gamma (LayerScale, gamma [C])
 
