@@ -17,7 +17,9 @@
 #include "io/torch_pickle.h"
 #include "temp_dir.h"
 #include "test_util.h"
+#include "core/cuda_memory.h"
 #include "tracks/aliked.h"
+#include "tracks/cuda_aliked.h"
 #include "tracks/deform_conv.h"
 
 namespace vg::tracks {
@@ -159,6 +161,26 @@ TEST(Aliked, RejectsBadImages) {
   EXPECT_EQ(rel(raw.score_map(gray), raw.score_map(gray3)), 0.0);
 }
 
+// How many keypoints of got [N,2] lie within 1e-3 px (x and y) of one of ref [M,2].
+size_t matched_keypoints(const Tensor& got, const Tensor& ref) {
+  std::map<std::pair<int64_t, int64_t>, std::vector<std::array<float, 2>>> cells;  // official points by pixel
+  const auto r = ref.to_vector<float>(), g = got.to_vector<float>();
+  for (size_t i = 0; i < r.size(); i += 2) cells[{int64_t(r[i]), int64_t(r[i + 1])}].push_back({r[i], r[i + 1]});
+  size_t matched = 0;
+  for (size_t i = 0; i < g.size(); i += 2) {
+    bool hit = false;
+    for (int64_t dy = -1; dy <= 1 && !hit; ++dy)
+      for (int64_t dx = -1; dx <= 1 && !hit; ++dx) {
+        auto it = cells.find({int64_t(g[i]) + dx, int64_t(g[i + 1]) + dy});
+        if (it == cells.end()) continue;
+        for (const auto& p : it->second)
+          hit = hit || (std::abs(p[0] - g[i]) <= 1e-3f && std::abs(p[1] - g[i + 1]) <= 1e-3f);
+      }
+    matched += hit;
+  }
+  return matched;
+}
+
 // The published configuration on a 1024x1024 image (tools/aliked_fixtures.py --full --out DIR), run when
 // VGSPLAT_ALIKED_FULL=DIR is set. Near-equal scores at the n_limit cut may swap a few keypoints: >= 99.5 % of
 // them must match an official one within 1e-3 px.
@@ -178,25 +200,42 @@ TEST(Aliked, FullSizeFixture) {
   const auto t2 = std::chrono::steady_clock::now();
   const Tensor ref = f.get("kpts_default");
   ASSERT_EQ(got.xy.shape(), ref.shape());
-  std::map<std::pair<int64_t, int64_t>, std::vector<std::array<float, 2>>> cells;  // official points by pixel
-  const auto r = ref.to_vector<float>(), g = got.xy.to_vector<float>();
-  for (size_t i = 0; i < r.size(); i += 2) cells[{int64_t(r[i]), int64_t(r[i + 1])}].push_back({r[i], r[i + 1]});
-  size_t matched = 0;
-  for (size_t i = 0; i < g.size(); i += 2) {
-    bool hit = false;
-    for (int64_t dy = -1; dy <= 1 && !hit; ++dy)
-      for (int64_t dx = -1; dx <= 1 && !hit; ++dx) {
-        auto it = cells.find({int64_t(g[i]) + dx, int64_t(g[i + 1]) + dy});
-        if (it == cells.end()) continue;
-        for (const auto& p : it->second)
-          hit = hit || (std::abs(p[0] - g[i]) <= 1e-3f && std::abs(p[1] - g[i + 1]) <= 1e-3f);
-      }
-    matched += hit;
-  }
+  const size_t matched = matched_keypoints(got.xy, ref);
+  const size_t n = static_cast<size_t>(got.xy.size(0));
   std::printf("  full: score map rel err %.2e, %zu / %zu keypoints match; score map %.2f s, DKD %.2f s\n", e_map,
-              matched, g.size() / 2, std::chrono::duration<double>(t1 - t0).count(),
+              matched, n, std::chrono::duration<double>(t1 - t0).count(),
               std::chrono::duration<double>(t2 - t1).count());
-  EXPECT_GE(matched, g.size() / 2 * 995 / 1000);
+  EXPECT_GE(matched, n * 995 / 1000);
+}
+
+// CudaAliked on the same fixture and GPU: the same thresholds (score map rel <= 1e-4 in fp32, >= 99.5 % of the
+// keypoints within 1e-3 px of an official one), with timings after a warm-up run.
+TEST(Aliked, CudaFullSizeFixture) {
+  const char* dir = std::getenv("VGSPLAT_ALIKED_FULL");
+  if (!dir) GTEST_SKIP() << "VGSPLAT_ALIKED_FULL not set";
+  if (!test::have_cuda()) GTEST_SKIP() << "no usable CUDA GPU";
+  const SafetensorsFile f = SafetensorsFile::open(std::filesystem::path(dir) / "aliked_full_io.safetensors");
+  const Aliked net = Aliked::load(std::filesystem::path(dir) / "aliked-n16_random.pth");
+  const CudaAliked cnet(net, Device::cuda(0));
+  const Tensor image = f.get("image").to(Device::cuda(0));
+  cnet.extract(image);  // warm-up
+  cuda_synchronize();
+  const auto t0 = std::chrono::steady_clock::now();
+  const Tensor map = cnet.score_map(image);
+  cuda_synchronize();
+  const auto t1 = std::chrono::steady_clock::now();
+  const Keypoints got = cnet.detect(map);
+  const auto t2 = std::chrono::steady_clock::now();
+  const double e_map = rel(map.to(Device::cpu()), f.get("score_map"));
+  EXPECT_LE(e_map, 1e-4);
+  const Tensor ref = f.get("kpts_default");
+  ASSERT_EQ(got.xy.shape(), ref.shape());
+  const size_t matched = matched_keypoints(got.xy, ref);
+  const size_t n = static_cast<size_t>(got.xy.size(0));
+  std::printf("  cuda full: score map rel err %.2e, %zu / %zu keypoints match; score map %.2f ms, DKD %.2f ms\n",
+              e_map, matched, n, std::chrono::duration<double, std::milli>(t1 - t0).count(),
+              std::chrono::duration<double, std::milli>(t2 - t1).count());
+  EXPECT_GE(matched, n * 995 / 1000);
 }
 
 }  // namespace

@@ -2,7 +2,7 @@
 // on a tiny DinoVisionTransformer with random weights; tests/data/dino_tiny.safetensors holds inputs/outputs and
 // the published configuration's key list, dino_tiny.pt the weights). With VGSPLAT_DINO_FULL=DIR (the --full
 // output: the published ViT-B/14-reg configuration, random weights, 1024-px frames ranked at 336) the full
-// configuration is checked too.
+// configuration is checked too. On a GPU, CudaDinov2 against the same fixtures (fp32, and bf16 loosely).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -16,24 +16,18 @@
 
 #include "core/error.h"
 #include "io/safetensors.h"
+#include "dino_fixture.h"
 #include "temp_dir.h"
 #include "test_util.h"
+#include "tracks/cuda_dino.h"
 #include "tracks/dino.h"
+#include "vggt/cuda_model.h"
 
 namespace vg::tracks {
 namespace {
 
-std::filesystem::path fixture(const char* name) { return test::source_dir() / "tests" / "data" / name; }
-
-DinoConfig tiny_config() {
-  DinoConfig c;
-  c.embed_dim = 64;
-  c.depth = 2;
-  c.heads = 4;
-  c.registers = 4;
-  c.img_size = 70;  // 5x5 position grid
-  return c;
-}
+std::filesystem::path fixture(const char* name) { return test::dino_fixture(name); }
+DinoConfig tiny_config() { return test::dino_tiny_config(); }
 
 // Rows [1 + registers, T) of tokens [S,T,E]: the patch tokens.
 Tensor patch_tokens(const Tensor& t, int registers) {
@@ -100,6 +94,60 @@ TEST(Dino, FullConfigMatchesOfficial) {
   std::printf("  fps margin of the fixture: %s\n", io.metadata().at("fps_margin").c_str());
   EXPECT_EQ(rank_frames(cls, 3), as_ints(io.get("rank_q3")));
   EXPECT_EQ(rank_frames(cls, S), as_ints(io.get("rank_qS")));
+}
+
+// CudaDinov2 on the tiny fixture against the official outputs: fp32 as tight as the CPU engine, bf16 loosely.
+TEST(Dino, CudaTinyFixtureMatchesOfficial) {
+  if (!test::have_cuda()) GTEST_SKIP() << "no usable CUDA GPU";
+  SafetensorsFile io = SafetensorsFile::open(fixture("dino_tiny.safetensors"));
+  const Dinov2 net = Dinov2::load(fixture("dino_tiny.pt"), tiny_config());
+  const Tensor images = io.get("images");
+  const int S = static_cast<int>(images.size(0));
+  for (vggt::cuda::Precision p : {vggt::cuda::Precision::F32, vggt::cuda::Precision::BF16}) {
+    const bool exact = p == vggt::cuda::Precision::F32;
+    std::printf("  %s\n", vggt::cuda::precision_name(p));
+    const CudaDinov2 gpu(net, Device::cuda(0), p);
+    const Tensor tokens = gpu.tokens(images, 42);
+    const Tensor cls = gpu.cls_tokens(images, 42);
+    expect_close("cls_tokens", cls, io.get("cls_tokens"), exact ? 1e-4 : 3e-2);
+    expect_close("patch_tokens", patch_tokens(tokens, 4), io.get("patch_tokens"), exact ? 1e-4 : 3e-2);
+    if (!exact) continue;
+    EXPECT_EQ(rank_frames(cls, 3), as_ints(io.get("rank_q3")));
+    EXPECT_EQ(rank_frames(cls, S), as_ints(io.get("rank_qS")));
+  }
+}
+
+// The published configuration on the GPU (VGSPLAT_DINO_FULL as FullConfigMatchesOfficial): fp32 within the CPU
+// engine's bounds and the same ranking; bf16 (the default, as the original's autocast) loosely, ranking reported.
+TEST(Dino, CudaFullConfigMatchesOfficial) {
+  const char* dir = std::getenv("VGSPLAT_DINO_FULL");
+  if (!dir) GTEST_SKIP() << "set VGSPLAT_DINO_FULL to a tools/dino_fixtures.py --full output";
+  if (!test::have_cuda()) GTEST_SKIP() << "no usable CUDA GPU";
+  SafetensorsFile io = SafetensorsFile::open(std::filesystem::path(dir) / "dino_full_io.safetensors");
+  const Dinov2 net = Dinov2::load(std::filesystem::path(dir) / "dinov2_vitb14_reg4_random.pth");
+  const Tensor images = io.get("images");
+  const int S = static_cast<int>(images.size(0));
+  for (vggt::cuda::Precision p : {vggt::cuda::Precision::F32, vggt::cuda::Precision::BF16}) {
+    const bool exact = p == vggt::cuda::Precision::F32;
+    const CudaDinov2 gpu(net, Device::cuda(0), p);
+    gpu.cls_tokens(images, 336);  // warm-up: cuBLAS handles, memory pool
+    auto t0 = std::chrono::steady_clock::now();
+    const Tensor cls = gpu.cls_tokens(images, 336);
+    const double sec = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::printf("  %s: cls tokens of %d frames at 336 px (CPU images, resize included): %.4f s\n",
+                vggt::cuda::precision_name(p), S, sec);
+    const Tensor tokens = gpu.tokens(images, 336);
+    expect_close("cls_tokens", cls, io.get("cls_tokens"), exact ? 1e-4 : 5e-2);
+    expect_close("patch_tokens", patch_tokens(tokens, 4), io.get("patch_tokens"), exact ? 1e-4 : 5e-2);
+    const bool same_q3 = rank_frames(cls, 3) == as_ints(io.get("rank_q3"));
+    const bool same_qS = rank_frames(cls, S) == as_ints(io.get("rank_qS"));
+    std::printf("  %s: ranking q3 %s, qS %s\n", vggt::cuda::precision_name(p), same_q3 ? "same" : "DIFFERENT",
+                same_qS ? "same" : "DIFFERENT");
+    if (!exact) continue;
+    expect_close("similarity", cls_similarity(cls), io.get("similarity"), 1e-5);
+    EXPECT_TRUE(same_q3);
+    EXPECT_TRUE(same_qS);
+  }
 }
 
 TEST(Dino, SafetensorsAndPtWeightsAgree) {

@@ -105,10 +105,21 @@ TEST_F(TrainerTest, ResultFolderLayout) {
   c.save_steps = {10, 20};
   c.ply_steps = {20};
   c.save_ply = true;
+  c.tb_every = 5;
+  c.tb_save_image = true;
   Trainer t(c);
   t.set_verbose(false);
   t.run();
   fs::path d = root_ / "layout";
+  // TensorBoard: one event file with gsplat's scalars every 5 steps, the images, the evaluation
+  // (tb_events_test decodes such files with an independent reader).
+  std::vector<fs::path> events;
+  for (auto& e : fs::directory_iterator(d / "tb")) events.push_back(e.path());
+  ASSERT_EQ(events.size(), 1u);
+  const std::string tb = read_file(events[0]);
+  for (const char* tag : {"brain.Event:2", "train/loss", "train/l1loss", "train/ssimloss", "train/num_GS", "train/mem",
+                          "train/lr_means", "train/render", "val/psnr"})
+    EXPECT_NE(tb.find(tag), std::string::npos) << tag;
   for (const char* f : {"cfg.yml", "ckpts/ckpt_9.safetensors", "ckpts/ckpt_19.safetensors", "ply/point_cloud_19.ply",
                         "renders/val_step19_0000.png", "renders/val_step19_0003.png", "stats/val_step0019.json",
                         "stats/train_step0009.json", "stats/train_step0019.json"})

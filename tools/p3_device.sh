@@ -13,6 +13,8 @@
 #   frames         P3 peak GPU memory at FRAMES_MEM frames (fox photos repeated under new names)
 # Prints a table last. Data from $VGSPLAT_DATA (default ./.data: a carried copy of fox and strecha).
 #   STEPS="tests p3 refine_eval p5" P5_STEPS=30000 VGGT_SRC=.data/vggt_src bash tools/p3_device.sh
+# P3_ARGS is appended to `run P3` / `run P5`; with "--tracks vggsfm" the four track networks get random
+# published-size weights first (tools/random_tracker_weights.sh, in the background) and --tracker-weights is added.
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -26,6 +28,7 @@ STEPS=${STEPS:-tests p3 refine_eval p5}
 P5_STEPS=${P5_STEPS:-30000}
 FRAMES_MEM=${FRAMES_MEM:-100,200}
 DEADLINE=${DEADLINE:-570}
+P3_ARGS=${P3_ARGS:-}
 mkdir -p "$OUT"
 T0=$(date +%s)
 left() { local l=$((DEADLINE - $(date +%s) + T0)); echo $((l > 1 ? l : 1)); }
@@ -46,12 +49,18 @@ nvidia-smi --query-gpu=name,compute_cap,memory.total --format=csv,noheader | tee
   echo "build rc $? at $(( $(date +%s) - T0 )) s" >> "$OUT/build.log"
 ) &
 BUILD_PID=$!
+if [[ "$P3_ARGS" == *vggsfm* ]]; then
+  bash tools/random_tracker_weights.sh /root/tw > "$OUT/tracker_weights.log" 2>&1 &
+  TW_PID=$!
+  P3_ARGS="$P3_ARGS --tracker-weights /root/tw/w"
+fi
 if [ ! -f "$FULL/model.safetensors" ]; then
   PYTHONPATH="$VGGT_SRC" timeout 300 python3 tools/vggt_fixtures.py --full --out "$FULL" > "$OUT/fixture.log" 2>&1
 fi
 row "fixture" "$(ls -la $FULL/model.safetensors 2>&1 | awk '{print $5}') bytes at $(( $(date +%s) - T0 )) s"
 wait $BUILD_PID
 row "build" "$(tail -1 "$OUT/build.log")"
+if [ -n "${TW_PID:-}" ]; then wait "$TW_PID"; row "tracker weights" "rc $? at $(( $(date +%s) - T0 )) s"; fi
 grep -q "build rc 0" "$OUT/build.log" || { grep -E "error" -A3 "$OUT/build.log" | head -40; cat "$TABLE"; exit 1; }
 VG=$B/vgsplat
 W=$FULL/model.safetensors
@@ -77,7 +86,7 @@ for s in $STEPS; do
     rm -rf /root/results /root/p3_ba
     gpu_peak_start /root/p3_mem.txt
     /usr/bin/time -v timeout "$(left)" "$VG" run P3 "$FOX60" --weights "$W" --device cuda --results-root /root/results \
-      --dump-ba /root/p3_ba > "$OUT/p3.log" 2>&1
+      --dump-ba /root/p3_ba $P3_ARGS > "$OUT/p3.log" 2>&1
     rc=$?
     row "run P3 fox60 rc" "$rc  max RSS $(grep 'Maximum resident' "$OUT/p3.log" | awk '{print $NF}') kB, GPU used peak $(gpu_peak_stop /root/p3_mem.txt) MiB"
     D=$(ls -d /root/results/P3_* 2>/dev/null | head -1)
@@ -106,7 +115,7 @@ for s in $STEPS; do
     ;;
   p5)
     rm -rf /root/results5
-    timeout "$(left)" "$VG" run P5 "$FOX60" --weights "$W" --device cuda --results-root /root/results5 \
+    timeout "$(left)" "$VG" run P5 "$FOX60" --weights "$W" --device cuda --results-root /root/results5 $P3_ARGS \
       --max-steps "$P5_STEPS" --eval-steps "$P5_STEPS" --save-steps "$P5_STEPS" --ply-steps "$P5_STEPS" > "$OUT/p5.log" 2>&1
     row "run P5 fox60 rc" "$? ($P5_STEPS steps)"
     D=$(ls -d /root/results5/P5_* 2>/dev/null | head -1)

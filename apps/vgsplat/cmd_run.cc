@@ -56,7 +56,8 @@ void register_run(CLI::App& app) {
   cmd->add_option("--weights", vggt->weights, "VGGT weights (P2/P4): model.safetensors or model.pt; default $VGSPLAT_VGGT_WEIGHTS");
   cmd->add_option("--conf-thres", vggt->exp.conf_thres, "P2/P4: keep depth points with confidence >= this")->capture_default_str();
   cmd->add_option("--precision", vggt->precision,
-                  "P2/P4: VGGT CUDA engine precision: auto (bf16 on sm_80+, fp16 below) | fp32 | bf16 | fp16")
+                  "P2-P5: CUDA precision of VGGT and of the --tracks vggsfm networks: auto (bf16 on sm_80+, fp16 below) | "
+                  "fp32 | bf16 | fp16")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16"}));
   cmd->add_option("--vggt-resize", vggt->resize,

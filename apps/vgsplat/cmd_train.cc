@@ -64,8 +64,13 @@ void register_train(CLI::App& app) {
   cmd->add_flag("--save-ply", cfg->save_ply, "Write ply/point_cloud_<step>.ply at --ply-steps");
   cmd->add_option("--ply-steps", cfg->ply_steps);
   cmd->add_option("--steps-scaler", cfg->steps_scaler, "Scale every step count (schedule and strategy)");
-  cmd->add_option("--tb-every", cfg->tb_every, "Accepted for compatibility (no TensorBoard)");
+  cmd->add_option("--tb-every", cfg->tb_every, "TensorBoard scalars (train/loss, l1loss, ssimloss, num_GS, mem, learning "
+                  "rates) every N steps into <result-dir>/tb; 0: none")->capture_default_str();
+  cmd->add_flag("--tb-save-image", cfg->tb_save_image, "TensorBoard: also the GT | render image of those steps");
   cmd->add_flag("--disable-viewer", cfg->disable_viewer, "Accepted for compatibility (no viewer)");
+  cmd->add_option("--render-traj-path", cfg->render_traj_path, "Trajectory video at each evaluation (and the last "
+                  "step) into <result-dir>/videos/traj_<step>.mp4: interp, ellipse or spiral")->capture_default_str();
+  cmd->add_flag("--no-traj,--disable-video", cfg->disable_video, "Skip the trajectory video");
   cmd->add_option("--init-type", cfg->init_type, "sfm or random")->capture_default_str();
   cmd->add_option("--init-num-pts", cfg->init_num_pts, "Random init: number of Gaussians");
   cmd->add_option("--init-extent", cfg->init_extent, "Random init: half-extent as a multiple of the scene scale");

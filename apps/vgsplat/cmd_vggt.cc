@@ -40,7 +40,8 @@ void register_vggt(CLI::App& app) {
   cmd->add_option("--device", o->device, "auto, cpu, cuda or cuda:N (a GPU runs the CUDA engine, the CPU the fp32 reference)")
       ->capture_default_str();
   cmd->add_option("--precision", o->precision,
-                  "CUDA engine GEMM/attention precision: auto (bf16 on sm_80+, fp16 below) | fp32 | bf16 | fp16")
+                  "CUDA engine GEMM/attention precision of VGGT and of the --tracks vggsfm networks: auto (bf16 on sm_80+, "
+                  "fp16 below, as demo_colmap.py's autocast) | fp32 | bf16 | fp16")
       ->capture_default_str()
       ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16"}));
   cmd->add_option("--vggt-resize", o->resize,

@@ -16,5 +16,7 @@ void register_commands(CLI::App& app) {
   register_prepare(app);
   register_vggt(app);
   register_refine(app);
+  register_frames(app);
+  register_render(app);
 }
 }  // namespace vg::app

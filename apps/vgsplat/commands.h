@@ -13,6 +13,8 @@ void register_run(CLI::App& app);     // cmd_run.cc (pipelines P1..P5)
 void register_prepare(CLI::App& app); // cmd_prepare.cc
 void register_vggt(CLI::App& app);    // cmd_vggt.cc
 void register_refine(CLI::App& app);  // cmd_refine.cc
+void register_frames(CLI::App& app);  // cmd_frames.cc
+void register_render(CLI::App& app);  // cmd_render.cc
 void set_exit_code(int code);
 int exit_code();
 

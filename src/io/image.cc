@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <csetjmp>
+#include <cstdlib>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -266,17 +267,26 @@ bool encode_png(std::FILE* fp, const Image& img, const std::vector<unsigned char
 }
 }  // namespace
 
-void write_png(const std::filesystem::path& path, const Image& img) {
-  VG_CHECK(img.channels >= 1 && img.channels <= 4, "cannot write ", path.string(), ": ", img.channels, " channels");
+namespace {
+
+// 8-bit samples of img (clamped to [0,1], rounded; NaN -> 0) after checking its shape; `what` names it in errors.
+std::vector<unsigned char> png_samples(const Image& img, const std::string& what) {
+  VG_CHECK(img.channels >= 1 && img.channels <= 4, "cannot write ", what, ": ", img.channels, " channels");
   VG_CHECK(img.width > 0 && img.height > 0 &&
                img.pixels.size() == static_cast<size_t>(img.width) * img.height * img.channels,
-           "cannot write ", path.string(), ": pixel count does not match ", img.width, "x", img.height, "x",
-           img.channels);
+           "cannot write ", what, ": pixel count does not match ", img.width, "x", img.height, "x", img.channels);
   std::vector<unsigned char> px(img.pixels.size());
   for (size_t i = 0; i < px.size(); ++i) {
     const float v = std::isnan(img.pixels[i]) ? 0.0f : std::min(1.0f, std::max(0.0f, img.pixels[i]));
     px[i] = static_cast<unsigned char>(v * 255.0f + 0.5f);
   }
+  return px;
+}
+
+}  // namespace
+
+void write_png(const std::filesystem::path& path, const Image& img) {
+  const std::vector<unsigned char> px = png_samples(img, path.string());
   AtomicFile out(path);
   std::FILE* fp = std::fopen(out.temp_path().c_str(), "wb");
   VG_CHECK(fp, "cannot write ", path.string(), ": ", std::strerror(errno));
@@ -285,6 +295,21 @@ void write_png(const std::filesystem::path& path, const Image& img) {
   const bool closed = std::fclose(fp) == 0;
   VG_CHECK(ok && closed, "cannot write ", path.string(), ": ", ok ? "write failed (disk full?)" : w.error);
   out.commit();
+}
+
+std::string png_bytes(const Image& img) {
+  const std::vector<unsigned char> px = png_samples(img, "a PNG in memory");
+  char* buf = nullptr;
+  size_t size = 0;
+  std::FILE* fp = open_memstream(&buf, &size);  // POSIX: a FILE* writing into a growing buffer
+  VG_CHECK(fp, "cannot encode a PNG in memory: ", std::strerror(errno));
+  PngWriter w;
+  const bool ok = encode_png(fp, img, px, w);
+  std::fclose(fp);  // sets buf / size
+  std::string out = ok ? std::string(buf, size) : std::string();
+  std::free(buf);
+  VG_CHECK(ok, "cannot encode a PNG in memory: ", w.error);
+  return out;
 }
 
 }  // namespace vg

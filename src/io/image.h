@@ -3,6 +3,7 @@
 #pragma once
 #include <array>
 #include <filesystem>
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
@@ -33,6 +34,8 @@ Image read_image(const std::filesystem::path& path, JpegDecode jpeg = JpegDecode
 ImageInfo read_image_info(const std::filesystem::path& path);
 // Writes an 8-bit PNG (1..4 channels as stored), atomically; values are clamped to [0,1] and rounded.
 void write_png(const std::filesystem::path& path, const Image& img);
+// The same PNG encoding, in memory.
+std::string png_bytes(const Image& img);
 
 // RGB image: gray is replicated, alpha is composited over `background` (c*a + bg*(1-a)).
 Image to_rgb(const Image& img, const std::array<float, 3>& background = {0, 0, 0});

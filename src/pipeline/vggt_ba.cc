@@ -121,6 +121,7 @@ VggtBaStats run_vggt_ba(const fs::path& scene_dir, const fs::path& out_dir, cons
   if (opt.tracks == "vggsfm") {  // 2'. The original's tracker and its bundle adjustment.
     VggsfmTrackOptions v = opt.vggsfm;
     v.models.device = resolve_device(opt.vggt.device.empty() ? "auto" : opt.vggt.device);
+    v.models.precision = opt.vggt.precision.empty() ? "auto" : opt.vggt.precision;  // as VGGT's (demo_colmap's autocast)
     v.ba.camera_type = opt.refine.camera_model.empty() ? "SIMPLE_PINHOLE" : opt.refine.camera_model;
     v.ba.shared_camera = opt.refine.single_camera;
     v.ba.max_reproj_error = opt.refine.refine.max_reproj_error;

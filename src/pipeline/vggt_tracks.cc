@@ -152,7 +152,8 @@ RefineRunStats refine_with_vggsfm_tracks(vggt::VggtPredictions p, int load_size,
 
   t0 = std::chrono::steady_clock::now();
   const Tensor points = unprojected_points(p);
-  const Tensor& images = p.images_load;  // the track networks run on the CPU engine (fp32 reference)
+  // The frames go to the networks' device once (predict_tracks keeps them there).
+  const Tensor images = opt.models.device.is_cuda() ? p.images_load.to(opt.models.device) : p.images_load;
   tracks::PredictTracksOptions po = opt.predict;
   std::unique_ptr<ProgressBar> bar;  // query rounds (complete_non_vis may add some: a new bar then)
   int bar_total = 0;

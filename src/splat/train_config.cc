@@ -46,6 +46,8 @@ void TrainConfig::validate() const {
   VG_CHECK(data_factor >= 1, "--data-factor must be >= 1, got ", data_factor);
   VG_CHECK(test_every >= 1, "--test-every must be >= 1, got ", test_every);
   VG_CHECK(init_type == "sfm" || init_type == "random", "--init-type must be sfm or random, got '", init_type, "'");
+  VG_CHECK(render_traj_path == "interp" || render_traj_path == "ellipse" || render_traj_path == "spiral",
+           "--render-traj-path must be interp, ellipse or spiral, got '", render_traj_path, "'");
   VG_CHECK(init_num_pts > 0, "--init-num-pts must be > 0");
   VG_CHECK(sh_degree >= 0 && sh_degree <= 3, "--sh-degree must be in 0..3, got ", sh_degree);
   VG_CHECK(sh_degree_interval > 0, "--sh-degree-interval must be > 0 (after --steps-scaler)");
@@ -85,7 +87,10 @@ json to_json_obj(const TrainConfig& c) {
               {"ply_steps", c.ply_steps},
               {"steps_scaler", c.steps_scaler},
               {"tb_every", c.tb_every},
+              {"tb_save_image", c.tb_save_image},
               {"disable_viewer", c.disable_viewer},
+              {"render_traj_path", c.render_traj_path},
+              {"disable_video", c.disable_video},
               {"init_type", c.init_type},
               {"init_num_pts", c.init_num_pts},
               {"init_extent", c.init_extent},
@@ -181,7 +186,10 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
   get(j, "ply_steps", c.ply_steps);
   get(j, "steps_scaler", c.steps_scaler);
   get(j, "tb_every", c.tb_every);
+  get(j, "tb_save_image", c.tb_save_image);
   get(j, "disable_viewer", c.disable_viewer);
+  get(j, "render_traj_path", c.render_traj_path);
+  get(j, "disable_video", c.disable_video);
   get(j, "init_type", c.init_type);
   get(j, "init_num_pts", c.init_num_pts);
   get(j, "init_extent", c.init_extent);

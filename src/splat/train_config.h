@@ -26,8 +26,11 @@ struct TrainConfig {
   bool save_ply = false;
   std::vector<int> ply_steps{7000, 30000};
   float steps_scaler = 1.0f;
-  int tb_every = 100;          // accepted for compatibility (no TensorBoard)
+  int tb_every = 100;          // TensorBoard scalars every N steps into <result_dir>/tb (0: none), as gsplat
+  bool tb_save_image = false;  // ... and the GT | render image of that step
   bool disable_viewer = false; // accepted for compatibility (no viewer)
+  std::string render_traj_path = "interp";  // trajectory video at eval steps: interp | ellipse | spiral
+  bool disable_video = false;  // --no-traj: no trajectory video
 
   // initialisation
   std::string init_type = "sfm";  // sfm | random

@@ -15,6 +15,7 @@
 #include "splat/checkpoint.h"
 #include "splat/init.h"
 #include "splat/preprocess.h"
+#include "splat/traj_render.h"
 
 namespace vg {
 
@@ -139,6 +140,8 @@ float Trainer::train_step(int step, bool read_loss) {
   RasterGrads rg = rasterize_backward(r.pre.means2d, r.pre.conics, r.pre.colors, r.pre.opacities, cfg_.background,
                                       r.isect, cam.width, cam.height, r.raster, loss.v_render, Tensor(),
                                       cfg_.strategy.absgrad);
+  last_loss_ = loss;
+  if (cfg_.tb_save_image) last_render_ = r.raster.colors, last_gt_ = gt;
   PreprocessSettings ps;
   ps.sh_degree = sh_degree;
   ps.antialiased = cfg_.antialiased;
@@ -172,6 +175,33 @@ void Trainer::save_train_stats(int step, double elapsed) {
   write_file_atomic(fs::path(cfg_.result_dir) / "stats" / name, j.dump());
 }
 
+// simple_trainer's TensorBoard scalars (ssimloss = 1 - SSIM, mem = peak GB) plus each group's learning rate.
+void Trainer::log_tensorboard(int step) {
+  tb_->add_scalar("train/loss", last_loss_.loss.item(), step);
+  tb_->add_scalar("train/l1loss", last_loss_.l1.item(), step);
+  tb_->add_scalar("train/ssimloss", 1.0 - last_loss_.ssim.item(), step);
+  tb_->add_scalar("train/num_GS", static_cast<double>(g_.size()), step);
+  tb_->add_scalar("train/mem", peak_mem_gb(device_), step);
+  for (int i = 0; i < Gaussians::kGroups; ++i)
+    tb_->add_scalar(std::string("train/lr_") + Gaussians::group_name(i), cfg_.lr(i, step, scene_scale_), step);
+  if (cfg_.tb_save_image && last_render_.defined()) {  // gsplat's canvas: GT | render side by side
+    const Tensor gt = last_gt_.to(Device::cpu()), render = last_render_.to(Device::cpu());
+    const int64_t H = gt.size(0), W = gt.size(1);
+    Image canvas;
+    canvas.width = static_cast<int>(2 * W);
+    canvas.height = static_cast<int>(H);
+    canvas.channels = 3;
+    canvas.pixels.resize(static_cast<size_t>(2 * W * H * 3));
+    for (int64_t y = 0; y < H; ++y)
+      for (int64_t x = 0; x < 2 * W; ++x)
+        for (int c = 0; c < 3; ++c)
+          canvas.pixels[static_cast<size_t>((y * 2 * W + x) * 3 + c)] =
+              (x < W ? gt : render).data<float>()[(y * W + x % W) * 3 + c];
+    tb_->add_image("train/render", canvas, step);
+  }
+  tb_->flush();
+}
+
 void Trainer::save_checkpoint_at(int step) {
   Checkpoint ck;
   ck.step = step;
@@ -189,21 +219,40 @@ void Trainer::save_ply_at(int step) {
                  g_.to(Device::cpu()), data_.transform);
 }
 
+void Trainer::render_traj(int step) {
+  if (cfg_.disable_video) return;
+  if (!video_supported()) {
+    log_warn(std::string("no trajectory video: ") + video_unsupported_message());
+    return;
+  }
+  try {  // a video that cannot be made must not end a finished training
+    const std::vector<Camera> cams = trajectory_cameras(data_, parse_traj_path(cfg_.render_traj_path), scene_scale_);
+    write_trajectory_video(fs::path(cfg_.result_dir) / "videos" / ("traj_" + std::to_string(step) + ".mp4"), g_, cams,
+                           cfg_.sh_degree, cfg_);
+  } catch (const Error& e) {
+    log_warn(std::string("no trajectory video: ") + e.what());
+  }
+}
+
 std::optional<EvalStats> Trainer::run() {
   fs::create_directories(cfg_.result_dir);
   if (cfg_.eval_only) {
     VG_CHECK(!cfg_.ckpt.empty(), "--eval-only needs --ckpt FILE");
-    return evaluate(start_step_ - 1);
+    EvalStats st = evaluate(start_step_ - 1);
+    render_traj(start_step_ - 1);
+    return st;
   }
   write_file_atomic(fs::path(cfg_.result_dir) / "cfg.yml", cfg_.to_yaml());
   if (device_.is_cuda()) cuda_reset_peak_memory(device_.index);
   std::optional<EvalStats> last;
+  if (cfg_.tb_every > 0) tb_ = std::make_unique<TbEventWriter>(fs::path(cfg_.result_dir) / "tb");
   ProgressBar bar("train", cfg_.max_steps);
   float loss = NAN;
   for (int step = start_step_; step < cfg_.max_steps; ++step) {
     bool read = step % 10 == 0 || step == cfg_.max_steps - 1;
     float l = train_step(step, read);
     if (read) loss = l;
+    if (tb_ && step % cfg_.tb_every == 0) log_tensorboard(step);
     char fields[160];
     std::snprintf(fields, sizeof fields, "loss=%.4f sh=%d GS=%s", loss,
                   std::min(step / cfg_.sh_degree_interval, cfg_.sh_degree), fmt_count(g_.size()).c_str());
@@ -220,7 +269,18 @@ std::optional<EvalStats> Trainer::run() {
       save_checkpoint_at(step);
     }
     if (cfg_.save_ply && (is_listed(cfg_.ply_steps, step) || last_step)) save_ply_at(step);
-    if (is_listed(cfg_.eval_steps, step)) last = evaluate(step);
+    if (is_listed(cfg_.eval_steps, step)) {
+      last = evaluate(step);
+      if (tb_) {  // simple_trainer.eval's "val/<metric>" scalars
+        tb_->add_scalar("val/psnr", last->psnr, step);
+        tb_->add_scalar("val/ssim", last->ssim, step);
+        if (last->lpips) tb_->add_scalar("val/lpips", *last->lpips, step);
+        tb_->add_scalar("val/ellipse_time", last->ellipse_time, step);
+        tb_->add_scalar("val/num_GS", static_cast<double>(last->num_gs), step);
+        tb_->flush();
+      }
+    }
+    if (is_listed(cfg_.eval_steps, step) || last_step) render_traj(step);  // gsplat: after each eval
   }
   bar.finish();
   return last;

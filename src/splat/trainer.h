@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "io/dataset.h"
+#include "io/tb_events.h"
+#include "metrics/loss.h"
 #include "splat/adam.h"
 #include "splat/gaussians.h"
 #include "splat/rasterize.h"
@@ -53,6 +55,9 @@ class Trainer {
   // Renders every test view; with write_outputs, writes renders/val_step<step>_<i>.png (GT | render)
   // and stats/val_step<step>.json.
   EvalStats evaluate(int step, bool write_outputs = true);
+  // simple_trainer render_traj: videos/traj_<step>.mp4 along cfg.render_traj_path (RGB | depth, 30 fps).
+  // Without FFmpeg in the build: one warning, no file.
+  void render_traj(int step);
   // Writes ckpts/ckpt_<step>.safetensors (the state after `step`).
   void save_checkpoint_at(int step);
 
@@ -70,6 +75,7 @@ class Trainer {
   const Tensor& train_image(int i);
   void save_train_stats(int step, double elapsed);
   void save_ply_at(int step);
+  void log_tensorboard(int step);
   const Lpips* lpips(std::string& reason);
 
   TrainConfig cfg_;
@@ -87,6 +93,9 @@ class Trainer {
   bool lpips_tried_ = false;
   bool verbose_ = true;
   std::string lpips_reason_;
+  std::unique_ptr<TbEventWriter> tb_;  // <result_dir>/tb when cfg.tb_every > 0
+  PhotometricLoss last_loss_;          // of the last step (device scalars, read only for TensorBoard)
+  Tensor last_render_, last_gt_;       // kept only with cfg.tb_save_image
 };
 
 }  // namespace vg

@@ -155,15 +155,6 @@ Tensor crop(const Tensor& x, const Padding2d& p) {
   return out;
 }
 
-// Columns [c0, c0 + n) of a 1x1 conv weight [O, C, 1, 1].
-Tensor weight_columns(const Tensor& w, int64_t c0, int64_t n) {
-  const int64_t O = w.size(0), C = w.size(1);
-  Tensor out = Tensor::empty({O, n, 1, 1});
-  for (int64_t o = 0; o < O; ++o)
-    std::memcpy(out.data<float>() + o * n, w.data<float>() + o * C + c0, static_cast<size_t>(n) * sizeof(float));
-  return out;
-}
-
 // ---------------------------------------------------------------- DKD (aliked.py)
 
 // simple_nms: local maxima of a (2r+1)^2 window, then two rounds re-admitting maxima outside the suppressed area.
@@ -256,16 +247,17 @@ void soft_offset(const float* s, int64_t H, int64_t W, int64_t i, int r, float& 
   oy = sy / sum;
 }
 
-void check_image(const Tensor& image, int r) {
-  VG_CHECK(image.defined() && image.ndim() == 3 && image.dtype() == DType::F32 && !image.is_cuda() &&
-               (image.size(0) == 3 || image.size(0) == 1),
-           "ALIKED: expected an F32 CPU image [3,H,W] (or [1,H,W]) in [0,1], got ",
-           image.defined() ? shape_str(image.shape()) : "undefined");
-  VG_CHECK(image.size(1) > 2 * r && image.size(2) > 2 * r, "ALIKED: image ", image.size(2), "x", image.size(1),
-           " is too small: no pixel lies more than nms_radius ", r, " px inside the border");
-}
 
 }  // namespace
+
+// Columns [c0, c0 + n) of a 1x1 conv weight [O, C, 1, 1].
+Tensor aliked_weight_columns(const Tensor& w, int64_t c0, int64_t n) {
+  const int64_t O = w.size(0), C = w.size(1);
+  Tensor out = Tensor::empty({O, n, 1, 1});
+  for (int64_t o = 0; o < O; ++o)
+    std::memcpy(out.data<float>() + o * n, w.data<float>() + o * C + c0, static_cast<size_t>(n) * sizeof(float));
+  return out;
+}
 
 ParamList aliked_params() {
   ParamList p;
@@ -305,7 +297,7 @@ Tensor Aliked::deformable_conv(const std::string& prefix, const Tensor& x) const
 // 128-channel full-resolution concatenation is never formed. The L2-normalised feature map (input of the
 // skipped descriptor head) is not computed.
 Tensor Aliked::score_map(const Tensor& image_in) const {
-  check_image(image_in, opt_.nms_radius);
+  check_aliked_image(image_in, opt_.nms_radius, "ALIKED", true);
   Tensor image = image_in;
   if (image.size(0) == 1) {  // grayscale_to_rgb
     image = Tensor::empty({3, image_in.size(1), image_in.size(2)});
@@ -324,7 +316,7 @@ Tensor Aliked::score_map(const Tensor& image_in) const {
   for (int k = 0; k < 4; ++k) {
     Tensor f = conv(w_, "conv" + std::to_string(k + 1), *xs[k], 0);
     vggt::ops::selu_(f);
-    f = nn::conv2d(f, weight_columns(head0, k * part, part), Tensor(), 1, 0);
+    f = nn::conv2d(f, aliked_weight_columns(head0, k * part, part), Tensor(), 1, 0);
     if (k > 0) f = vggt::ops::interpolate_bilinear(f, H, W, true);
     if (k == 0)
       s = f;
@@ -346,12 +338,23 @@ Keypoints Aliked::detect(const Tensor& score_map) const {
   const int r = opt_.nms_radius;
   const int64_t H = score_map.size(1), W = score_map.size(2);
   VG_CHECK(H > 2 * r && W > 2 * r, "ALIKED: score map ", W, "x", H, " has no pixel outside the border");
-  const float* s = score_map.data<float>();
   std::vector<float> nms = simple_nms(score_map, r);
   for (int64_t y = 0; y < H; ++y)  // remove the border
     for (int64_t x = 0; x < W; ++x)
       if (y < r || y >= H - r || x < r || x >= W - r) nms[y * W + x] = 0;
-  const std::vector<int64_t> idx = select_indices(nms, s, opt_);
+  return detect_from_nms(score_map, nms, opt_);
+}
+
+Keypoints detect_from_nms(const Tensor& score_map, const std::vector<float>& nms, const AlikedOptions& opt) {
+  VG_CHECK(score_map.defined() && score_map.ndim() == 3 && score_map.size(0) == 1 &&
+               score_map.dtype() == DType::F32 && !score_map.is_cuda(),
+           "ALIKED: expected an F32 CPU score map [1,H,W]");
+  const int r = opt.nms_radius;
+  const int64_t H = score_map.size(1), W = score_map.size(2);
+  VG_CHECK(static_cast<int64_t>(nms.size()) == H * W, "ALIKED: NMS map of ", nms.size(), " pixels for a ", W, "x", H,
+           " score map");
+  const float* s = score_map.data<float>();
+  const std::vector<int64_t> idx = select_indices(nms, s, opt);
   const int64_t N = static_cast<int64_t>(idx.size());
   const float wm1 = static_cast<float>(W - 1), hm1 = static_cast<float>(H - 1);
   Tensor grid = Tensor::empty({N, 2});
@@ -373,12 +376,25 @@ Keypoints Aliked::detect(const Tensor& score_map) const {
   return kp;
 }
 
-Keypoints Aliked::extract(const Tensor& image) const {
-  check_image(image, opt_.nms_radius);
+void check_aliked_image(const Tensor& image, int r, const char* who, bool cpu_only) {
+  VG_CHECK(image.defined() && image.ndim() == 3 && image.dtype() == DType::F32 && !(cpu_only && image.is_cuda()) &&
+               (image.size(0) == 3 || image.size(0) == 1),
+           who, ": expected an F32 ", cpu_only ? "CPU " : "", "image [3,H,W] (or [1,H,W]) in [0,1], got ",
+           image.defined() ? shape_str(image.shape()) : "undefined");
+  VG_CHECK(image.size(1) > 2 * r && image.size(2) > 2 * r, who, ": image ", image.size(2), "x", image.size(1),
+           " is too small: no pixel lies more than nms_radius ", r, " px inside the border");
+}
+
+void check_aliked_extract_size(const Tensor& image, const AlikedOptions& opt, const char* who) {
   const int64_t long_side = std::max(image.size(1), image.size(2));
-  VG_CHECK(opt_.resize == 0 || long_side == opt_.resize, "ALIKED: LightGlue's extract() resizes images to ",
-           opt_.resize, " px on the long side first; this image is ", image.size(2), "x", image.size(1),
+  VG_CHECK(opt.resize == 0 || long_side == opt.resize, who, ": LightGlue's extract() resizes images to ", opt.resize,
+           " px on the long side first; this image is ", image.size(2), "x", image.size(1),
            " (resize it before, or set AlikedOptions::resize = 0 to use it as it is)");
+}
+
+Keypoints Aliked::extract(const Tensor& image) const {
+  check_aliked_image(image, opt_.nms_radius, "ALIKED", true);
+  check_aliked_extract_size(image, opt_, "ALIKED");
   return detect(score_map(image));
 }
 

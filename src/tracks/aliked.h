@@ -6,6 +6,7 @@
 #pragma once
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "core/tensor.h"
 #include "io/state_dict.h"
@@ -38,12 +39,25 @@ class Aliked {
   Tensor deformable_conv(const std::string& prefix, const Tensor& x) const;
 
   const AlikedOptions& options() const { return opt_; }
+  const StateDict& weights() const { return w_; }  // for CudaAliked
 
  private:
   Aliked(StateDict w, const AlikedOptions& opt) : w_(std::move(w)), opt_(opt) {}
   StateDict w_;
   AlikedOptions opt_;
 };
+
+// detect()'s steps after simple_nms and border removal: `nms` is the NMS'd score map with the nms_radius-px
+// border zeroed, score_map [1,H,W] F32 CPU the map it came from (threshold / top-k selection, soft-argmax
+// refinement, score sampling, pixel convention).
+Keypoints detect_from_nms(const Tensor& score_map, const std::vector<float>& nms, const AlikedOptions& opt);
+
+// Input checks shared by the CPU and CUDA engines (`who` names the engine in the message): an F32 image [3|1,H,W]
+// (on the CPU when cpu_only) with pixels more than nms_radius r inside the border; extract()'s long side.
+void check_aliked_image(const Tensor& image, int r, const char* who, bool cpu_only);
+void check_aliked_extract_size(const Tensor& image, const AlikedOptions& opt, const char* who);
+// Columns [c0, c0 + n) of a 1x1 conv weight [O, C, 1, 1] (the score head's split over the concatenated features).
+Tensor aliked_weight_columns(const Tensor& w, int64_t c0, int64_t n);
 
 // The key names and shapes the engine reads (aliked-n16), for load() and for tests.
 ParamList aliked_params();

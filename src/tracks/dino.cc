@@ -106,6 +106,11 @@ Dinov2 Dinov2::from_state_dict(StateDict sd, const DinoConfig& cfg) {
   return d;
 }
 
+const vggt::VggtWeights& Dinov2::weights() const {
+  VG_CHECK(w_, "DINOv2: the network has no weights (use Dinov2::load)");
+  return *w_;
+}
+
 Tensor resize_for_dino(const Tensor& images, int64_t n) {
   expect_images(images);
   VG_CHECK(n >= 1, "DINOv2: image_size must be positive, got ", n);

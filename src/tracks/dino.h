@@ -49,6 +49,7 @@ class Dinov2 {
   Tensor tokens(const Tensor& images, int64_t image_size = 336) const;
 
   const DinoConfig& config() const { return cfg_; }
+  const vggt::VggtWeights& weights() const;  // official names, F32 CPU (for CudaDinov2's upload)
 
  private:
   DinoConfig cfg_;

@@ -183,22 +183,35 @@ Keypoints select_keypoints(const Tensor& nms_scores, const SuperPointOptions& op
   const int64_t H = nms_scores.size(0), W = nms_scores.size(1), pad = opt.remove_borders;
   const std::vector<float> s = nms_scores.to_vector<float>();
   std::vector<int64_t> cand;  // raster order, as torch.where
+  std::vector<float> cand_scores;
   for (int64_t y = 0; y < H; ++y)
     for (int64_t x = 0; x < W; ++x) {
       const bool border = pad > 0 && (y < pad || y >= H - pad || x < pad || x >= W - pad);  // scores := -1
-      if (!border && s[y * W + x] > opt.detection_threshold) cand.push_back(y * W + x);
+      if (!border && s[y * W + x] > opt.detection_threshold) {
+        cand.push_back(y * W + x);
+        cand_scores.push_back(s[y * W + x]);
+      }
     }
+  return rank_keypoints(cand, cand_scores, W, opt.max_keypoints);
+}
+
+Keypoints rank_keypoints(const std::vector<int64_t>& raster_idx, const std::vector<float>& scores, int64_t W,
+                         int max_keypoints) {
+  VG_CHECK(raster_idx.size() == scores.size(), "rank_keypoints: ", raster_idx.size(), " indices for ", scores.size(),
+           " scores");
+  std::vector<size_t> order(raster_idx.size());
+  std::iota(order.begin(), order.end(), size_t{0});
   // top_k_keypoints: the k best when more pass (torch.topk; ties at the cut are unordered there).
-  std::stable_sort(cand.begin(), cand.end(), [&](int64_t a, int64_t b) { return s[a] > s[b]; });
-  if (opt.max_keypoints > 0 && static_cast<int64_t>(cand.size()) > opt.max_keypoints) cand.resize(opt.max_keypoints);
-  const int64_t n = static_cast<int64_t>(cand.size());
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return scores[a] > scores[b]; });
+  if (max_keypoints > 0 && static_cast<int64_t>(order.size()) > max_keypoints) order.resize(max_keypoints);
+  const int64_t n = static_cast<int64_t>(order.size());
   Keypoints kp{Tensor::empty({n, 2}), Tensor::empty({n})};
   float* xy = kp.xy.data<float>();
   float* sc = kp.scores.data<float>();
   for (int64_t i = 0; i < n; ++i) {
-    xy[2 * i] = static_cast<float>(cand[i] % W);
-    xy[2 * i + 1] = static_cast<float>(cand[i] / W);
-    sc[i] = s[cand[i]];
+    xy[2 * i] = static_cast<float>(raster_idx[order[i]] % W);
+    xy[2 * i + 1] = static_cast<float>(raster_idx[order[i]] / W);
+    sc[i] = scores[order[i]];
   }
   return kp;
 }

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <vector>
 
 #include "core/tensor.h"
 #include "tracks/keypoints.h"
@@ -46,6 +47,9 @@ class SuperPoint {
   Tensor dense_scores(const Tensor& image) const;
 
   const SuperPointOptions& options() const { return opt_; }
+  // Convolution i of conv1a, conv1b, ..., conv4b, convPa, convPb (PyTorch layout), for CudaSuperPoint.
+  const Tensor& conv_weight(int i) const { return conv_.at(i).w; }
+  const Tensor& conv_bias(int i) const { return conv_.at(i).b; }
 
  private:
   struct Conv {
@@ -63,5 +67,10 @@ Tensor simple_nms(const Tensor& scores, int radius);
 // Border removal, threshold, top-k of an NMS'd map [H,W] (SuperPoint.forward after simple_nms), keypoints as
 // (x, y), best first.
 Keypoints select_keypoints(const Tensor& nms_scores, const SuperPointOptions& opt);
+
+// select_keypoints' top-k step alone: candidates (flat raster indices y W + x in ascending order, as torch.where
+// gives them, with their scores) best first (stable: ties in raster order), cut to max_keypoints (0 keeps all).
+Keypoints rank_keypoints(const std::vector<int64_t>& raster_idx, const std::vector<float>& scores, int64_t W,
+                         int max_keypoints);
 
 }  // namespace vg::tracks

@@ -5,9 +5,14 @@
 #include "features/sift.h"
 #include "io/image.h"
 #include "tracks/aliked.h"
+#include "tracks/cuda_aliked.h"
+#include "tracks/cuda_dino.h"
+#include "tracks/cuda_superpoint.h"
+#include "tracks/cuda_tracker.h"
 #include "tracks/dino.h"
 #include "tracks/superpoint.h"
 #include "tracks/tracker.h"
+#include "vggt/engine.h"
 
 namespace vg::tracks {
 
@@ -41,23 +46,11 @@ std::function<Keypoints(const Tensor&)> sift_extractor(int max_keypoints, Device
   };
 }
 
-}  // namespace
-
-TrackModels load_track_models(const TrackerWeightPaths& paths, const TrackModelOptions& opt) {
-  auto dino = std::make_shared<const Dinov2>(Dinov2::load(paths.dino));
-  AlikedOptions ao;
-  ao.max_keypoints = opt.max_query_pts;
-  ao.detection_threshold = opt.detection_threshold;
-  SuperPointOptions so;
-  so.max_keypoints = opt.max_query_pts;
-  so.detection_threshold = opt.detection_threshold;
-  auto aliked = std::make_shared<const Aliked>(Aliked::load(paths.aliked, ao));
-  auto sp = std::make_shared<const SuperPoint>(SuperPoint::load(paths.superpoint, so));
-  ao.max_keypoints = so.max_keypoints = opt.final_max_query_pts;
-  auto aliked_final = std::make_shared<const Aliked>(Aliked::load(paths.aliked, ao));
-  auto sp_final = std::make_shared<const SuperPoint>(SuperPoint::load(paths.superpoint, so));
-  auto tracker = std::make_shared<const VggsfmTracker>(VggsfmTracker::load(paths.tracker));
-
+// The four networks of one engine (the CPU fp32 classes or their CUDA counterparts, same interface) as TrackModels.
+template <class Dino, class Al, class Sp, class Tracker>
+TrackModels wrap(std::shared_ptr<const Dino> dino, std::shared_ptr<const Al> aliked, std::shared_ptr<const Sp> sp,
+                 std::shared_ptr<const Al> aliked_final, std::shared_ptr<const Sp> sp_final,
+                 std::shared_ptr<const Tracker> tracker, const TrackModelOptions& opt) {
   TrackModels m;
   m.rank_frames = [dino](const Tensor& images, int n) { return rank_frames(dino->cls_tokens(images), n); };
   m.extractors = {[aliked](const Tensor& im) { return aliked->extract(im); },
@@ -72,6 +65,40 @@ TrackModels load_track_models(const TrackerWeightPaths& paths, const TrackModelO
     return TrackChunk{std::move(r.tracks), std::move(r.vis)};
   };
   return m;
+}
+
+template <class T>
+std::shared_ptr<const T> share(T&& t) {
+  return std::make_shared<const T>(std::move(t));
+}
+
+}  // namespace
+
+TrackModels load_track_models(const TrackerWeightPaths& paths, const TrackModelOptions& opt) {
+  AlikedOptions ao;
+  ao.max_keypoints = opt.max_query_pts;
+  ao.detection_threshold = opt.detection_threshold;
+  SuperPointOptions so;
+  so.max_keypoints = opt.max_query_pts;
+  so.detection_threshold = opt.detection_threshold;
+  AlikedOptions af = ao;  // the final trial's extractors: fewer points
+  SuperPointOptions sf = so;
+  af.max_keypoints = sf.max_keypoints = opt.final_max_query_pts;
+  if (opt.device.is_cpu()) {
+    VG_CHECK(opt.precision == "auto" || opt.precision == "fp32", "the track networks' CPU engine runs fp32 only ",
+             "(precision '", opt.precision, "' needs --device cuda)");
+    return wrap(share(Dinov2::load(paths.dino)), share(Aliked::load(paths.aliked, ao)),
+                share(SuperPoint::load(paths.superpoint, so)), share(Aliked::load(paths.aliked, af)),
+                share(SuperPoint::load(paths.superpoint, sf)), share(VggsfmTracker::load(paths.tracker)), opt);
+  }
+  // CUDA: weights read and checked on the host, uploaded once.
+  const Device d = opt.device;
+  const vggt::cuda::Precision p = vggt::resolve_precision(opt.precision, d);
+  return wrap(share(CudaDinov2(Dinov2::load(paths.dino), d, p)), share(CudaAliked(Aliked::load(paths.aliked, ao), d, p)),
+              share(CudaSuperPoint(SuperPoint::load(paths.superpoint, so), d, p)),
+              share(CudaAliked(Aliked::load(paths.aliked, af), d, p)),
+              share(CudaSuperPoint(SuperPoint::load(paths.superpoint, sf), d, p)),
+              share(CudaVggsfmTracker(VggsfmTracker::load(paths.tracker), d, p)), opt);
 }
 
 }  // namespace vg::tracks

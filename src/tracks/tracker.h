@@ -54,6 +54,7 @@ class VggsfmTracker {
   VggsfmTracker(StateDict weights, const TrackerConfig& cfg);  // weights already checked against tracker_params
 
   const TrackerConfig& config() const { return cfg_; }
+  const StateDict& weights() const { return w_; }  // official names, F32 CPU (the CUDA engine uploads them)
 
   // process_images_to_fmaps: images [S,3,H,W] in [0,1] -> coarse feature maps [S,C,H/(2*4),W/(2*4)].
   Tensor coarse_fmaps(const Tensor& images) const;

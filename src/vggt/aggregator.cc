@@ -41,10 +41,9 @@ Tensor patch_embed(const VggtWeights& w, const DinoVitSpec& c, const Tensor& ima
   return ops::linear(patches, wt.reshape({E, K}), w.at(c.prefix + "patch_embed.proj.bias"));
 }
 
-// DinoVisionTransformer.interpolate_pos_encoding: the M x M patch grid resized (bicubic, antialiased) to
-// ph x pw unless it already matches a square input; returns [1 + ph*pw, E] (class position first).
-Tensor dino_pos_embed(const VggtWeights& w, const std::string& prefix, int64_t ph, int64_t pw) {
-  const Tensor& pe = w.at(prefix + "pos_embed");
+}  // namespace
+
+Tensor dino_pos_embed(const Tensor& pe, int64_t ph, int64_t pw) {
   const int64_t N = pe.size(1) - 1, E = pe.size(2);
   int64_t M = 0;
   while ((M + 1) * (M + 1) <= N) ++M;
@@ -65,13 +64,11 @@ Tensor dino_pos_embed(const VggtWeights& w, const std::string& prefix, int64_t p
   return out;
 }
 
-}  // namespace
-
 Tensor dino_vit_forward(const VggtWeights& w, const DinoVitSpec& c, const Tensor& images) {
   const int64_t S = images.size(0), ph = images.size(2) / c.patch, pw = images.size(3) / c.patch;
   const int64_t P = ph * pw, E = c.embed_dim, R = c.registers, T = 1 + R + P;
   Tensor patches = patch_embed(w, c, images);
-  Tensor pos = dino_pos_embed(w, c.prefix, ph, pw);
+  Tensor pos = dino_pos_embed(w.at(c.prefix + "pos_embed"), ph, pw);
   Tensor x = Tensor::empty({S, T, E});
   const float* cls = w.at(c.prefix + "cls_token").data<float>();
   const float* reg = R > 0 ? w.at(c.prefix + "register_tokens").data<float>() : nullptr;

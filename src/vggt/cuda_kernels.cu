@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "core/cuda_check.h"
+#include "core/cuda_launch.cuh"
 #include "core/error.h"
 #include "vggt/cuda_convert.cuh"
 #include "vggt/cuda_ops.h"
@@ -19,13 +20,7 @@ constexpr int kBlock = 256;
 __constant__ float kResnetMean[3] = {0.485f, 0.456f, 0.406f};
 __constant__ float kResnetStd[3] = {0.229f, 0.224f, 0.225f};
 
-#define VG_GRID_STRIDE(i, n) \
-  for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += static_cast<int64_t>(gridDim.x) * blockDim.x)
 
-inline unsigned blocks_for(int64_t n) {
-  const int64_t b = (n + kBlock - 1) / kBlock;
-  return static_cast<unsigned>(b < (1 << 20) ? b : (1 << 20));
-}
 
 // One warp per row; mean and variance in two passes (biased variance, as nn.LayerNorm).
 __global__ void layer_norm_kernel(const float* __restrict__ x, float* __restrict__ y, int64_t rows, int64_t C,
@@ -269,13 +264,6 @@ __global__ void convert_kernel(const float* src, void* dst, int64_t n, bool bf16
 
 }  // namespace
 
-#define VG_LAUNCH(kernel, n, ...)                          \
-  do {                                                     \
-    if ((n) > 0) {                                         \
-      kernel<<<blocks_for(n), kBlock>>>(__VA_ARGS__);      \
-      VG_CUDA_CHECK_LAUNCH();                              \
-    }                                                      \
-  } while (0)
 
 void convert_weights(const float* src, void* dst, int64_t n, Precision p) {
   VG_CHECK(p != Precision::F32, "convert_weights: target must be a 16-bit precision");

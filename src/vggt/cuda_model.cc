@@ -23,64 +23,6 @@ namespace {
 
 using cuda::Epilogue;
 
-bool ends_with(const std::string& s, const std::string& t) {
-  return s.size() >= t.size() && s.compare(s.size() - t.size(), t.size(), t) == 0;
-}
-
-// Conv2d weight [O, C, k, k] -> [O, k, k, C] (the NHWC im2col column order).
-Tensor conv_weight_khwc(const Tensor& w) {
-  const int64_t O = w.size(0), C = w.size(1), kh = w.size(2), kw = w.size(3);
-  Tensor out = Tensor::empty({O, kh, kw, C});
-  const float* s = w.data<float>();
-  float* d = out.data<float>();
-  for (int64_t o = 0; o < O; ++o)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t i = 0; i < kh * kw; ++i) d[(o * kh * kw + i) * C + c] = s[(o * C + c) * kh * kw + i];
-  return out;
-}
-
-// ConvTranspose2d weight [C, O, k, k] -> GEMM weight [k, k, O, C] (rows (i, j, o)).
-Tensor conv_transpose_weight(const Tensor& w) {
-  const int64_t C = w.size(0), O = w.size(1), kk = w.size(2) * w.size(3);
-  Tensor out = Tensor::empty({kk * O, C});
-  const float* s = w.data<float>();
-  float* d = out.data<float>();
-  for (int64_t c = 0; c < C; ++c)
-    for (int64_t o = 0; o < O; ++o)
-      for (int64_t i = 0; i < kk; ++i) d[(i * O + o) * C + c] = s[(c * O + o) * kk + i];
-  return out;
-}
-
-// LayerScale folded into the 16-bit GEMMs: x += gamma * (W h + b) = (gamma W) h + gamma b, so the residual runs
-// as one fused cuBLASLt epilogue. The gamma of a block's proj / fc2 weight, or "" for other weights.
-std::string layer_scale_of(const std::string& name) {
-  for (const auto& [suffix, ls] : {std::pair<std::string, std::string>{"attn.proj.weight", "ls1.gamma"},
-                                   std::pair<std::string, std::string>{"mlp.fc2.weight", "ls2.gamma"}})
-    if (ends_with(name, suffix)) return name.substr(0, name.size() - suffix.size()) + ls;
-  return "";
-}
-
-// rows of w [N, K] (or the vector w [N]) scaled by g [N].
-Tensor scale_rows(const Tensor& w, const Tensor& g) {
-  Tensor out = Tensor::empty(w.shape());
-  const int64_t N = w.size(0), K = w.numel() / N;
-  VG_CHECK(g.numel() == N, "VGGT: LayerScale size ", g.numel(), " does not match ", N, " rows");
-  const float *s = w.data<float>(), *gs = g.data<float>();
-  float* d = out.data<float>();
-  for (int64_t r = 0; r < N; ++r)
-    for (int64_t c = 0; c < K; ++c) d[r * K + c] = s[r * K + c] * gs[r];
-  return out;
-}
-
-// w [N, K] -> [N, K rounded up to a multiple of m], zero columns appended (16-byte rows for the 16-bit GEMMs).
-Tensor pad_columns(const Tensor& w, int64_t m) {
-  const int64_t N = w.size(0), K = w.size(1), Kp = (K + m - 1) / m * m;
-  Tensor out = Tensor::zeros({N, Kp});
-  for (int64_t r = 0; r < N; ++r)
-    for (int64_t c = 0; c < K; ++c) out.data<float>()[r * Kp + c] = w.data<float>()[r * K + c];
-  return out;
-}
-
 float* fp(Tensor& t) { return t.data<float>(); }
 const float* fp(const Tensor& t) { return t.data<float>(); }
 
@@ -95,206 +37,23 @@ cuda::Precision default_cuda_precision(const Device& device) {
 CudaVggtModel::CudaVggtModel(VggtConfig cfg, const VggtWeights& weights, Device device, cuda::Precision precision)
     : cfg_(cfg), device_(device), precision_(precision) {
   VG_CHECK(device.is_cuda(), "CudaVggtModel needs a CUDA device, got ", device.str());
-  set_current_device(device);
-  for (const auto& [name, t] : weights.tensors) {
-    shapes_[name] = t.shape();
-    Tensor host = t;
-    const bool gemm = t.ndim() >= 2 && ends_with(name, ".weight");
-    if (gemm && t.ndim() == 4 && name.find("resize_layers.0.") == std::string::npos &&
-        name.find("resize_layers.1.") == std::string::npos && name.find("patch_embed.proj") == std::string::npos)
-      host = conv_weight_khwc(t);
-    if (gemm && t.ndim() == 4 && (name.find("resize_layers.0.") != std::string::npos ||
-                          name.find("resize_layers.1.") != std::string::npos))
-      host = conv_transpose_weight(t);
-    if (name == "aggregator.patch_embed.pos_embed") pos_embed_host_ = t;
-    if (name == kPatchEmbedWeight && precision != cuda::Precision::F32)
-      host = pad_columns(host.reshape({t.size(0), t.numel() / t.size(0)}), 8);
-    const std::string ls = gemm && precision != cuda::Precision::F32 ? layer_scale_of(name) : "";
-    const std::string bias = name.substr(0, name.size() - 6) + "bias";  // "...weight" -> "...bias"
-    if (!ls.empty() && weights.tensors.count(ls) && weights.tensors.count(bias)) {
-      const Tensor& g = weights.tensors.at(ls);
-      host = scale_rows(host, g);
-      f32_[bias + kLayerScaled] = scale_rows(weights.tensors.at(bias), g).to(device);
-    }
-    Tensor dev = host.to(device);
-    if (!gemm || precision == cuda::Precision::F32) {
-      f32_[name] = dev;
-      continue;
-    }
-    Tensor lp = Tensor::empty({dev.numel() * 2}, DType::U8, device);
-    cuda::convert_weights(fp(dev), lp.raw(), dev.numel(), precision);
-    lowp_[name] = lp;
-  }
-  VG_CHECK(pos_embed_host_.defined(), "VGGT: weights lack aggregator.patch_embed.pos_embed");
-}
-
-const float* CudaVggtModel::f32(const std::string& name) const {
-  auto it = f32_.find(name);
-  VG_CHECK(it != f32_.end(), "VGGT CUDA: no fp32 parameter ", name);
-  return fp(it->second);
-}
-const float* CudaVggtModel::f32_opt(const std::string& name) const {
-  auto it = f32_.find(name);
-  return it == f32_.end() ? nullptr : fp(it->second);
-}
-const void* CudaVggtModel::gemm_w(const std::string& name) const {
-  if (precision_ == cuda::Precision::F32) return f32(name);
-  auto it = lowp_.find(name);
-  VG_CHECK(it != lowp_.end(), "VGGT CUDA: no GEMM weight ", name);
-  return it->second.raw();
-}
-int64_t CudaVggtModel::patch_embed_k() const {
-  const int64_t K = 3 * cfg_.patch_size * cfg_.patch_size;
-  return precision_ == cuda::Precision::F32 ? K : (K + 7) / 8 * 8;
-}
-
-const Shape& CudaVggtModel::shape(const std::string& name) const {
-  auto it = shapes_.find(name);
-  VG_CHECK(it != shapes_.end(), "VGGT CUDA: no parameter ", name);
-  return it->second;
+  auto pe = weights.tensors.find("aggregator.patch_embed.pos_embed");
+  VG_CHECK(pe != weights.tensors.end(), "VGGT: weights lack aggregator.patch_embed.pos_embed");
+  pos_embed_host_ = pe->second;
+  params_ = CudaParams(weights, device, precision);
 }
 
 // ---- the forward pass ------------------------------------------------------------------------------------
 
-namespace {
-
-// Per-forward scratch for transformer blocks, sized once for the largest (rows, width, hidden) and batch (the
-// attention layout may pad every batch item's rows to cuda::kPadRows). q, k, v hold the attention inputs as bytes
-// (fp32, or 16-bit for the 16-bit precisions).
-// The MLP is row-wise, so it runs over at most kMlpChunkRows rows at a time: its hidden activations (24 KB a token
-// in 16 bit) no longer grow with the frame count (200 frames: 5.8 GB less at the peak).
-constexpr int64_t kMlpChunkRows = 32768;
-
-struct BlockScratch {
-  Tensor h, qkv, q, k, v, hidden, hidden16;  // hidden16: GELU output in 16 bit when linear_a16 can take it
-  int64_t mlp_rows;                          // rows of hidden / hidden16
-  BlockScratch(int64_t rows, int64_t C, int64_t hidden_dim, Device d, cuda::Precision p, int64_t max_batch)
-      : h(Tensor::empty({rows, C}, DType::F32, d)),
-        qkv(Tensor::empty({rows, 3 * C}, DType::F32, d)),
-        q(Tensor::empty({attn_bytes(rows, C, p, max_batch)}, DType::U8, d)),
-        k(Tensor::empty({attn_bytes(rows, C, p, max_batch)}, DType::U8, d)),
-        v(Tensor::empty({attn_bytes(rows, C, p, max_batch)}, DType::U8, d)),
-        mlp_rows(std::min(rows, kMlpChunkRows)) {
-    hidden = Tensor::empty({mlp_rows, hidden_dim}, DType::F32, d);
-    if (cuda::linear_a16_supported(hidden_dim, p)) hidden16 = Tensor::empty({mlp_rows * hidden_dim * 2}, DType::U8, d);
-  }
-  void release() { h = qkv = q = k = v = hidden = hidden16 = Tensor(); }
-  static int64_t attn_bytes(int64_t rows, int64_t C, cuda::Precision p, int64_t max_batch) {
-    return (rows + (cuda::kPadRows - 1) * max_batch) * C * cuda::attention_elem_bytes(p);
-  }
-};
-
-// VGSPLAT_VGGT_PROFILE=2: seconds per (scope, op) of one forward, synchronised after every launch (slower:
-// for the breakdown only; =1 times the four stages alone). Every interval since the last tick goes to the op
-// named by the next tick, so the rows add up to the forward's time.
-class OpProfile {
- public:
-  using Clock = std::chrono::steady_clock;
-  explicit OpProfile(bool on) : on_(on), last_(Clock::now()) {}
-  void scope(const char* s) { scope_ = s; }
-  void tick(const char* op) {
-    if (!on_) return;
-    cuda_synchronize();
-    const auto now = Clock::now();
-    auto& e = acc_[std::string(scope_) + "." + op];
-    e.first += std::chrono::duration<double>(now - last_).count();
-    e.second += 1;
-    last_ = now;
-  }
-  void print(int64_t S) const {
-    if (!on_) return;
-    double total = 0;
-    std::vector<std::pair<double, std::string>> rows;
-    std::map<std::string, double> by_op;  // summed over scopes
-    for (const auto& [k, v] : acc_) {
-      total += v.first;
-      rows.emplace_back(v.first, k);
-      by_op[k.substr(k.find('.') + 1)] += v.first;
-    }
-    std::sort(rows.rbegin(), rows.rend());
-    for (const auto& [sec, k] : rows)
-      std::fprintf(stderr, "[vggt ops] S=%lld %-22s %8.4f s %5.1f%%  n=%lld\n", static_cast<long long>(S), k.c_str(), sec,
-                   100.0 * sec / std::max(total, 1e-12), static_cast<long long>(acc_.at(k).second));
-    for (const auto& [op, sec] : by_op)
-      std::fprintf(stderr, "[vggt ops] S=%lld all.%-18s %8.4f s %5.1f%%\n", static_cast<long long>(S), op.c_str(), sec,
-                   100.0 * sec / std::max(total, 1e-12));
-    std::fprintf(stderr, "[vggt ops] S=%lld total %.4f s\n", static_cast<long long>(S), total);
-  }
-
- private:
-  bool on_;
-  Clock::time_point last_;
-  const char* scope_ = "misc";
-  std::map<std::string, std::pair<double, int64_t>> acc_;
-};
-
-}  // namespace
-
 class CudaVggtRunner {
  public:
   CudaVggtRunner(const CudaVggtModel& m, OpProfile& prof)
-      : m_(m), c_(m.config()), p_(m.precision()), d_(m.device()), prof_(prof) {}
+      : m_(m), c_(m.config()), p_(m.precision()), d_(m.device()), prof_(prof), vit_(m.params_, prof) {}
 
-  // layers/block.py Block on x [B*N, C]; pos / rope_cs enable RoPE.
+  // layers/block.py Block (cuda_vit.h).
   void block(float* x, int64_t B, int64_t N, int64_t C, const std::string& pre, int heads, float eps,
              const int32_t* pos, const float* rope_cs, BlockScratch& s) const {
-    const int64_t rows = B * N, D = C / heads;
-    auto W = [&](const char* n) { return pre + n; };
-    cuda::layer_norm(x, fp(s.h), rows, C, m_.f32(W("norm1.weight")), m_.f32(W("norm1.bias")), eps);
-    prof_.tick("layernorm");
-    cuda::linear(fp(s.h), rows, C, m_.gemm_w(W("attn.qkv.weight")), 3 * C, m_.f32(W("attn.qkv.bias")), fp(s.qkv),
-                 3 * C, Epilogue::kStore, nullptr, p_);
-    prof_.tick("gemm_qkv");
-    const cuda::AttnLayout layout = cuda::attention_layout(static_cast<int>(D), p_);
-    VG_CHECK(B * heads * cuda::attention_rows(N, layout) * D * cuda::attention_elem_bytes(p_) <= s.q.numel(),
-             "VGGT block scratch too small for the attention layout");
-    cuda::attention_prep(fp(s.qkv), B, N, heads, static_cast<int>(D), m_.f32_opt(W("attn.q_norm.weight")),
-                         m_.f32_opt(W("attn.q_norm.bias")), m_.f32_opt(W("attn.k_norm.weight")),
-                         m_.f32_opt(W("attn.k_norm.bias")), pos, rope_cs, s.q.raw(), s.k.raw(), s.v.raw(), p_, layout);
-    prof_.tick("attn_prep");
-    cuda::flash_attention(s.q.raw(), s.k.raw(), s.v.raw(), fp(s.h), B, heads, N, static_cast<int>(D), p_, layout);
-    prof_.tick("attention");
-    residual_linear(fp(s.h), rows, C, W("attn.proj.weight"), W("attn.proj.bias"), W("ls1.gamma"), x, C);
-    prof_.tick("gemm_proj");
-    cuda::layer_norm(x, fp(s.h), rows, C, m_.f32(W("norm2.weight")), m_.f32(W("norm2.bias")), eps);
-    prof_.tick("layernorm");
-    for (int64_t r0 = 0; r0 < rows; r0 += s.mlp_rows)
-      mlp(fp(s.h) + r0 * C, std::min(s.mlp_rows, rows - r0), C, pre, x + r0 * C, s);
-  }
-
-  // The block's MLP on `rows` rows of its normed input a: x += LayerScale(fc2(GELU(fc1(a)))).
-  void mlp(const float* a, int64_t rows, int64_t C, const std::string& pre, float* x, BlockScratch& s) const {
-    auto W = [&](const char* n) { return pre + n; };
-    const int64_t hid = m_.shape(W("mlp.fc1.weight"))[0];
-    if (s.hidden16.defined()) {  // 16-bit hand-off: fc1 (+ bias) -> exact GELU rounded to 16 bit -> fc2's operand
-      cuda::linear(a, rows, C, m_.gemm_w(W("mlp.fc1.weight")), hid, m_.f32(W("mlp.fc1.bias")), fp(s.hidden),
-                   hid, Epilogue::kStore, nullptr, p_);
-      cuda::gelu16(fp(s.hidden), s.hidden16.raw(), rows * hid, p_);
-      prof_.tick("gemm_fc1");
-      if (const float* bs = m_.f32_opt(W("mlp.fc2.bias") + CudaVggtModel::kLayerScaled))
-        cuda::linear_a16(s.hidden16.raw(), rows, hid, m_.gemm_w(W("mlp.fc2.weight")), C, bs, x, C, Epilogue::kResidual,
-                         nullptr, p_);
-      else
-        cuda::linear_a16(s.hidden16.raw(), rows, hid, m_.gemm_w(W("mlp.fc2.weight")), C, m_.f32(W("mlp.fc2.bias")), x,
-                         C, Epilogue::kResidual, m_.f32(W("ls2.gamma")), p_);
-      prof_.tick("gemm_fc2");
-      return;
-    }
-    cuda::linear(a, rows, C, m_.gemm_w(W("mlp.fc1.weight")), hid, m_.f32(W("mlp.fc1.bias")), fp(s.hidden), hid,
-                 Epilogue::kGelu, nullptr, p_);
-    prof_.tick("gemm_fc1");
-    residual_linear(fp(s.hidden), rows, hid, W("mlp.fc2.weight"), W("mlp.fc2.bias"), W("ls2.gamma"), x, C);
-    prof_.tick("gemm_fc2");
-  }
-
-  // x += gamma * (A W^T + b): with the LayerScale folded into W and b at upload (16-bit precisions) a plain
-  // residual GEMM, else the LayerScale epilogue.
-  void residual_linear(const float* a, int64_t rows, int64_t K, const std::string& w, const std::string& b,
-                       const std::string& gamma, float* x, int64_t N) const {
-    if (const float* bs = m_.f32_opt(b + CudaVggtModel::kLayerScaled))
-      cuda::linear(a, rows, K, m_.gemm_w(w), N, bs, x, N, Epilogue::kResidual, nullptr, p_);
-    else
-      cuda::linear(a, rows, K, m_.gemm_w(w), N, m_.f32(b), x, N, Epilogue::kResidual, m_.f32(gamma), p_);
+    vit_.block(x, B, N, C, pre, heads, eps, pos, rope_cs, s);
   }
 
   // Conv2d on NHWC x [H, W, Cin] (weights permuted at upload); returns [Ho, Wo, Cout].
@@ -476,28 +235,10 @@ class CudaVggtRunner {
   cuda::Precision p_;
   Device d_;
   OpProfile& prof_;
+  CudaVitRunner vit_;
 };
 
 namespace {
-
-// DinoVisionTransformer.interpolate_pos_encoding on the host (as aggregator.cc): [1 + ph*pw, E].
-Tensor dino_pos_embed(const Tensor& pe, int64_t ph, int64_t pw) {
-  const int64_t N = pe.size(1) - 1, E = pe.size(2);
-  int64_t M = 0;
-  while ((M + 1) * (M + 1) <= N) ++M;
-  VG_CHECK(M * M == N, "VGGT: pos_embed has ", N, " patch positions, not a square grid");
-  if (ph * pw == N && ph == pw) return pe.reshape({N + 1, E});
-  Tensor grid = Tensor::empty({E, M, M});
-  const float* src = pe.data<float>() + E;
-  for (int64_t i = 0; i < N; ++i)
-    for (int64_t e = 0; e < E; ++e) grid.data<float>()[e * N + i] = src[i * E + e];
-  Tensor r = ops::interpolate_bicubic_aa(grid, ph, pw);
-  Tensor out = Tensor::empty({1 + ph * pw, E});
-  std::memcpy(out.data<float>(), pe.data<float>(), E * sizeof(float));
-  for (int64_t i = 0; i < ph * pw; ++i)
-    for (int64_t e = 0; e < E; ++e) out.data<float>()[(1 + i) * E + e] = r.data<float>()[e * ph * pw + i];
-  return out;
-}
 
 // RoPE (cos, sin) table for positions 0..max_pos and head dim D, computed as ops::rope2d_ does.
 Tensor rope_table(int64_t max_pos, int64_t D, float freq) {
@@ -527,7 +268,7 @@ VggtOutput CudaVggtModel::forward(const Tensor& images_in, const VggtOptions& op
   const Tensor images = images_in.device() == d ? images_in : images_in.to(d);
   const int64_t ph = H / p, pw = W / p, P = ph * pw, E = c.embed_dim, R = c.num_register_tokens, T = 1 + R + P;
   // VGSPLAT_VGGT_PROFILE=1: synchronise at stage boundaries and print the seconds of each stage (stderr);
-  // =2 also the seconds of every (scope, op) (OpProfile above).
+  // =2 also the seconds of every (scope, op) (OpProfile, vggt/cuda_profile.h).
   const char* profile_env = std::getenv("VGSPLAT_VGGT_PROFILE");
   const bool profile = profile_env != nullptr;
   OpProfile prof(profile_env != nullptr && std::atoi(profile_env) >= 2);
@@ -545,27 +286,14 @@ VggtOutput CudaVggtModel::forward(const Tensor& images_in, const VggtOptions& op
                                       shape("aggregator.patch_embed.blocks.0.mlp.fc1.weight")[0]);
   BlockScratch scratch(S * T, E, mlp_hidden, d, precision_, S);  // planned once for every aggregator / DINOv2 block
 
-  // DINOv2 patch embedding: Conv2d(14, stride 14) as im2col + GEMM, tokens, blocks, final norm.
+  // DINOv2 forward_features (cuda_vit.h): patch embedding, tokens, blocks, final norm.
   prof.scope("dino");
   Tensor x = Tensor::empty({S * T, E}, DType::F32, d), xn = Tensor::empty({S * T, E}, DType::F32, d);
   {
-    const int64_t K = patch_embed_k();
-    Tensor col = Tensor::empty({S * P, K}, DType::F32, d), patches = Tensor::empty({S * P, E}, DType::F32, d);
-    cuda::patch_im2col(fp(images), S, H, W, static_cast<int>(p), fp(col), K);
-    cuda::linear(fp(col), S * P, K, gemm_w(kPatchEmbedWeight), E,
-                 f32("aggregator.patch_embed.patch_embed.proj.bias"), fp(patches), E, Epilogue::kStore, nullptr,
-                 precision_);
-    Tensor pos = dino_pos_embed(pos_embed_host_, ph, pw).to(d);
-    cuda::dino_tokens(fp(patches), f32("aggregator.patch_embed.cls_token"), f32("aggregator.patch_embed.register_tokens"),
-                      fp(pos), S, R, P, E, fp(x));
-    prof.tick("patch_embed");
+    const DinoVitSpec spec{"aggregator.patch_embed.", p, E, static_cast<int>(R), c.dino_depth, c.dino_heads};
+    const Tensor pos = dino_pos_embed(pos_embed_host_, ph, pw).to(d);
+    run.vit_.dino_forward(spec, fp(pos), fp(images), S, H, W, fp(x), fp(xn), scratch);
   }
-  for (int i = 0; i < c.dino_depth; ++i)
-    run.block(fp(x), S, T, E, "aggregator.patch_embed.blocks." + std::to_string(i) + ".", c.dino_heads, 1e-6f, nullptr,
-              nullptr, scratch);
-  cuda::layer_norm(fp(x), fp(xn), S * T, E, f32("aggregator.patch_embed.norm.weight"),
-                   f32("aggregator.patch_embed.norm.bias"), 1e-6f);
-  prof.tick("layernorm");
   stage("dinov2");
   prof.scope("aggregator");
   VggtOutput out;

@@ -3,7 +3,6 @@
 // fp32 activations), fused flash attention, and every layer on the default stream without host
 // synchronisation (the only read-back is the [S,9] pose encoding at the end, for extrinsics / intrinsics).
 #pragma once
-#include <map>
 #include <memory>
 #include <string>
 
@@ -11,6 +10,7 @@
 #include "core/tensor.h"
 #include "vggt/config.h"
 #include "vggt/cuda_ops.h"
+#include "vggt/cuda_vit.h"
 #include "vggt/model.h"
 #include "vggt/weights.h"
 
@@ -33,24 +33,15 @@ class CudaVggtModel {
 
  private:
   friend class CudaVggtRunner;
-  const float* f32(const std::string& name) const;       // fp32 device parameter
-  const float* f32_opt(const std::string& name) const;   // nullptr when absent
-  // Suffix of a block's proj / fc2 bias with its LayerScale folded in (16-bit precisions: the GEMM weight is
-  // folded too, so the residual needs no gamma).
-  static constexpr const char* kLayerScaled = ":layer_scaled";
-  // The patch embedding's GEMM K: 3 p^2, padded with zero columns to a multiple of 8 for the 16-bit precisions
-  // (588 -> 592: cuBLASLt needs 16-byte rows).
-  static constexpr const char* kPatchEmbedWeight = "aggregator.patch_embed.patch_embed.proj.weight";
-  int64_t patch_embed_k() const;
-  const void* gemm_w(const std::string& name) const;     // GEMM weight in the model precision
-  const Shape& shape(const std::string& name) const;     // original (official) shape
+  const float* f32(const std::string& name) const { return params_.f32(name); }          // fp32 device parameter
+  const float* f32_opt(const std::string& name) const { return params_.f32_opt(name); }  // nullptr when absent
+  const void* gemm_w(const std::string& name) const { return params_.gemm_w(name); }     // in the model precision
+  const Shape& shape(const std::string& name) const { return params_.shape(name); }      // original (official) shape
 
   VggtConfig cfg_;
   Device device_;
   cuda::Precision precision_;
-  std::map<std::string, Tensor> f32_;   // device fp32 (all parameters in F32 mode; non-GEMM ones otherwise)
-  std::map<std::string, Tensor> lowp_;  // device 16-bit GEMM weights (U8 storage)
-  std::map<std::string, Shape> shapes_;
+  CudaParams params_;                   // every parameter on the device (cuda_vit.h)
   Tensor pos_embed_host_;               // aggregator.patch_embed.pos_embed (CPU, for resizing)
 };
 

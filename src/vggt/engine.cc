@@ -41,19 +41,19 @@ class CudaEngine final : public VggtEngine {
   CudaVggtModel model_;
 };
 
-cuda::Precision cuda_precision(const std::string& p, const Device& d) {
+}  // namespace
+
+cuda::Precision resolve_precision(const std::string& p, const Device& d) {
   if (p == "auto") return default_cuda_precision(d);
   if (p == "fp32") return cuda::Precision::F32;
   if (p == "fp16") return cuda::Precision::F16;
-  VG_CHECK(p == "bf16", "VGGT: unknown precision '", p, "' (auto, fp32, bf16 or fp16)");
+  VG_CHECK(p == "bf16", "unknown precision '", p, "' (auto, fp32, bf16 or fp16)");
   for (const GpuInfo& g : list_gpus())
     if (g.index == d.index)
-      VG_CHECK(g.cc_major >= 8, "VGGT: --precision bf16 needs compute capability 8.0 or newer; ", d.str(), " (",
+      VG_CHECK(g.cc_major >= 8, "--precision bf16 needs compute capability 8.0 or newer; ", d.str(), " (",
                g.name, ") is ", g.cc_major, ".", g.cc_minor, ": use fp16 or auto");
   return cuda::Precision::BF16;
 }
-
-}  // namespace
 
 std::unique_ptr<VggtEngine> make_vggt_engine(const VggtConfig& cfg, VggtWeights weights, const Device& device,
                                              const std::string& precision) {
@@ -62,7 +62,7 @@ std::unique_ptr<VggtEngine> make_vggt_engine(const VggtConfig& cfg, VggtWeights 
              precision, "' needs --device cuda)");
     return std::make_unique<CpuEngine>(cfg, std::move(weights));
   }
-  const cuda::Precision p = cuda_precision(precision, device);
+  const cuda::Precision p = resolve_precision(precision, device);
   cuda_reset_peak_memory(device.index);  // the peak counts the weights, as torch.cuda.max_memory_allocated
   return std::make_unique<CudaEngine>(cfg, weights, device, p);  // weights uploaded; the host copy goes here
 }

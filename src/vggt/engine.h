@@ -10,6 +10,7 @@
 #include "core/device.h"
 #include "core/tensor.h"
 #include "vggt/config.h"
+#include "vggt/cuda_ops.h"
 #include "vggt/model.h"
 #include "vggt/weights.h"
 
@@ -27,6 +28,10 @@ class VggtEngine {
   // Peak bytes of vgsplat's GPU allocations since the engine was made (weights included); 0 on the CPU.
   virtual size_t peak_memory_bytes() const { return 0; }
 };
+
+// A CUDA engine precision by name: auto (bf16 on compute capability >= 8.0, fp16 below) | fp32 | bf16 | fp16;
+// bf16 on an older GPU or an unknown name throws. Shared by the VGGT and the track-source CUDA engines.
+cuda::Precision resolve_precision(const std::string& precision, const Device& device);
 
 // `precision`: auto | fp32 | bf16 | fp16. The CPU engine accepts auto / fp32; bf16 needs compute capability
 // >= 8.0. On CUDA the weights are uploaded here (and the peak-memory counter of the device reset first), so

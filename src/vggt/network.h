@@ -21,6 +21,9 @@ struct DinoVitSpec {
   int64_t patch = 14, embed_dim = 1024;
   int registers = 4, depth = 24, heads = 16;
 };
+// DinoVisionTransformer.interpolate_pos_encoding of pos_embed [1, 1 + M*M, E]: the M x M patch grid resized
+// (bicubic, antialiased) to ph x pw unless it already matches a square input; [1 + ph*pw, E] (class position first).
+Tensor dino_pos_embed(const Tensor& pos_embed, int64_t ph, int64_t pw);
 // forward_features on images [S,3,H,W] in [0,1] (ResNet mean/std applied here), H and W multiples of the patch:
 // the final-norm tokens [S, 1 + registers + P, E] (x_norm_clstoken, x_norm_regtokens, x_norm_patchtokens).
 Tensor dino_vit_forward(const VggtWeights& w, const DinoVitSpec& spec, const Tensor& images);
