@@ -7,6 +7,7 @@
 #include "apps/vgsplat/refine_options.h"
 #include "apps/vgsplat/sfm_options.h"
 #include "core/error.h"
+#include "pipeline/video_dataset.h"
 #include "pipeline/runner_stages.h"
 #include "splat/train_config.h"
 
@@ -68,13 +69,19 @@ void register_run(CLI::App& app) {
   cmd->add_option("--conf-percentile", vggt->exp.conf_percentile, "P2-P5: --conf-thres is a percentile (0-100)")
       ->capture_default_str();
   add_p3_options(cmd, *ba);
-  cmd->add_option("scene", *scene, "Scene folder (images/ inside, or the photos themselves); only read")->required();
+  cmd->add_option("scene", *scene, "Scene folder (images/ inside, or the photos themselves; only read), or a video "
+                  "file: its frames go to <datasets-root>/<stem>_standard/images first")->required();
+  auto video = std::make_shared<PrepareOptions>();
+  cmd->add_option("--datasets-root", video->out_root, "A video scene: root of the dataset folder its frames go to")
+      ->capture_default_str();
+  cmd->add_option("--max-images", video->max_images, "A video scene: frames sampled uniformly over its duration")
+      ->capture_default_str();
   cmd->add_option("--results-root", *results_root, "Where results/<P>_<scan>_<time>/ go")->capture_default_str();
   cmd->add_flag("--copy-images", *copy_images, "Copy the registered images into the results (default: a symlink)");
   cmd->add_flag("--keep-failed", run->keep_failed, "Keep a failed run's folder as <name>_failed");
   add_sfm_options(cmd, *sfm);  // --device applies to every stage
   add_train_options(cmd, *train);
-  cmd->callback([pipeline, scene, sfm, train, run, results_root, copy_images, vggt, ba] {
+  cmd->callback([pipeline, scene, sfm, train, run, results_root, copy_images, vggt, ba, video] {
     finish_sfm_options(*sfm);
     // P3/P5's SIFT and threads follow the SfM flags (--max-image-size, --max-features, --jpeg-decode, --threads).
     ba->refine.sift = sfm->sfm.sift;
@@ -86,7 +93,9 @@ void register_run(CLI::App& app) {
     ro.device = sfm->sfm.device;
     ro.command = command_line(*pipeline, *scene);
     const Pipeline p = make_pipeline(*pipeline, sfm->sfm, *train, *copy_images, *vggt, ba.get());
-    const RunReport r = run_pipeline(p, *scene, ro);
+    const std::filesystem::path dataset = scene_from_source(*scene, *video);
+    // Ctrl-C during training: vg::Interrupted naming the kept folder and the resume command (main: exit 130).
+    const RunReport r = run_pipeline(p, dataset, ro);
     const nlohmann::json& a = r.analysis;
     if (a.contains("sfm")) std::printf("SfM: %s\n", a["sfm"].value("message", "").c_str());
     if (a.contains("vggt"))

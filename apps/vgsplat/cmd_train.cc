@@ -5,6 +5,7 @@
 
 #include "apps/vgsplat/commands.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "splat/trainer.h"
 
 namespace vg::app {
@@ -101,6 +102,10 @@ void register_train(CLI::App& app) {
     if (c.steps_scaler != 1.0f) c.adjust_steps(c.steps_scaler);
     Trainer trainer(c);
     auto stats = trainer.run();
+    if (trainer.interrupted()) {  // the trainer logged the checkpoint and the resume command
+      set_exit_code(kInterruptedExitCode);
+      return;
+    }
     if (stats) {
       std::printf("PSNR %.3f  SSIM %.4f  LPIPS %s  (%lld Gaussians, step %d)\n", stats->psnr, stats->ssim,
                   stats->lpips ? std::to_string(*stats->lpips).c_str() : "n/a",

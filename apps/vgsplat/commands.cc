@@ -18,5 +18,6 @@ void register_commands(CLI::App& app) {
   register_refine(app);
   register_frames(app);
   register_render(app);
+  register_export(app);
 }
 }  // namespace vg::app

@@ -6,6 +6,7 @@
 #include "apps/vgsplat/commands.h"
 #include "core/build_info.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"vgsplat: photos to camera poses and a trained 3D Gaussian Splatting scene"};
@@ -16,6 +17,9 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const vg::Interrupted& e) {  // Ctrl-C: what was saved and how to go on
+    std::fprintf(stderr, "vgsplat: %s\n", e.what());
+    return vg::kInterruptedExitCode;
   } catch (const vg::Error& e) {
     std::fprintf(stderr, "vgsplat: error: %s\n", e.what());
     return 1;

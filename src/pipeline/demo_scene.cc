@@ -10,6 +10,7 @@
 
 #include "core/device.h"
 #include "core/fs.h"
+#include "core/interrupt.h"
 #include "core/progress.h"
 #include "io/image.h"
 #include "pipeline/demo_raytrace.h"
@@ -143,6 +144,7 @@ DemoResult run_demo(const std::filesystem::path& out_dir, const SceneOptions& sc
   Trainer trainer(train_config(out_dir / "data", out_dir, max_steps, device));
   res.initial = trainer.evaluate(0, false);
   auto last = trainer.run();
+  if (trainer.interrupted()) throw Interrupted("demo interrupted; checkpoint " + trainer.interrupt_checkpoint());
   VG_CHECK(last.has_value(), "demo: training ran no evaluation");
   res.final = *last;
   return res;

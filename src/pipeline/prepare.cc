@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "core/error.h"
+#include "pipeline/video_dataset.h"
 
 namespace vg {
 
@@ -93,6 +94,7 @@ fs::path standard_dataset_dir(const fs::path& source_dir, const fs::path& out_ro
 }
 
 PrepareResult prepare_dataset(const fs::path& source_dir, const PrepareOptions& opt) {
+  if (is_video_file(source_dir)) return prepare_video(source_dir, opt);
   VG_CHECK(opt.max_images >= 1, "--max-images must be >= 1, got ", opt.max_images);
   std::vector<fs::path> photos = list_source_photos(source_dir);
   VG_CHECK(!photos.empty(), "no PNG/JPG photos in ", source_dir.string(), " (nor in its images/ folder)");

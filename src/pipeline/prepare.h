@@ -9,6 +9,7 @@
 // Output folder: <out_root>/DTU/<scanN>_standard for .../DTU/.../scanN_train (or scanN),
 // <out_root>/CO3Dv2/<category>_<sequence>_standard for .../CO3Dv2/<category>/<sequence>[/images],
 // <out_root>/<name>_standard otherwise (name = the source folder, or its parent when it is "images").
+// A video file as the source: its frames (pipeline/video_dataset.h) into <out_root>/<stem>_standard.
 #pragma once
 #include <filesystem>
 #include <string>

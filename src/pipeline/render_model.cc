@@ -20,8 +20,6 @@
 
 namespace vg {
 
-namespace {
-
 // x' = s R x + t applied to every Gaussian (SH of degree >= 1 kept, as write_ply_3dgs writes them).
 void apply_similarity(Gaussians& g, const Eigen::Matrix4d& T) {
   const Eigen::Matrix3d A = T.topLeftCorner<3, 3>();
@@ -44,6 +42,8 @@ void apply_similarity(Gaussians& g, const Eigen::Matrix4d& T) {
     quats[4 * i + 3] = static_cast<float>(q.z());
   }
 }
+
+namespace {
 
 Image gray_image(const Tensor& t, bool normalise) {
   Image img;

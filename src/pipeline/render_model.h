@@ -35,6 +35,10 @@ struct RenderSummary {
 // a checkpoint is already there.
 Gaussians load_model_normalized(const std::filesystem::path& model, const Eigen::Matrix4d& world_to_normalized);
 
+// x' = s R x + t applied in place to CPU Gaussians (means, log-scales + log s, quats R q; SH kept).
+// T must be a similarity; pass its inverse to map the normalised frame back to the world.
+void apply_similarity(Gaussians& g, const Eigen::Matrix4d& T);
+
 // True when the file starts like a PLY.
 bool is_ply_file(const std::filesystem::path& p);
 

@@ -7,6 +7,7 @@
 
 #include "core/device.h"
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "core/progress.h"
 
 namespace vg {
@@ -38,6 +39,13 @@ nlohmann::json device_json(const std::string& device) {
     j["gpu"] = {{"name", g.name}, {"compute_capability", std::to_string(g.cc_major) + "." + std::to_string(g.cc_minor)}};
   }
   return j;
+}
+
+// Every occurrence of `from` in `s` replaced by `to`.
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (size_t i = s.find(from); !from.empty() && i != std::string::npos; i = s.find(from, i + to.size()))
+    s.replace(i, from.size(), to);
+  return s;
 }
 
 double seconds_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
@@ -110,6 +118,19 @@ RunReport run_pipeline(const Pipeline& p, const fs::path& dataset_dir, const Run
     const auto ts = std::chrono::steady_clock::now();
     try {
       s.run(ctx);
+    } catch (const Interrupted& e) {  // Ctrl-C: keep what the stage saved as <name>_interrupted
+      stage_seconds[s.name] = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
+      meta["stages"].push_back(s.name);
+      meta["error"] = e.what();
+      finish_records("interrupted");
+      fs::path kept = opt.results_root / (result_dir.filename().string() + "_interrupted");
+      for (int k = 2; fs::exists(kept); ++k)
+        kept = opt.results_root / (result_dir.filename().string() + "_interrupted_" + std::to_string(k));
+      write_json_atomic(ctx.work_dir / "metadata.json", meta);
+      write_json_atomic(ctx.work_dir / "analysis.json", ctx.analysis);
+      fs::rename(ctx.work_dir, kept);
+      const std::string what = replace_all(e.what(), ctx.work_dir.string(), fs::absolute(kept).string());
+      throw Interrupted(p.name + " stage '" + s.name + "' " + what + " (the run's files are in " + kept.string() + ")");
     } catch (const std::exception& e) {
       const std::string what = p.name + " stage '" + s.name + "' failed: " + e.what();
       stage_seconds[s.name] = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();

@@ -2,8 +2,10 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/interrupt.h"
 #include "pipeline/runner_stages.h"
 #include "pipeline/runner_vggt.h"
+#include "splat/resume_command.h"
 #include "splat/trainer.h"
 
 namespace vg {
@@ -27,6 +29,9 @@ Stage train_stage(const TrainConfig& cfg) {
             c.validate();
             Trainer trainer(c);
             const std::optional<EvalStats> ev = trainer.run();
+            if (trainer.interrupted())  // the runner keeps the folder and names it in this line
+              throw Interrupted("interrupted at step " + std::to_string(trainer.interrupt_step() + 1) +
+                                "; resume the training with: " + resume_command(c, trainer.interrupt_checkpoint()));
             nlohmann::json j = {{"max_steps", c.max_steps},
                                 {"train_images", trainer.dataset().train.size()},
                                 {"test_images", trainer.dataset().test.size()}};

@@ -8,6 +8,7 @@
 
 #include "core/cuda_memory.h"
 #include "core/fs.h"
+#include "core/interrupt.h"
 #include "core/progress.h"
 #include "io/ply.h"
 #include "metrics/loss.h"
@@ -15,6 +16,7 @@
 #include "splat/checkpoint.h"
 #include "splat/init.h"
 #include "splat/preprocess.h"
+#include "splat/resume_command.h"
 #include "splat/traj_render.h"
 
 namespace vg {
@@ -210,7 +212,24 @@ void Trainer::save_checkpoint_at(int step) {
   ck.strategy = strategy_->state();
   ck.scene_scale = scene_scale_;
   ck.config_json = cfg_.to_json();
-  save_checkpoint(fs::path(cfg_.result_dir) / "ckpts" / ("ckpt_" + std::to_string(step) + ".safetensors"), ck);
+  save_checkpoint(checkpoint_path(step), ck);
+}
+
+std::string Trainer::checkpoint_path(int step) const {
+  return (fs::path(cfg_.result_dir) / "ckpts" / ("ckpt_" + std::to_string(step) + ".safetensors")).string();
+}
+
+// A signal arrived: the state after `step` goes to a checkpoint (unless this step already saved one).
+void Trainer::stop_on_interrupt(int step, bool saved, double elapsed) {
+  if (!saved) {
+    save_train_stats(step, elapsed);
+    save_checkpoint_at(step);
+  }
+  if (tb_) tb_->flush();
+  interrupt_step_ = step;
+  interrupt_ckpt_ = checkpoint_path(step);
+  log_warn("interrupted at step " + std::to_string(step + 1) + " of " + std::to_string(cfg_.max_steps) +
+           ": checkpoint " + interrupt_ckpt_ + "; resume with: " + resume_command(cfg_, interrupt_ckpt_));
 }
 
 void Trainer::save_ply_at(int step) {
@@ -246,6 +265,9 @@ std::optional<EvalStats> Trainer::run() {
   if (device_.is_cuda()) cuda_reset_peak_memory(device_.index);
   std::optional<EvalStats> last;
   if (cfg_.tb_every > 0) tb_ = std::make_unique<TbEventWriter>(fs::path(cfg_.result_dir) / "tb");
+  interrupt_ckpt_.clear();
+  interrupt_step_ = -1;
+  InterruptGuard guard;  // Ctrl-C: finish the step, checkpoint, return (a second one exits at once)
   ProgressBar bar("train", cfg_.max_steps);
   float loss = NAN;
   for (int step = start_step_; step < cfg_.max_steps; ++step) {
@@ -264,7 +286,8 @@ std::optional<EvalStats> Trainer::run() {
     }
     bar.update(step + 1, f);
     bool last_step = step == cfg_.max_steps - 1;
-    if (is_listed(cfg_.save_steps, step) || last_step) {
+    const bool save = is_listed(cfg_.save_steps, step) || last_step;
+    if (save) {
       save_train_stats(step, bar.elapsed_seconds());
       save_checkpoint_at(step);
     }
@@ -281,6 +304,12 @@ std::optional<EvalStats> Trainer::run() {
       }
     }
     if (is_listed(cfg_.eval_steps, step) || last_step) render_traj(step);  // gsplat: after each eval
+    if (on_step_) on_step_(step);
+    if (vg::interrupted() && !last_step) {  // the signal flag (core/interrupt.h), not this->interrupted()
+      bar.finish();
+      stop_on_interrupt(step, save, bar.elapsed_seconds());
+      return last;
+    }
   }
   bar.finish();
   return last;

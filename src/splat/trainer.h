@@ -3,6 +3,7 @@
 // backward -> Adam on the six parameter groups (means lr decays exponentially) -> DefaultStrategy
 // accumulate/refine. Writes cfg.yml, checkpoints, PLYs, evaluation renders and stats into result_dir.
 #pragma once
+#include <functional>
 #include <memory>
 #include <optional>
 #include <random>
@@ -49,6 +50,8 @@ class Trainer {
 
   // cfg.eval_only: evaluates the checkpoint's model; otherwise trains from start_step() to max_steps,
   // saving and evaluating at the configured steps. Returns the last evaluation (if any ran).
+  // SIGINT/SIGTERM during training (core/interrupt.h) end it after the current step with a checkpoint
+  // of that step and a log line naming the resume command; interrupted() then says so.
   std::optional<EvalStats> run();
   // One optimisation step (0-based `step`); returns the loss when `read_loss`, else NaN.
   float train_step(int step, bool read_loss);
@@ -68,6 +71,14 @@ class Trainer {
   int start_step() const { return start_step_; }
   Device device() const { return device_; }
   void set_verbose(bool v) { verbose_ = v; }  // log every refinement (default on)
+  // Called after every training step with the 0-based step (tests, progress hooks).
+  void set_step_callback(std::function<void(int step)> f) { on_step_ = std::move(f); }
+  // After run(): whether a signal stopped the training, and the checkpoint written then.
+  bool interrupted() const { return !interrupt_ckpt_.empty(); }
+  const std::string& interrupt_checkpoint() const { return interrupt_ckpt_; }
+  int interrupt_step() const { return interrupt_step_; }
+  // ckpts/ckpt_<step>.safetensors of this run.
+  std::string checkpoint_path(int step) const;
 
  private:
   void setup();
@@ -76,6 +87,7 @@ class Trainer {
   void save_train_stats(int step, double elapsed);
   void save_ply_at(int step);
   void log_tensorboard(int step);
+  void stop_on_interrupt(int step, bool saved, double elapsed);
   const Lpips* lpips(std::string& reason);
 
   TrainConfig cfg_;
@@ -96,6 +108,9 @@ class Trainer {
   std::unique_ptr<TbEventWriter> tb_;  // <result_dir>/tb when cfg.tb_every > 0
   PhotometricLoss last_loss_;          // of the last step (device scalars, read only for TensorBoard)
   Tensor last_render_, last_gt_;       // kept only with cfg.tb_save_image
+  std::function<void(int)> on_step_;
+  std::string interrupt_ckpt_;         // set when a signal stopped run()
+  int interrupt_step_ = -1;
 };
 
 }  // namespace vg

@@ -1,0 +1,63 @@
+#include "splat/resume_command.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <iomanip>
+#include <sstream>
+
+namespace vg {
+
+namespace {
+
+// Single-quoted for a POSIX shell when the word has anything beyond [A-Za-z0-9_./:=,+-].
+std::string shell_word(const std::string& s) {
+  bool plain = !s.empty();
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || std::string("_./:=,+-").find(c) != std::string::npos))
+      plain = false;
+  if (plain) return s;
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+template <typename T>
+void flag_if(std::ostringstream& os, const char* name, const T& value, const T& dflt) {
+  if (!(value == dflt)) os << ' ' << name << ' ' << value;
+}
+
+// cfg's step counts are already scaled (TrainConfig::adjust_steps: int(v * factor)): a --max-steps that
+// scales back to exactly `scaled`.
+int unscaled_steps(int scaled, float factor) {
+  const int k0 = static_cast<int>(std::floor(scaled / static_cast<double>(factor)));
+  for (int k = std::max(0, k0 - 2); k <= k0 + 2; ++k)
+    if (static_cast<int>(k * factor) == scaled) return k;
+  return k0;
+}
+
+}  // namespace
+
+std::string resume_command(const TrainConfig& cfg, const std::string& ckpt) {
+  const TrainConfig d;
+  std::ostringstream os;
+  os << "vgsplat train --data-dir " << shell_word(cfg.data_dir) << " --result-dir " << shell_word(cfg.result_dir);
+  flag_if(os, "--data-factor", cfg.data_factor, d.data_factor);
+  flag_if(os, "--test-every", cfg.test_every, d.test_every);
+  if (cfg.steps_scaler != 1.0f) {
+    os << " --max-steps " << unscaled_steps(cfg.max_steps, cfg.steps_scaler) << " --steps-scaler "
+       << std::setprecision(9) << cfg.steps_scaler;
+  } else {
+    flag_if(os, "--max-steps", cfg.max_steps, d.max_steps);
+  }
+  flag_if(os, "--sh-degree", cfg.sh_degree, d.sh_degree);
+  flag_if(os, "--seed", cfg.seed, d.seed);
+  if (cfg.save_ply) os << " --save-ply";
+  if (cfg.antialiased) os << " --antialiased";
+  if (cfg.strategy.absgrad) os << " --absgrad";
+  if (cfg.device != d.device) os << " --device " << shell_word(cfg.device);
+  os << " --ckpt " << shell_word(ckpt);
+  return os.str();
+}
+
+}  // namespace vg
