@@ -12,19 +12,6 @@ namespace {
 
 constexpr int kCell = 8;
 
-// superpoint.cc check_image, for an image on the host or on the device.
-void check_image(const Tensor& image, const SuperPointOptions& opt) {
-  VG_CHECK(image.defined() && image.ndim() == 3 && (image.size(0) == 3 || image.size(0) == 1) &&
-               image.dtype() == DType::F32,
-           "CudaSuperPoint: expected an F32 image [3,H,W] or [1,H,W], got ",
-           image.defined() ? shape_str(image.shape()) : "undefined");
-  const int64_t h = image.size(1), w = image.size(2);
-  VG_CHECK(h >= kCell && w >= kCell, "CudaSuperPoint: image ", h, "x", w, " is smaller than one 8x8 cell");
-  VG_CHECK(opt.resize <= 0 || std::max(h, w) == opt.resize, "CudaSuperPoint: image ", h, "x", w,
-           " does not have a long side of ", opt.resize,
-           " px; LightGlue's resize to it is not implemented (resize the image first, or set resize = 0)");
-}
-
 }  // namespace
 
 CudaSuperPoint::CudaSuperPoint(const SuperPoint& net, Device device, cuda::Precision p)
@@ -35,7 +22,7 @@ CudaSuperPoint::CudaSuperPoint(const SuperPoint& net, Device device, cuda::Preci
 }
 
 Tensor CudaSuperPoint::dense_scores(const Tensor& image) const {
-  check_image(image, opt_);
+  check_superpoint_image(image, opt_, "CudaSuperPoint", false);
   set_current_device(device_);
   const Tensor img = cuda::image_on(image, device_);
   const int64_t H = image.size(1), W = image.size(2);

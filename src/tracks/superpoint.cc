@@ -29,18 +29,6 @@ ParamList expected_params(const SuperPointWidths& c) {
   return p;
 }
 
-void check_image(const Tensor& image, const SuperPointOptions& opt) {
-  VG_CHECK(image.defined() && image.ndim() == 3 && (image.size(0) == 3 || image.size(0) == 1) &&
-               image.dtype() == DType::F32 && !image.is_cuda(),
-           "SuperPoint: expected an F32 CPU image [3,H,W] or [1,H,W], got ",
-           image.defined() ? shape_str(image.shape()) : "undefined");
-  const int64_t h = image.size(1), w = image.size(2);
-  VG_CHECK(h >= kCell && w >= kCell, "SuperPoint: image ", h, "x", w, " is smaller than one 8x8 cell");
-  VG_CHECK(opt.resize <= 0 || std::max(h, w) == opt.resize, "SuperPoint: image ", h, "x", w,
-           " does not have a long side of ", opt.resize,
-           " px; LightGlue's resize to it is not implemented (resize the image first, or set resize = 0)");
-}
-
 // kornia.color.rgb_to_grayscale: ITU-R BT.601 weights, (w_r r + w_g g) + w_b b in fp32.
 Tensor grayscale(const Tensor& image) {
   if (image.size(0) == 1) return image.clone();
@@ -132,7 +120,7 @@ SuperPoint SuperPoint::load(const std::filesystem::path& file, const SuperPointO
 }
 
 Tensor SuperPoint::dense_scores(const Tensor& image) const {
-  check_image(image, opt_);
+  check_superpoint_image(image, opt_, "SuperPoint", true);
   auto conv_relu = [&](const Tensor& x, int i) {
     Tensor y = nn::conv2d(x, conv_[i].w, conv_[i].b, 1, 1);
     nn::relu_(y);
@@ -214,6 +202,18 @@ Keypoints rank_keypoints(const std::vector<int64_t>& raster_idx, const std::vect
     sc[i] = scores[order[i]];
   }
   return kp;
+}
+
+void check_superpoint_image(const Tensor& image, const SuperPointOptions& opt, const char* who, bool cpu_only) {
+  VG_CHECK(image.defined() && image.ndim() == 3 && (image.size(0) == 3 || image.size(0) == 1) &&
+               image.dtype() == DType::F32 && !(cpu_only && image.is_cuda()),
+           who, ": expected an F32 ", cpu_only ? "CPU " : "", "image [3,H,W] or [1,H,W], got ",
+           image.defined() ? shape_str(image.shape()) : "undefined");
+  const int64_t h = image.size(1), w = image.size(2);
+  VG_CHECK(h >= 8 && w >= 8, who, ": image ", h, "x", w, " is smaller than one 8x8 cell");
+  VG_CHECK(opt.resize <= 0 || std::max(h, w) == opt.resize, who, ": image ", h, "x", w,
+           " does not have a long side of ", opt.resize,
+           " px; LightGlue's resize to it is not implemented (resize the image first, or set resize = 0)");
 }
 
 }  // namespace vg::tracks

@@ -59,6 +59,10 @@ class SuperPoint {
   std::array<Conv, 10> conv_;  // conv1a, conv1b, ..., conv4b, convPa, convPb
 };
 
+// The input check shared by the CPU and CUDA engines (`who` names the engine): an F32 image [3|1,H,W] (on the CPU when
+// cpu_only) of at least one 8x8 cell whose long side is opt.resize (when set).
+void check_superpoint_image(const Tensor& image, const SuperPointOptions& opt, const char* who, bool cpu_only);
+
 // LightGlue's simple_nms on a score map [H,W]: a point survives when it is the maximum of its (2r+1)^2 window,
 // then twice more the points outside every survivor's window that are maxima of the suppressed map join.
 // Returns the scores of the survivors, 0 elsewhere.
