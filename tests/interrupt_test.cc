@@ -7,6 +7,7 @@
 #include <csignal>
 
 #include "core/fs.h"
+#include <nlohmann/json.hpp>
 #include "pipeline/demo_scene.h"
 #include "pipeline/runner.h"
 #include "splat/resume_command.h"
@@ -148,32 +149,51 @@ TEST_F(InterruptTrainTest, SigintSavesCheckpointAndResumeFinishes) {
         << Gaussians::group_name(i);
 }
 
-TEST(InterruptRunner, KeepsTheInterruptedRunsFolder) {
+TEST(InterruptRunner, KeepsTheIncompleteFolderAndResumesIt) {
   TempDir dir("interrupt_runner");
   fs::create_directories(dir.path / "scene" / "images");
+  int sfm_runs = 0;
+  bool stop = true;
   Pipeline p{"P1",
-             {{"sfm", [](RunContext& ctx) { write_file_atomic(ctx.work_dir / "sparse.txt", "model"); }},
-              {"train", [](RunContext& ctx) {
-                 throw Interrupted("interrupted at step 5; resume the training with: vgsplat train --ckpt " +
-                                   (ctx.work_dir / "ckpts" / "ckpt_4.safetensors").string());
+             {{"sfm", [&](RunContext& ctx) { ++sfm_runs, write_file_atomic(ctx.work_dir / "sparse.txt", "model"); }},
+              {"train", [&](RunContext& ctx) {
+                 if (stop) throw Interrupted("interrupted at step 5", SIGTERM);
+                 ctx.analysis["train"] = {{"psnr", 30.0}};
                }}}};
   RunOptions ro;
   ro.results_root = dir.path / "results";
   ro.device = "cpu";
+  ro.command = "vgsplat run P1 scene";
   std::string what;
+  int code = 0;
   try {
     run_pipeline(p, dir.path / "scene", ro);
   } catch (const Interrupted& e) {
     what = e.what();
+    code = e.exit_code();
   }
+  EXPECT_EQ(code, 143);  // SIGTERM
   const std::vector<std::string> kept = files_in(dir.path / "results");
   ASSERT_EQ(kept.size(), 1u);
-  EXPECT_NE(kept[0].find("_interrupted"), std::string::npos) << kept[0];
+  EXPECT_NE(kept[0].find("_incomplete"), std::string::npos) << kept[0];
   const fs::path k = fs::absolute(dir.path / "results" / kept[0]);
   EXPECT_TRUE(fs::exists(k / "sparse.txt"));
-  EXPECT_TRUE(fs::exists(k / "metadata.json"));
-  EXPECT_NE(what.find((k / "ckpts" / "ckpt_4.safetensors").string()), std::string::npos) << what;
-  EXPECT_EQ(what.find(".tmp-"), std::string::npos) << what;
+  EXPECT_EQ(nlohmann::json::parse(read_file(k / "metadata.json"))["status"], "interrupted");
+  EXPECT_NE(what.find("resume with: vgsplat run P1 scene --resume " + k.string()), std::string::npos) << what;
+
+  stop = false;  // --resume: the SfM stage is done, the training goes on; the folder loses its suffix
+  ro.resume = k;
+  const RunReport r = run_pipeline(p, dir.path / "scene", ro);
+  EXPECT_EQ(sfm_runs, 1);
+  EXPECT_EQ(r.result_dir.filename().string() + "_incomplete", kept[0]);
+  EXPECT_EQ(files_in(dir.path / "results"), std::vector<std::string>{r.result_dir.filename().string()});
+  EXPECT_EQ(r.metadata["status"], "ok");
+  EXPECT_EQ(r.analysis["train"]["psnr"], 30.0);
+  const std::string again = test::error_of([&] {
+    ro.resume = r.result_dir;
+    run_pipeline(p, dir.path / "scene", ro);
+  });
+  EXPECT_NE(again.find("a finished run, nothing to resume"), std::string::npos) << again;
 }
 
 }  // namespace

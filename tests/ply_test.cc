@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <Eigen/Geometry>
 #include <random>
 
@@ -73,7 +75,9 @@ TEST(Ply, RoundTripAndChannelMajorRest) {
   const Gaussians g = random_gaussians(1, 1, 9);
   write_ply_3dgs(d / "one.ply", g);
   const std::string bytes = read_file(d / "one.ply");
-  const float* row = reinterpret_cast<const float*>(bytes.data() + bytes.find("end_header\n") + 11);
+  const size_t start = bytes.find("end_header\n") + 11;
+  std::vector<float> row((bytes.size() - start) / sizeof(float));  // copied: the data is not 4-byte aligned
+  std::memcpy(row.data(), bytes.data() + start, row.size() * sizeof(float));
   const auto shN = g.shN.to_vector<float>();  // [1,3,3]
   for (int c = 0; c < 3; ++c)
     for (int j = 0; j < 3; ++j) EXPECT_EQ(row[9 + c * 3 + j], shN[j * 3 + c]);

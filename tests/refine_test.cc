@@ -123,9 +123,12 @@ TEST(Refine, RecoversPerturbedCamerasAndRejectsWrongMatches) {
     size_t kept_wrong = 0, kept_total = 0;
     for (const auto& [pr, tv] : gm.verified)
       for (auto m : tv.inlier_matches) kept_wrong += !correct_match(s, pr.first, pr.second, m), ++kept_total;
-    std::printf("[refine] %s: tolerance %.1f px, wrong matches %zu/%zu -> %zu/%zu, %d/%d pairs\n", model,
-                gm.tolerance_px, raw_wrong, raw_total, kept_wrong, kept_total, gm.pairs_verified, gm.pairs_in);
-    EXPECT_GT(gm.tolerance_px, 4.0);  // 3 deg of pose error widen it beyond the minimum
+    std::printf("[refine] %s: inliers within %.1f px of the initial epipolar lines, rotation tolerance %.1f deg "
+                "(median difference %.2f), wrong matches %zu/%zu -> %zu/%zu, %d/%d pairs\n", model, gm.tolerance_px,
+                gm.rotation_tolerance_deg, gm.median_rotation_diff_deg, raw_wrong, raw_total, kept_wrong, kept_total,
+                gm.pairs_verified, gm.pairs_in);
+    EXPECT_GT(gm.tolerance_px, 4.0);  // 3 deg of pose error put the inliers off the initial epipolar lines
+    EXPECT_EQ(gm.pairs_prior_rejected, 0);  // ... but every pair agrees with the initial relative poses
     EXPECT_LT(double(kept_wrong) / double(kept_total), 0.02);
     EXPECT_GT(double(kept_total - kept_wrong), 0.9 * double(raw_total - raw_wrong));
     p.in.input.pairs = gm.verified;
@@ -266,6 +269,29 @@ TEST(Refine, FinalBundleAdjustmentMatchesCeres) {
   }
 }
 #endif
+
+// A pair whose verified relative pose contradicts the initial cameras (a view whose prior is 60 deg off, as a
+// wrong pair from repeated structure would be) is dropped; the other pairs stay.
+TEST(GuidedMatching, PairsOffTheInitialRelativePoseAreDropped) {
+  const SyntheticScene s = make_synthetic_scene(scene_options("SIMPLE_PINHOLE"));
+  Perturbed p = perturb(s, 1.0, 0.02 * s.scene_size, 0.0, 3);
+  const int bad = 5;
+  p.views[bad].R = Eigen::AngleAxisd(60 * 3.14159265358979323846 / 180, Eigen::Vector3d::UnitY()) * p.views[bad].R;
+  std::vector<std::pair<int, int>> pairs;
+  std::vector<FeatureMatches> raw;
+  std::vector<std::vector<Eigen::Vector2d>> kps;
+  for (const MapperImage& im : s.input.images) kps.push_back(im.keypoints);
+  int bad_pairs = 0;
+  for (const auto& [pr, tv] : s.input.pairs) {
+    pairs.push_back(pr), raw.push_back(tv.inlier_matches);
+    bad_pairs += pr.first == bad || pr.second == bad;
+  }
+  const GuidedMatchResult gm = guided_verify(p.views, kps, pairs, raw, GuidedMatchOptions{});
+  ASSERT_GT(bad_pairs, 0);
+  EXPECT_EQ(gm.pairs_prior_rejected, bad_pairs);
+  EXPECT_EQ(gm.pairs_verified, gm.pairs_ransac - bad_pairs);
+  for (const auto& [pr, tv] : gm.verified) EXPECT_TRUE(pr.first != bad && pr.second != bad);
+}
 
 TEST(GuidedMatching, OverlapPairsFollowTheRing) {
   SyntheticOptions so = scene_options("PINHOLE");

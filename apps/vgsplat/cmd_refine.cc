@@ -45,7 +45,8 @@ void add_refine_options(CLI::App* cmd, RefineCliOptions& o) {
                   "Correct the initial rotations from the pairs' relative rotations before triangulating (1/0)")
       ->capture_default_str();
   cmd->add_option("--epipolar-tolerance", r.guided.epipolar_tolerance_px,
-                  "Matches farther than this (pixels) from the initial epipolar lines are dropped (0: measured)")
+                  "Matches farther than this (pixels) from the initial epipolar lines are dropped before RANSAC "
+                  "(0: off; verified pairs are checked against the initial relative poses either way)")
       ->capture_default_str();
   cmd->add_option("--min-overlap", r.overlap.min_overlap,
                   "Candidate pairs: share of one view that the other sees at the scene depth")
@@ -110,9 +111,10 @@ void print_refine_summary(const RefineRunStats& s) {
   const RefineReport& r = s.report;
   std::printf("refine: %s\n", s.message.c_str());
   if (s.candidate_pairs > 0)  // the SIFT track source (vggsfm tracks have no pairs)
-    std::printf("  %d candidate pairs, %d verified (epipolar tolerance %.1f px, %lld of %lld matches off the initial "
-              "geometry)\n", s.candidate_pairs, s.verified_pairs, s.epipolar_tolerance_px,
-              static_cast<long long>(s.matches_prior_rejected), static_cast<long long>(s.matches));
+    std::printf("  %d candidate pairs, %d verified by RANSAC, %d kept (%d off the initial relative poses: rotation "
+                "tolerance %.1f deg); %lld of %lld matches dropped by the initial geometry\n", s.candidate_pairs,
+                s.ransac_pairs, s.verified_pairs, s.pairs_prior_rejected, s.prior_rotation_tolerance_deg,
+                static_cast<long long>(s.matches_prior_rejected), static_cast<long long>(s.matches));
   std::printf("  tracks %d: %d triangulated (%d from depth), %d kept, %d dropped; %lld observations\n",
               r.tracks_total, r.tracks_initial, r.tracks_from_depth, r.tracks_kept, r.tracks_dropped,
               static_cast<long long>(r.observations));

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "pipeline/video_dataset.h"
 #include "pipeline/runner_stages.h"
+#include "splat/resume_command.h"
 #include "splat/train_config.h"
 
 namespace vg::app {
@@ -20,6 +21,10 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
   cmd->add_option("--max-steps", c.max_steps)->capture_default_str();
   cmd->add_option("--eval-steps", c.eval_steps, "Steps (1-based) to evaluate at");
   cmd->add_option("--save-steps", c.save_steps, "Steps (1-based) to save checkpoints at");
+  cmd->add_option("--save-every", c.save_every, "Also a checkpoint every N steps (the last two kept); 0: none");
+  cmd->add_option("--save-every-min", c.save_every_min,
+                  "Also a checkpoint after every M minutes of training (the last two kept); 0: none")
+      ->capture_default_str();
   cmd->add_option("--ply-steps", c.ply_steps, "Steps to write ply/point_cloud_<step>.ply at");
   cmd->add_option("--data-factor", c.data_factor, "Downsample the images by this factor")->capture_default_str();
   cmd->add_option("--test-every", c.test_every, "Every N-th image is a test image")->capture_default_str();
@@ -79,6 +84,8 @@ void register_run(CLI::App& app) {
   cmd->add_option("--results-root", *results_root, "Where results/<P>_<scan>_<time>/ go")->capture_default_str();
   cmd->add_flag("--copy-images", *copy_images, "Copy the registered images into the results (default: a symlink)");
   cmd->add_flag("--keep-failed", run->keep_failed, "Keep a failed run's folder as <name>_failed");
+  cmd->add_option("--resume", run->resume, "Continue this unfinished run (results/<name>_incomplete) at its first "
+                  "unfinished stage; repeat the run's other options");
   add_sfm_options(cmd, *sfm);  // --device applies to every stage
   add_train_options(cmd, *train);
   cmd->callback([pipeline, scene, sfm, train, run, results_root, copy_images, vggt, ba, video] {
@@ -91,10 +98,11 @@ void register_run(CLI::App& app) {
     RunOptions ro = *run;
     ro.results_root = *results_root;
     ro.device = sfm->sfm.device;
-    ro.command = command_line(*pipeline, *scene);
+    ro.command = shell_command(process_arguments(), {}, {"--resume"});  // the resume line repeats it
+    if (ro.command.empty()) ro.command = command_line(*pipeline, *scene);
     const Pipeline p = make_pipeline(*pipeline, sfm->sfm, *train, *copy_images, *vggt, ba.get());
     const std::filesystem::path dataset = scene_from_source(*scene, *video);
-    // Ctrl-C during training: vg::Interrupted naming the kept folder and the resume command (main: exit 130).
+    // Ctrl-C during training: vg::Interrupted naming the kept folder and the resume command (main: exit 130/143).
     const RunReport r = run_pipeline(p, dataset, ro);
     const nlohmann::json& a = r.analysis;
     if (a.contains("sfm")) std::printf("SfM: %s\n", a["sfm"].value("message", "").c_str());

@@ -6,7 +6,9 @@
 #include "apps/vgsplat/commands.h"
 #include "core/error.h"
 #include "core/interrupt.h"
+#include "splat/resume_command.h"
 #include "splat/trainer.h"
+#include "viewer/training.h"
 
 namespace vg::app {
 
@@ -62,6 +64,11 @@ void register_train(CLI::App& app) {
   cmd->add_option("--max-steps", cfg->max_steps)->capture_default_str();
   cmd->add_option("--eval-steps", cfg->eval_steps, "Steps (1-based) to evaluate at");
   cmd->add_option("--save-steps", cfg->save_steps, "Steps (1-based) to save checkpoints at");
+  cmd->add_option("--save-every", cfg->save_every, "Also a checkpoint every N steps (the last two kept); 0: none")
+      ->capture_default_str();
+  cmd->add_option("--save-every-min", cfg->save_every_min,
+                  "Also a checkpoint after every M minutes of training (the last two kept); 0: none")
+      ->capture_default_str();
   cmd->add_flag("--save-ply", cfg->save_ply, "Write ply/point_cloud_<step>.ply at --ply-steps");
   cmd->add_option("--ply-steps", cfg->ply_steps);
   cmd->add_option("--steps-scaler", cfg->steps_scaler, "Scale every step count (schedule and strategy)");
@@ -69,6 +76,11 @@ void register_train(CLI::App& app) {
                   "rates) every N steps into <result-dir>/tb; 0: none")->capture_default_str();
   cmd->add_flag("--tb-save-image", cfg->tb_save_image, "TensorBoard: also the GT | render image of those steps");
   cmd->add_flag("--disable-viewer", cfg->disable_viewer, "Accepted for compatibility (no viewer)");
+  auto viewer = std::make_shared<TrainingViewerOptions>();
+  auto with_viewer = std::make_shared<bool>(false);
+  cmd->add_flag("--viewer", *with_viewer, "Serve the web viewer during training (reloads the splats every --viewer-every)");
+  cmd->add_option("--viewer-port", viewer->port, "Web viewer port (127.0.0.1)")->capture_default_str();
+  cmd->add_option("--viewer-every", viewer->every, "Web viewer: publish the splats every N steps")->capture_default_str();
   cmd->add_option("--render-traj-path", cfg->render_traj_path, "Trajectory video at each evaluation (and the last "
                   "step) into <result-dir>/videos/traj_<step>.mp4: interp, ellipse or spiral")->capture_default_str();
   cmd->add_flag("--no-traj,--disable-video", cfg->disable_video, "Skip the trajectory video");
@@ -94,16 +106,27 @@ void register_train(CLI::App& app) {
   cmd->add_option("--seed", cfg->seed)->capture_default_str();
   cmd->add_option("--device", cfg->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--ckpt", cfg->ckpt, "Resume from this checkpoint (with --eval-only: evaluate it)");
+  cmd->add_flag("--restart", cfg->restart,
+                "Start over in a --result-dir that holds an unfinished run (default: resume it from its newest checkpoint)");
   cmd->add_flag("--eval-only", cfg->eval_only, "Evaluate --ckpt without training");
   cmd->add_option("--lpips-weights", cfg->lpips_weights, "LPIPS weights (safetensors); default $VGSPLAT_LPIPS_WEIGHTS");
-  cmd->callback([cfg, bkgd] {
+  cmd->callback([cfg, bkgd, viewer, with_viewer] {
     TrainConfig c = *cfg;
     c.background = parse_background(*bkgd);
     if (c.steps_scaler != 1.0f) c.adjust_steps(c.steps_scaler);
     Trainer trainer(c);
+    // After an interrupt: the same command again (it resumes from the newest checkpoint).
+    if (const std::string again = shell_command(process_arguments(), {"--restart"}, {"--ckpt"}); !again.empty())
+      trainer.set_resume_command(again);
+    std::unique_ptr<TrainingViewer> live;
+    if (*with_viewer) {
+      live = std::make_unique<TrainingViewer>(trainer, *viewer);
+      std::printf("viewer at %s (splats every %d steps)\n", live->url().c_str(), viewer->every);
+      std::fflush(stdout);
+    }
     auto stats = trainer.run();
     if (trainer.interrupted()) {  // the trainer logged the checkpoint and the resume command
-      set_exit_code(kInterruptedExitCode);
+      set_exit_code(trainer.interrupt_signal() ? 128 + trainer.interrupt_signal() : kInterruptedExitCode);
       return;
     }
     if (stats) {

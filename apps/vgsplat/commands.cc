@@ -19,5 +19,6 @@ void register_commands(CLI::App& app) {
   register_frames(app);
   register_render(app);
   register_export(app);
+  register_view(app);
 }
 }  // namespace vg::app

@@ -16,6 +16,7 @@ void register_refine(CLI::App& app);  // cmd_refine.cc
 void register_frames(CLI::App& app);  // cmd_frames.cc
 void register_render(CLI::App& app);  // cmd_render.cc
 void register_export(CLI::App& app);  // cmd_export.cc
+void register_view(CLI::App& app);    // cmd_view.cc
 void set_exit_code(int code);
 int exit_code();
 

@@ -1,4 +1,6 @@
 #include <cstdint>
+#include <cstdio>
+#include <string>
 
 #include "core/cuda_check.h"
 #include "core/cuda_memory.h"
@@ -16,21 +18,47 @@ void keep_pool_warm(int device) {
 }
 }  // namespace
 
+namespace {
+std::string mib(size_t b) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", b / 1048576.0);
+  return buf;
+}
+
+size_t pool_used(int device) {
+  cudaMemPool_t pool;
+  VG_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
+  uint64_t v = 0;
+  VG_CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemCurrent, &v));
+  return v;
+}
+
+[[noreturn]] void out_of_memory(int device, size_t bytes, const std::string& why) {
+  size_t used = 0, total = 0;
+  cuda_mem_info(device, &used, &total);
+  throw OutOfMemory("out of GPU memory on cuda:" + std::to_string(device) + ": " + mib(bytes) + " asked for, the GPU has " +
+                    mib(total - used) + " free of " + mib(total) + " (" + why + ")");
+}
+}  // namespace
+
 void* cuda_alloc(size_t bytes, int device) {
   if (bytes == 0) return nullptr;
   int prev = 0;
   VG_CUDA_CHECK(cudaGetDevice(&prev));
   if (prev != device) VG_CUDA_CHECK(cudaSetDevice(device));
   keep_pool_warm(device);
+  const size_t cap = memory_cap_bytes();
+  if (cap && pool_used(device) + bytes > cap) {
+    const size_t used = pool_used(device);
+    if (prev != device) cudaSetDevice(prev);
+    out_of_memory(device, bytes, "VGSPLAT_MEMORY_CAP " + mib(cap) + ", " + mib(used) + " held by vgsplat");
+  }
   void* p = nullptr;
   cudaError_t e = cudaMallocAsync(&p, bytes, 0);
   if (prev != device) cudaSetDevice(prev);
   if (e == cudaErrorMemoryAllocation) {
     cudaGetLastError();
-    size_t used = 0, total = 0;
-    cuda_mem_info(device, &used, &total);
-    VG_FAIL("out of GPU memory on cuda:", device, ": asked for ", bytes / (1 << 20), " MiB with ",
-            used / (1 << 20), " of ", total / (1 << 20), " MiB in use");
+    out_of_memory(device, bytes, mib(pool_used(device)) + " held by vgsplat");
   }
   VG_CUDA_CHECK(e);
   return p;

@@ -4,8 +4,23 @@
 #include <cstddef>
 
 #include "core/device.h"
+#include "core/error.h"
 
 namespace vg {
+
+// A tensor allocation that did not fit: the GPU's memory, the host's, or VGSPLAT_MEMORY_CAP. The
+// message is one line with the request and the device's free / total memory.
+class OutOfMemory : public Error {
+ public:
+  explicit OutOfMemory(const std::string& msg) : Error(msg) {}
+};
+
+// VGSPLAT_MEMORY_CAP ("1.5G", "512M", "64K" or bytes): tensor allocations that would take a device's
+// (or the host's) tensor memory beyond it fail with OutOfMemory, as if the device were full. Lets a
+// test provoke the out-of-memory path, or a shared GPU be left room. 0 when unset.
+size_t memory_cap_bytes();
+// Parses a size as VGSPLAT_MEMORY_CAP takes it; vg::Error naming `what` for anything else.
+size_t parse_memory_size(const std::string& text, const char* what);
 
 void* cuda_alloc(size_t bytes, int device);
 void cuda_free(void* p, int device);

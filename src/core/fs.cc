@@ -1,5 +1,9 @@
 #include "core/fs.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -48,17 +52,63 @@ void AtomicFile::commit() {
   done_ = true;
 }
 
+std::string write_error(const fs::path& path, int err) {
+  std::string msg = "cannot write " + path.string() + ": " + (err ? std::strerror(err) : "write failed");
+  if (err == ENOSPC || err == EDQUOT) msg += " (the disk is full: free some space or write elsewhere; earlier files are intact)";
+  if (err == EFBIG) msg += " (over the file-size limit, ulimit -f; earlier files are intact)";
+  return msg;
+}
+
 void write_file_atomic(const fs::path& path, std::string_view bytes) {
   AtomicFile f(path);
-  {
-    std::ofstream os(f.temp_path(), std::ios::binary);
-    VG_CHECK(os, "cannot write ", path.string(), ": ", std::strerror(errno));
-    os.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    os.flush();
-    VG_CHECK(os.good(), "cannot write ", path.string(), ": write failed (disk full?)");
+  // POSIX I/O rather than a stream: the errno of a failed write (ENOSPC, EFBIG) reaches the message.
+  const int fd = ::open(f.temp_path().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(write_error(path, errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : ENOSPC;
+      ::close(fd);
+      throw Error(write_error(path, err));
+    }
+    done += static_cast<size_t>(n);
   }
+  if (::close(fd) != 0) throw Error(write_error(path, errno));
   f.commit();
 }
+
+bool create_directory_exclusive(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0777) == 0) return true;
+  VG_CHECK(errno == EEXIST, "cannot create ", dir.string(), ": ", std::strerror(errno));
+  return false;
+}
+
+bool rename_no_replace(const fs::path& from, const fs::path& to) {
+  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return true;
+  if (errno == EINVAL || errno == ENOSYS) {  // a file system without RENAME_NOREPLACE: check, then rename
+    if (fs::exists(to)) return false;
+    if (::rename(from.c_str(), to.c_str()) == 0) return true;
+  }
+  VG_CHECK(errno == EEXIST || errno == ENOTEMPTY, "cannot rename ", from.string(), " to ", to.string(), ": ",
+           std::strerror(errno));
+  return false;
+}
+
+void remove_stale_temp_files(const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string n = e.path().filename().string();  // .tmp.<name>.<pid>.<counter>
+    const size_t last = n.rfind('.'), prev = last == std::string::npos || last == 0 ? std::string::npos : n.rfind('.', last - 1);
+    if (n.rfind(".tmp.", 0) != 0 || prev == std::string::npos || prev < 4) continue;
+    const std::string pid = n.substr(prev + 1, last - prev - 1);
+    if (pid.empty() || pid.size() > 9 || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (!process_alive(std::stoi(pid))) fs::remove(e.path(), ec);
+  }
+}
+
+bool process_alive(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
 
 std::string read_file(const fs::path& path) {
   std::ifstream is(path, std::ios::binary);

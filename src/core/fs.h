@@ -20,6 +20,19 @@ fs::path canonical_loose(const fs::path& p);
 // p is dir or lies inside it (both canonical).
 bool same_or_inside(const fs::path& p, const fs::path& dir);
 
+// mkdir that fails when `dir` exists (false then; other errors throw): claims a folder name among
+// processes racing for it. The parent must exist.
+bool create_directory_exclusive(const fs::path& dir);
+// rename(2) that never replaces an existing `to` (false then; other errors throw).
+bool rename_no_replace(const fs::path& from, const fs::path& to);
+// Whether process `pid` exists on this machine (kill(pid, 0)).
+bool process_alive(int pid);
+// "cannot write <path>: <reason of errno>", with a hint when the disk or the file-size limit is full.
+std::string write_error(const fs::path& path, int err);
+
+// Removes the temp files of AtomicFile in `dir` that a killed process left (its pid no longer runs).
+void remove_stale_temp_files(const fs::path& dir);
+
 // Writes through a temp file beside `path`; commit() renames it into place. If the object dies
 // without commit() the temp file is removed and `path` is untouched.
 class AtomicFile {

@@ -46,6 +46,7 @@ InterruptGuard::~InterruptGuard() {
 
 bool interrupted() { return g_signal.load() != 0; }
 int interrupt_signal() { return g_signal.load(); }
+int interrupt_exit_code() { return 128 + (g_signal.load() != 0 ? g_signal.load() : SIGINT); }
 void request_interrupt(int sig) { g_signal.store(sig); }
 void clear_interrupt() { g_signal.store(0); }
 

@@ -3,20 +3,27 @@
 // second SIGINT/SIGTERM while the flag is set restores the default action and re-raises: the process
 // ends at once. The guard restores the previous handlers when it goes out of scope.
 #pragma once
+#include <csignal>
 #include <string>
 
 #include "core/error.h"
 
 namespace vg {
 
-// Thrown by stages that stopped on an interrupt after saving what they had (exit status 130).
-class Interrupted : public Error {
- public:
-  explicit Interrupted(const std::string& msg) : Error(msg) {}
-};
-
 // The exit status of a process ended by SIGINT, as shells report it.
 constexpr int kInterruptedExitCode = 130;
+
+// Thrown by stages that stopped on an interrupt after saving what they had; exit_code() is 128 + the
+// signal (130 for SIGINT, 143 for SIGTERM), as shells report a process ended by it.
+class Interrupted : public Error {
+ public:
+  explicit Interrupted(const std::string& msg, int sig = SIGINT) : Error(msg), sig_(sig) {}
+  int signal() const { return sig_; }
+  int exit_code() const { return 128 + sig_; }
+
+ private:
+  int sig_;
+};
 
 class InterruptGuard {
  public:
@@ -34,6 +41,8 @@ class InterruptGuard {
 bool interrupted();
 // The signal that set the flag (SIGINT, SIGTERM), 0 when none.
 int interrupt_signal();
+// 128 + interrupt_signal() (130 when none was recorded).
+int interrupt_exit_code();
 // As if `sig` had arrived (tests, and code that wants the same clean stop).
 void request_interrupt(int sig);
 // Forgets an earlier interrupt.

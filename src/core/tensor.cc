@@ -1,5 +1,7 @@
 #include "core/tensor.h"
 
+#include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -44,6 +46,27 @@ int64_t count(const Shape& s) {
   }
   return n;
 }
+std::string mib(size_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / 1048576.0);
+  return buf;
+}
+
+std::atomic<size_t> g_host_bytes{0};  // held by host tensors (VGSPLAT_MEMORY_CAP applies to it too)
+
+std::shared_ptr<void> host_alloc(size_t bytes, const Shape& shape, DType dtype) {
+  const size_t cap = memory_cap_bytes();
+  void* p = cap && g_host_bytes.load() + bytes > cap ? nullptr : std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (!p)
+    throw OutOfMemory("out of host memory: " + mib(bytes) + " asked for a " + dtype_name(dtype) + " " +
+                      shape_str(shape) + " tensor with " + mib(g_host_bytes.load()) + " held by tensors" +
+                      (cap ? " (VGSPLAT_MEMORY_CAP " + mib(cap) + ")" : ""));
+  g_host_bytes += bytes;
+  return std::shared_ptr<void>(p, [bytes](void* q) {
+    std::free(q);
+    g_host_bytes -= bytes;
+  });
+}
 }  // namespace
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
@@ -56,12 +79,15 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   size_t bytes = t.nbytes();
   if (bytes == 0) return t;
   if (device.is_cpu()) {
-    void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-    VG_CHECK(p, "out of host memory allocating ", bytes, " bytes");
-    t.storage_ = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+    t.storage_ = host_alloc(bytes, shape, dtype);
   } else {
     int dev = device.index;
-    void* p = cuda_alloc(bytes, dev);
+    void* p = nullptr;
+    try {
+      p = cuda_alloc(bytes, dev);
+    } catch (const OutOfMemory& e) {
+      throw OutOfMemory(std::string(e.what()) + " for a " + dtype_name(dtype) + " " + shape_str(shape) + " tensor");
+    }
     t.storage_ = std::shared_ptr<void>(p, [dev](void* q) { cuda_free(q, dev); });
   }
   t.data_ = t.storage_.get();

@@ -71,6 +71,12 @@ bool decode_png(const std::string& bytes, bool header_only, Image& img, PngReade
   }
   png_set_read_fn(png, &r, png_read_fn);
   png_read_info(png, info);
+  if (!header_only) {  // deflate expands at most ~1032:1, so a header claiming more pixels than that is corrupt
+    const uint64_t bits = uint64_t{png_get_image_width(png, info)} * png_get_channels(png, info) *
+                          png_get_bit_depth(png, info);
+    const uint64_t raw_bytes = uint64_t{png_get_image_height(png, info)} * (1 + (bits + 7) / 8);
+    if (raw_bytes / 1100 > bytes.size()) png_error(png, "image size in the header does not fit the file's data");
+  }
   png_set_expand(png);  // palette -> RGB, gray < 8 bit -> 8 bit, tRNS -> alpha
   png_set_interlace_handling(png);
   png_read_update_info(png, info);

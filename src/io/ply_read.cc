@@ -70,7 +70,7 @@ Header parse_header(const std::filesystem::path& path, const std::string& bytes)
     } else if (kw == "element") {
       std::string name;
       int64_t n = 0;
-      ls >> name >> n;
+      VG_CHECK(ls >> name >> n && n >= 0, "cannot read ", path.string(), ": bad element line '", line, "'");
       in_vertex = h.count < 0 && name == "vertex";
       if (in_vertex) h.count = n;
       else VG_CHECK(h.count >= 0, "cannot read ", path.string(), ": element '", name, "' before 'vertex'");
@@ -86,9 +86,11 @@ Header parse_header(const std::filesystem::path& path, const std::string& bytes)
   }
   VG_CHECK(binary_le, "cannot read ", path.string(), ": only binary_little_endian 3DGS PLY files are supported");
   VG_CHECK(h.count >= 0, "cannot read ", path.string(), ": no vertex element");
-  VG_CHECK(bytes.size() - h.data_start >= h.stride * static_cast<size_t>(h.count), "truncated PLY file ",
-           path.string(), ": ", h.count, " vertices of ", h.stride, " bytes need ", h.stride * h.count, " bytes, found ",
-           bytes.size() - h.data_start);
+  VG_CHECK(h.stride > 0, "cannot read ", path.string(), ": the vertex element has no properties");
+  // Divided, not multiplied: a corrupt count must not overflow into a small product.
+  VG_CHECK(static_cast<uint64_t>(h.count) <= (bytes.size() - h.data_start) / h.stride, "truncated PLY file ",
+           path.string(), ": ", h.count, " vertices of ", h.stride, " bytes do not fit in the ",
+           bytes.size() - h.data_start, " data bytes");
   return h;
 }
 
@@ -108,20 +110,21 @@ Gaussians read_ply_3dgs(const std::filesystem::path& path) {
   };
   const int64_t n = h.count;
   std::vector<float> means(3 * n), scales(3 * n), quats(4 * n), opac(n), sh0(3 * n), shN(3 * k1 * n);
-  auto column = [&](const std::string& name, float* dst, int64_t dst_stride) {
+  // dst[first + i * dst_stride] = property `name` of vertex i (indices, not pointers: dst is empty when n == 0).
+  auto column = [&](const std::string& name, std::vector<float>& dst, int64_t first, int64_t dst_stride) {
     const Property& p = prop(name);
     const char* base = bytes.data() + h.data_start + p.offset;
-    for (int64_t i = 0; i < n; ++i) dst[i * dst_stride] = load(base + h.stride * i, p);
+    for (int64_t i = 0; i < n; ++i) dst[first + i * dst_stride] = load(base + h.stride * i, p);
   };
   for (int d = 0; d < 3; ++d) {
-    column(std::string(1, "xyz"[d]), means.data() + d, 3);
-    column("f_dc_" + std::to_string(d), sh0.data() + d, 3);
-    column("scale_" + std::to_string(d), scales.data() + d, 3);
+    column(std::string(1, "xyz"[d]), means, d, 3);
+    column("f_dc_" + std::to_string(d), sh0, d, 3);
+    column("scale_" + std::to_string(d), scales, d, 3);
     for (int64_t j = 0; j < k1; ++j)  // channel-major in the file, [N,K-1,3] in memory
-      column("f_rest_" + std::to_string(d * k1 + j), shN.data() + j * 3 + d, 3 * k1);
+      column("f_rest_" + std::to_string(d * k1 + j), shN, j * 3 + d, 3 * k1);
   }
-  for (int d = 0; d < 4; ++d) column("rot_" + std::to_string(d), quats.data() + d, 4);
-  column("opacity", opac.data(), 1);
+  for (int d = 0; d < 4; ++d) column("rot_" + std::to_string(d), quats, d, 4);
+  column("opacity", opac, 0, 1);
   Gaussians g;
   g.means = Tensor::from_vector(means, {n, 3});
   g.scales = Tensor::from_vector(scales, {n, 3});

@@ -194,7 +194,8 @@ SafetensorsFile SafetensorsFile::open(const std::filesystem::path& path) {
     for (const auto& d : v["shape"]) {
       VG_CHECK(d.is_number_integer() && d.get<int64_t>() >= 0, where, " has a bad shape ", v["shape"].dump());
       e.shape.push_back(d.get<int64_t>());
-      VG_CHECK(numel <= (uint64_t{1} << 62) / (e.shape.back() + 1), where, " has an absurd shape");
+      VG_CHECK(numel <= (uint64_t{1} << 62) / (static_cast<uint64_t>(e.shape.back()) + 1), where,
+               " has an absurd shape");
       numel *= static_cast<uint64_t>(e.shape.back());
     }
     const auto& off = v["data_offsets"];

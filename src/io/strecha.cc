@@ -33,9 +33,10 @@ StrechaCamera read_strecha_camera(const std::filesystem::path& path) {
     }
   c.distortion = Eigen::Vector3d(v[9], v[10], v[11]);
   c.center = Eigen::Vector3d(v[21], v[22], v[23]);
+  VG_CHECK(v[24] >= 1 && v[25] >= 1 && v[24] <= 1e6 && v[25] <= 1e6, "bad Strecha camera file ", path.string(),
+           ": image size ", v[24], "x", v[25]);
   c.width = static_cast<int>(v[24]);
   c.height = static_cast<int>(v[25]);
-  VG_CHECK(c.width > 0 && c.height > 0, "bad Strecha camera file ", path.string(), ": image size ", v[24], "x", v[25]);
   VG_CHECK(std::abs(c.R.determinant() - 1.0) < 1e-3, "bad Strecha camera file ", path.string(),
            ": R is not a rotation (det ", c.R.determinant(), ")");
   return c;

@@ -58,9 +58,24 @@ struct Py {
   Shape size, stride;
 };
 
+// Every object made while one file is parsed (ObjectArena below): a pickle may make an object hold itself (a list
+// appended to itself through the memo), a shared_ptr cycle; the arena drops all links at the end instead of leaking.
+thread_local std::vector<std::weak_ptr<Py>>* g_arena = nullptr;
+
+struct ObjectArena {
+  std::vector<std::weak_ptr<Py>> objects, *outer;
+  ObjectArena() : outer(g_arena) { g_arena = &objects; }
+  ~ObjectArena() {
+    g_arena = outer;
+    for (const auto& w : objects)
+      if (Obj o = w.lock()) o->items.clear(), o->dict.clear(), o->storage.reset();
+  }
+};
+
 Obj make(Kind k) {
   auto o = std::make_shared<Py>();
   o->kind = k;
+  if (g_arena) g_arena->push_back(o);
   return o;
 }
 Obj make_int(int64_t v) {
@@ -392,12 +407,22 @@ Tensor materialize(const Py& t, const StorageBytes& bytes_of, const std::string&
   const StorageType& st = *s.stype;
   std::string_view raw = bytes_of(s.key);
   const int64_t avail = static_cast<int64_t>(raw.size()) / st.size;
+  const int64_t nd = static_cast<int64_t>(t.size.size());
+  // Sizes and strides come from the file: the element count and the furthest element are computed with overflow
+  // checks, and a view may repeat storage elements (stride 0) but not claim more than 64x the file's bytes.
+  int64_t n = 1, max_index = 0, step = 0, storage_end = 0;
+  bool overflow = s.elem_offset < 0 || __builtin_add_overflow(s.elem_offset, t.offset, &max_index) ||
+                  __builtin_add_overflow(s.elem_offset, s.numel, &storage_end);
+  for (int64_t d = 0; d < nd; ++d) {
+    overflow |= __builtin_mul_overflow(n, t.size[d], &n);
+    if (t.size[d] > 0) overflow |= __builtin_mul_overflow(t.size[d] - 1, t.stride[d], &step) ||
+                                   __builtin_add_overflow(max_index, step, &max_index);
+  }
+  VG_CHECK(!overflow && n <= 64 * (static_cast<int64_t>(raw.size()) + 64), "cannot read torch checkpoint ", file,
+           ": tensor '", name, "' of shape ", shape_str(t.size), " does not fit its ", raw.size(), "-byte storage");
   Tensor out = Tensor::empty(t.size, st.out);
-  const int64_t n = out.numel(), nd = static_cast<int64_t>(t.size.size());
   if (n == 0) return out;
-  int64_t max_index = s.elem_offset + t.offset;
-  for (int64_t d = 0; d < nd; ++d) max_index += (t.size[d] - 1) * t.stride[d];
-  VG_CHECK(max_index < avail && max_index < s.elem_offset + s.numel, "cannot read torch checkpoint ", file,
+  VG_CHECK(max_index < avail && max_index < storage_end, "cannot read torch checkpoint ", file,
            ": tensor '", name, "' reaches element ", max_index, " of a storage with ", avail, " (truncated?)");
   std::vector<int64_t> idx(static_cast<size_t>(nd), 0);
   int64_t src = s.elem_offset + t.offset;
@@ -520,6 +545,7 @@ std::map<std::string, Tensor> parse_legacy(std::string_view bytes, const std::st
 }  // namespace
 
 std::map<std::string, Tensor> parse_torch_checkpoint(std::string_view bytes, const std::string& name) {
+  ObjectArena arena;
   if (looks_like_zip(bytes)) return parse_zip(bytes, name);
   VG_CHECK(bytes.size() >= 2 && static_cast<uint8_t>(bytes[0]) == 0x80, "cannot read torch checkpoint ", name,
            ": neither a zip archive nor a pickle");

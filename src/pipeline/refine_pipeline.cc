@@ -194,10 +194,17 @@ RefineRunStats run_refine(const fs::path& scene_dir, const ColmapModel& init, co
   st.matches_prior_rejected = gm.matches_prior_rejected;
   st.matches_verified = gm.matches_verified;
   st.verified_pairs = gm.pairs_verified;
+  st.ransac_pairs = gm.pairs_ransac;
+  st.pairs_prior_rejected = gm.pairs_prior_rejected;
+  st.prior_rotation_tolerance_deg = gm.rotation_tolerance_deg;
+  st.median_prior_rotation_diff_deg = gm.median_rotation_diff_deg;
   st.seconds.emplace_back("verification", since(t0));
-  log_info("refine: " + std::to_string(gm.pairs_verified) + " verified pairs, epipolar tolerance " +
-           std::to_string(gm.tolerance_px) + " px, " + std::to_string(gm.matches_prior_rejected) + " of " +
-           std::to_string(gm.matches_in) + " matches off the initial epipolar geometry");
+  char vline[240];
+  std::snprintf(vline, sizeof vline, "refine: %d of %d pairs verified, %d of them off the initial cameras' relative "
+                "pose (rotation tolerance %.1f deg, median difference %.2f deg); inliers within %.1f px of the initial "
+                "epipolar lines", gm.pairs_ransac, static_cast<int>(pairs.size()), gm.pairs_prior_rejected,
+                gm.rotation_tolerance_deg, gm.median_rotation_diff_deg, gm.tolerance_px);
+  log_info(vline);
 
   // 4. Rotations from the verified pairs' relative rotations (the initial ones may be degrees off).
   if (opt.average_rotations) {
@@ -323,8 +330,12 @@ nlohmann::json refine_stats_json(const RefineRunStats& s) {
           {"notes", s.notes},
           {"features", s.num_features},
           {"candidate_pairs", s.candidate_pairs},
+          {"ransac_pairs", s.ransac_pairs},
+          {"pairs_off_initial_geometry", s.pairs_prior_rejected},
           {"verified_pairs", s.verified_pairs},
           {"epipolar_tolerance_px", s.epipolar_tolerance_px},
+          {"prior_rotation_tolerance_deg", s.prior_rotation_tolerance_deg},
+          {"median_prior_rotation_diff_deg", s.median_prior_rotation_diff_deg},
           {"rotation_averaging", {{"pairs", s.rotation_pairs}, {"median_residual_deg", s.rotation_residual_deg},
                                   {"mean_rotation_change_deg", s.rotation_change_deg}}},
           {"matches", s.matches},

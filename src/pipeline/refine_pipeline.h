@@ -48,8 +48,10 @@ struct RefineRunStats {
   int images = 0;                // images of the initial model
   int refined = 0, registered = 0, kept_initial = 0;
   int64_t num_features = 0;
-  int candidate_pairs = 0, verified_pairs = 0;
-  double epipolar_tolerance_px = 0;
+  int candidate_pairs = 0, ransac_pairs = 0, verified_pairs = 0;
+  int pairs_prior_rejected = 0;            // verified by RANSAC but off the initial cameras' relative pose
+  double epipolar_tolerance_px = 0;        // measured spread of the inliers around the initial epipolar lines
+  double prior_rotation_tolerance_deg = 0, median_prior_rotation_diff_deg = 0;
   double moved_rotation_deg = 0, moved_center = 0;
   int rotation_pairs = 0;                                       // rotation averaging: pairs used,
   double rotation_residual_deg = 0, rotation_change_deg = 0;    // their median residual, the mean change

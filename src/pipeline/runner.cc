@@ -7,8 +7,10 @@
 
 #include "core/device.h"
 #include "core/error.h"
+#include "core/fs.h"
 #include "core/interrupt.h"
 #include "core/progress.h"
+#include "splat/resume_command.h"
 
 namespace vg {
 
@@ -22,12 +24,55 @@ bool is_inside(const fs::path& path, const fs::path& dir) {
   return dit == d.end();
 }
 
-// results/<name>, or <name>_2, _3 ... when a run of the same second exists.
-fs::path free_result_dir(const fs::path& root, const std::string& name) {
-  fs::path dir = root / name;
-  auto taken = [](const fs::path& p) { return fs::exists(p) || fs::exists(p.string() + "_failed"); };
-  for (int k = 2; taken(dir); ++k) dir = root / (name + "_" + std::to_string(k));
+// Claims results/<name>_incomplete (or <name>_2_incomplete, ... when a run of the same second holds
+// the name): an exclusive mkdir, so racing runs never share a folder. Returns the finished name.
+fs::path claim_work_dir(const fs::path& root, const std::string& name, fs::path& work) {
+  for (int k = 1;; ++k) {
+    const std::string n = k == 1 ? name : name + "_" + std::to_string(k);
+    if (fs::exists(root / n) || fs::exists(root / (n + "_failed"))) continue;
+    if (!create_directory_exclusive(root / (n + kIncompleteSuffix))) continue;
+    work = fs::absolute(root / (n + kIncompleteSuffix));
+    return root / n;
+  }
+}
+
+// The finished work folder takes its name (or <name>_2, ... when another run took it meanwhile).
+fs::path publish(const fs::path& work, const fs::path& final_dir) {
+  fs::path dir = final_dir;
+  for (int k = 2; !rename_no_replace(work, dir); ++k)
+    dir = final_dir.parent_path() / (final_dir.filename().string() + "_" + std::to_string(k));
   return dir;
+}
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// The records of the unfinished run in `dir`, after checking that it is one of pipeline `p` on `dataset`
+// that no live process is writing; `final_dir` gets its finished name.
+nlohmann::json reopen_run(const fs::path& dir, const Pipeline& p, const fs::path& dataset, fs::path& final_dir) {
+  const std::string name = dir.filename().string(), where = "--resume " + dir.string();
+  VG_CHECK(fs::is_directory(dir), where, ": no such folder");
+  VG_CHECK(fs::exists(dir / "metadata.json"), where, ": no metadata.json, not a folder of `vgsplat run`");
+  nlohmann::json meta;
+  try {
+    meta = nlohmann::json::parse(read_file(dir / "metadata.json"));
+  } catch (const std::exception& e) {
+    VG_FAIL(where, ": unreadable metadata.json: ", e.what());
+  }
+  VG_CHECK(meta.value("status", "") != "ok", where, ": a finished run, nothing to resume");
+  VG_CHECK(meta.value("pipeline", "") == p.name, where, ": a run of ", meta.value("pipeline", "?"), ", not of ", p.name);
+  VG_CHECK(meta.value("dataset", "") == dataset.string(), where, ": a run on ", meta.value("dataset", "?"), ", not on ",
+           dataset.string());
+  const int pid = meta.value("pid", 0);
+  VG_CHECK(!(meta.value("hostname", "") == host_name() && pid != ::getpid() && process_alive(pid)), where,
+           ": still being written by process ", pid);
+  std::string base = name;
+  for (const std::string tail : {std::string(kIncompleteSuffix), std::string("_failed")})
+    if (ends_with(base, tail)) base.resize(base.size() - tail.size());
+  VG_CHECK(base != name, where, ": not an unfinished run folder (<name>", kIncompleteSuffix, ")");
+  final_dir = dir.parent_path() / base;
+  return meta;
 }
 
 nlohmann::json device_json(const std::string& device) {
@@ -41,14 +86,24 @@ nlohmann::json device_json(const std::string& device) {
   return j;
 }
 
-// Every occurrence of `from` in `s` replaced by `to`.
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (size_t i = s.find(from); !from.empty() && i != std::string::npos; i = s.find(from, i + to.size()))
-    s.replace(i, from.size(), to);
-  return s;
-}
 
-double seconds_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+// A stage failed: a new run's folder goes (or becomes <name>_failed with keep_failed); a resumed run's
+// folder stays as it was, with the error in its records, since it holds an earlier run's work.
+void fail_run(const RunContext& ctx, const RunOptions& opt, bool resuming, const fs::path& result_dir,
+              const std::function<void()>& write_records) {
+  std::error_code ec;
+  if (resuming || opt.keep_failed) {
+    try {
+      write_records();
+      if (!resuming) fs::rename(ctx.work_dir, result_dir.string() + "_failed");
+      log_warn("the failed run's files are in " + (resuming ? ctx.work_dir.string() : result_dir.string() + "_failed"));
+      return;
+    } catch (const std::exception&) {
+      if (resuming) return;
+    }
+  }
+  fs::remove_all(ctx.work_dir, ec);
+}
 
 }  // namespace
 
@@ -73,7 +128,7 @@ RunReport run_pipeline(const Pipeline& p, const fs::path& dataset_dir, const Run
   VG_CHECK(fs::is_directory(dataset_dir), "dataset folder ", dataset_dir.string(), " does not exist");
   VG_CHECK(!is_inside(opt.results_root, dataset_dir), "the results folder ", opt.results_root.string(),
            " lies inside the input dataset ", dataset_dir.string(), ": choose another --results-root");
-  const Clock::time_point start = opt.start.value_or(Clock::now());
+  const Clock::time_point now = opt.start.value_or(Clock::now());
   const auto t0 = std::chrono::steady_clock::now();
 
   RunContext ctx;
@@ -81,86 +136,94 @@ RunReport run_pipeline(const Pipeline& p, const fs::path& dataset_dir, const Run
   ctx.dataset_dir = fs::absolute(dataset_dir).lexically_normal();
   ctx.device = resolve_device(opt.device).str();
   const std::string scan = scan_name(dataset_dir);
-  fs::create_directories(opt.results_root);
-  const fs::path result_dir = free_result_dir(opt.results_root, result_folder_name(p.name, scan, start));
-  ctx.work_dir = fs::absolute(opt.results_root / ("." + result_dir.filename().string() + ".tmp-" +
-                                                  std::to_string(::getpid())));
-  fs::remove_all(ctx.work_dir);
-  fs::create_directories(ctx.work_dir);
+  const bool resuming = !opt.resume.empty();
+  fs::path result_dir;  // the name of the finished folder
+  nlohmann::json meta;
+  double earlier_seconds = 0;  // of the runs before this resumption
+  if (resuming) {
+    ctx.work_dir = fs::absolute(opt.resume).lexically_normal();
+    if (ctx.work_dir.filename().empty()) ctx.work_dir = ctx.work_dir.parent_path();
+    meta = reopen_run(ctx.work_dir, p, ctx.dataset_dir, result_dir);
+    if (fs::exists(ctx.work_dir / "analysis.json")) ctx.analysis = nlohmann::json::parse(read_file(ctx.work_dir / "analysis.json"));
+    ctx.partial = ctx.analysis.value("partial", false);
+    ctx.messages = ctx.analysis.value("messages", std::vector<std::string>{});
+    earlier_seconds = ctx.analysis.value("total_seconds", 0.0);
+    meta["resumed"].push_back(iso_timestamp(now));
+    meta.erase("error");
+  } else {
+    fs::create_directories(opt.results_root);
+    result_dir = claim_work_dir(opt.results_root, result_folder_name(p.name, scan, now), ctx.work_dir);
+    meta = environment_json();
+    meta["pipeline"] = p.name;
+    meta["timestamp"] = folder_timestamp(now);
+    meta["start"] = iso_timestamp(now);
+    meta["dataset"] = ctx.dataset_dir.string();
+    meta["scan"] = scan;
+    meta["command"] = opt.command;
+    meta.update(device_json(ctx.device));
+    meta["stages"] = nlohmann::json::array();
+    meta["stages_done"] = nlohmann::json::array();
+  }
+  meta["pid"] = static_cast<int>(::getpid());
+  meta["hostname"] = host_name();
+  nlohmann::json stage_seconds = meta.value("seconds_per_stage", nlohmann::json::object());
 
-  nlohmann::json meta = environment_json();
-  meta["pipeline"] = p.name;
-  meta["timestamp"] = folder_timestamp(start);
-  meta["start"] = iso_timestamp(start);
-  meta["dataset"] = ctx.dataset_dir.string();
-  meta["scan"] = scan;
-  meta["command"] = opt.command;
-  meta.update(device_json(ctx.device));
-  nlohmann::json stage_seconds = nlohmann::json::object();
-  meta["stages"] = nlohmann::json::array();
-
-  auto finish_records = [&](const std::string& status) {
+  // metadata.json and analysis.json as they stand, with `status`.
+  auto write_records = [&](const std::string& status) {
     const Clock::time_point end = Clock::now();
     meta["end"] = iso_timestamp(end);
-    meta["duration_seconds"] = seconds_between(start, end);
+    meta["duration_seconds"] = std::chrono::duration<double>(end - now).count();
     meta["status"] = status;
     meta["seconds_per_stage"] = stage_seconds;
     ctx.analysis["pipeline"] = p.name;
     ctx.analysis["scan"] = scan;
     ctx.analysis["seconds_per_stage"] = stage_seconds;
-    ctx.analysis["total_seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    ctx.analysis["total_seconds"] =
+        earlier_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     ctx.analysis["partial"] = ctx.partial;
     ctx.analysis["messages"] = ctx.messages;
+    write_json_atomic(ctx.work_dir / "analysis.json", ctx.analysis);
+    write_json_atomic(ctx.work_dir / "metadata.json", meta);  // last: its status covers the analysis
   };
+  write_records("running");
 
   for (const Stage& s : p.stages) {
+    if (std::find(meta["stages_done"].begin(), meta["stages_done"].end(), s.name) != meta["stages_done"].end()) {
+      log_info(p.name + ": stage " + s.name + " was done by the earlier run");
+      continue;
+    }
     log_info(p.name + ": stage " + s.name);
     const auto ts = std::chrono::steady_clock::now();
+    auto record_time = [&] {
+      stage_seconds[s.name] = stage_seconds.value(s.name, 0.0) +
+                              std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
+      meta["stages"].push_back(s.name);
+    };
     try {
       s.run(ctx);
-    } catch (const Interrupted& e) {  // Ctrl-C: keep what the stage saved as <name>_interrupted
-      stage_seconds[s.name] = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
-      meta["stages"].push_back(s.name);
+    } catch (const Interrupted& e) {  // Ctrl-C: the folder stays _incomplete, to be resumed
+      record_time();
       meta["error"] = e.what();
-      finish_records("interrupted");
-      fs::path kept = opt.results_root / (result_dir.filename().string() + "_interrupted");
-      for (int k = 2; fs::exists(kept); ++k)
-        kept = opt.results_root / (result_dir.filename().string() + "_interrupted_" + std::to_string(k));
-      write_json_atomic(ctx.work_dir / "metadata.json", meta);
-      write_json_atomic(ctx.work_dir / "analysis.json", ctx.analysis);
-      fs::rename(ctx.work_dir, kept);
-      const std::string what = replace_all(e.what(), ctx.work_dir.string(), fs::absolute(kept).string());
-      throw Interrupted(p.name + " stage '" + s.name + "' " + what + " (the run's files are in " + kept.string() + ")");
+      write_records("interrupted");
+      const std::string again =
+          opt.command.empty() ? "" : "; resume with: " + opt.command + " --resume " + shell_command({ctx.work_dir.string()});
+      throw Interrupted(p.name + " stage '" + s.name + "' " + e.what() + " (the run's files are in " +
+                            ctx.work_dir.string() + ")" + again,
+                        e.signal());
     } catch (const std::exception& e) {
       const std::string what = p.name + " stage '" + s.name + "' failed: " + e.what();
-      stage_seconds[s.name] = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
-      meta["stages"].push_back(s.name);
+      record_time();
       meta["error"] = what;
-      std::error_code ec;
-      if (opt.keep_failed) {
-        finish_records("failed");
-        const fs::path failed = opt.results_root / (result_dir.filename().string() + "_failed");
-        try {
-          write_json_atomic(ctx.work_dir / "metadata.json", meta);
-          write_json_atomic(ctx.work_dir / "analysis.json", ctx.analysis);
-          fs::rename(ctx.work_dir, failed);
-          log_warn("the failed run's files are in " + failed.string());
-        } catch (const std::exception&) {
-          fs::remove_all(ctx.work_dir, ec);
-        }
-      } else {
-        fs::remove_all(ctx.work_dir, ec);
-      }
+      fail_run(ctx, opt, resuming, result_dir, [&] { write_records("failed"); });
       throw Error(what);
     }
-    stage_seconds[s.name] = std::chrono::duration<double>(std::chrono::steady_clock::now() - ts).count();
-    meta["stages"].push_back(s.name);
+    record_time();
+    meta["stages_done"].push_back(s.name);
+    write_records("running");
   }
-  finish_records("ok");
-  write_json_atomic(ctx.work_dir / "metadata.json", meta);
-  write_json_atomic(ctx.work_dir / "analysis.json", ctx.analysis);
-  fs::rename(ctx.work_dir, result_dir);
-  return {result_dir, meta, ctx.analysis};
+  write_records("ok");
+  const fs::path done = publish(ctx.work_dir, result_dir);
+  return {done, meta, ctx.analysis};
 }
 
 }  // namespace vg

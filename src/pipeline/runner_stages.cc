@@ -25,6 +25,7 @@ Stage sfm_stage(const SfmOptions& opt, bool copy_images) {
             if (copy_images) {
               copy_images_into(images, ctx.work_dir / "images", read_colmap_model(s.model_dir));
             } else {
+              if (fs::is_symlink(ctx.work_dir / "images")) fs::remove(ctx.work_dir / "images");  // a resumed run's
               fs::create_directory_symlink(images, ctx.work_dir / "images");
             }
             ctx.analysis["sfm"] = sfm_stats_json(s);

@@ -1,11 +1,11 @@
 // The train stage and the pipelines' stage lists (the parts that need the trainer).
 #include <cmath>
+#include <csignal>
 
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "pipeline/runner_stages.h"
 #include "pipeline/runner_vggt.h"
-#include "splat/resume_command.h"
 #include "splat/trainer.h"
 
 namespace vg {
@@ -29,9 +29,10 @@ Stage train_stage(const TrainConfig& cfg) {
             c.validate();
             Trainer trainer(c);
             const std::optional<EvalStats> ev = trainer.run();
-            if (trainer.interrupted())  // the runner keeps the folder and names it in this line
-              throw Interrupted("interrupted at step " + std::to_string(trainer.interrupt_step() + 1) +
-                                "; resume the training with: " + resume_command(c, trainer.interrupt_checkpoint()));
+            if (trainer.interrupted())  // the runner keeps the folder and adds the resume line
+              throw Interrupted("interrupted at step " + std::to_string(trainer.interrupt_step() + 1) + " (checkpoint " +
+                                    trainer.interrupt_checkpoint() + ")",
+                                trainer.interrupt_signal() ? trainer.interrupt_signal() : SIGINT);
             nlohmann::json j = {{"max_steps", c.max_steps},
                                 {"train_images", trainer.dataset().train.size()},
                                 {"test_images", trainer.dataset().test.size()}};

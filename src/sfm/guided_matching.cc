@@ -159,6 +159,30 @@ std::vector<double> prior_epipolar_errors(const PosedView& a, const std::vector<
   return sampson_pixels(a, normalized(a.camera, points_a), b, normalized(b.camera, points_b), matches);
 }
 
+namespace {
+
+double angle_deg(double cos_angle) { return std::acos(std::clamp(cos_angle, -1.0, 1.0)) * 180 / 3.14159265358979323846; }
+
+// How a verified pair's relative pose differs from the initial cameras' one: rotation (degrees), translation
+// direction (degrees, -1 when either has none) and the baseline between the initial centres.
+struct PriorDiff {
+  double rotation_deg = 0, direction_deg = -1, baseline = 0;
+};
+
+PriorDiff prior_diff(const PosedView& a, const PosedView& b, const TwoViewGeometry& g) {
+  PriorDiff d;
+  const Eigen::Matrix3d R = b.R * a.R.transpose();  // b_from_a of the initial poses
+  const Eigen::Vector3d t = b.t - R * a.t;
+  const Eigen::Matrix3d Rg = g.cam2_from_cam1_q.normalized().toRotationMatrix();
+  d.rotation_deg = angle_deg(0.5 * ((Rg * R.transpose()).trace() - 1));
+  d.baseline = t.norm();
+  if (g.cam2_from_cam1_t.norm() > 0 && d.baseline > 0)
+    d.direction_deg = angle_deg(g.cam2_from_cam1_t.normalized().dot(t / d.baseline));
+  return d;
+}
+
+}  // namespace
+
 GuidedMatchResult guided_verify(const std::vector<PosedView>& views,
                                 const std::vector<std::vector<Eigen::Vector2d>>& keypoints,
                                 const std::vector<std::pair<int, int>>& pairs,
@@ -170,74 +194,76 @@ GuidedMatchResult guided_verify(const std::vector<PosedView>& views,
   const int n = static_cast<int>(pairs.size());
   GuidedMatchResult res;
   res.pairs_in = n;
-  // Every keypoint undistorted once, then the pairs' errors (both on all threads).
+  // Every keypoint undistorted once (all threads).
   std::vector<std::vector<Eigen::Vector2d>> xn(views.size());
   parallel_for(static_cast<int64_t>(views.size()), [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) xn[i] = normalized(views[i].camera, keypoints[i]);
   }, 1);
-  std::vector<std::vector<double>> err(n);
-  parallel_for(n, [&](int64_t b, int64_t e) {
-    for (int64_t p = b; p < e; ++p) {
-      const auto [i, j] = pairs[p];
-      err[p] = sampson_pixels(views[i], xn[i], views[j], xn[j], matches[p]);
-    }
-  }, 16);
   for (int p = 0; p < n; ++p) res.matches_in += static_cast<int64_t>(matches[p].size());
   const size_t min_inliers = static_cast<size_t>(std::max(1, opt.two_view.min_num_inliers));
-  auto verify = [&](int p, const FeatureMatches& m) {
-    const auto [i, j] = pairs[p];
-    TwoViewOptions tv = opt.two_view;
-    tv.ransac.seed = opt.seed * 1000003ULL + static_cast<uint64_t>(p) + 1;
-    TwoViewGeometry g = estimate_two_view_geometry(views[i].camera, keypoints[i], views[j].camera, keypoints[j], m,
-                                                   opt.has_prior_focal, tv);
-    const bool ok = g.config != TwoViewGeometry::UNDEFINED && g.config != TwoViewGeometry::DEGENERATE &&
-                    g.inlier_matches.size() >= min_inliers;
-    return ok ? g : TwoViewGeometry{};
-  };
 
-  // The tolerance: how far RANSAC inliers of the best-matched pairs lie from the initial epipolar lines.
-  res.tolerance_px = opt.epipolar_tolerance_px;
-  if (res.tolerance_px <= 0) {
-    std::vector<int> order(n);
-    for (int p = 0; p < n; ++p) order[p] = p;
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return matches[a].size() > matches[b].size(); });
-    order.resize(std::min<size_t>(order.size(), static_cast<size_t>(std::max(1, opt.calibration_pairs))));
-    std::vector<std::vector<double>> inlier_err(order.size());
-    parallel_for(static_cast<int64_t>(order.size()), [&](int64_t b, int64_t e) {
-      for (int64_t k = b; k < e; ++k) {
-        const int p = order[k];
-        if (matches[p].size() < min_inliers) continue;
-        const TwoViewGeometry g = verify(p, matches[p]);
-        std::map<std::pair<int, int>, double> by_match;
-        for (size_t m = 0; m < matches[p].size(); ++m) by_match[matches[p][m]] = err[p][m];
-        for (const auto& m : g.inlier_matches) inlier_err[k].push_back(by_match[m]);
-      }
-    }, 1);
-    std::vector<double> all;
-    for (const auto& v : inlier_err) all.insert(all.end(), v.begin(), v.end());
-    res.tolerance_px = std::max(opt.min_tolerance_px, 2 * quantile(all, opt.tolerance_quantile));
-  }
-
+  // 1. RANSAC on every pair (after the optional prefilter by the initial epipolar geometry).
   std::vector<TwoViewGeometry> geoms(n);
-  std::atomic<int64_t> rejected{0};
+  std::vector<std::vector<double>> inlier_err(n);
+  std::atomic<int64_t> prefiltered{0};
   std::mutex progress_mutex;
   int done = 0;
   parallel_for(n, [&](int64_t b, int64_t e) {
     for (int64_t p = b; p < e; ++p) {
+      const auto [i, j] = pairs[p];
+      const std::vector<double> err = sampson_pixels(views[i], xn[i], views[j], xn[j], matches[p]);
       FeatureMatches kept;
-      for (size_t m = 0; m < matches[p].size(); ++m)
-        if (err[p][m] <= res.tolerance_px) kept.push_back(matches[p][m]);
-      rejected += static_cast<int64_t>(matches[p].size() - kept.size());
-      if (kept.size() >= min_inliers) geoms[p] = verify(static_cast<int>(p), kept);
+      std::map<std::pair<int, int>, double> err_of;
+      for (size_t m = 0; m < matches[p].size(); ++m) {
+        err_of[matches[p][m]] = err[m];
+        if (opt.epipolar_tolerance_px <= 0 || err[m] <= opt.epipolar_tolerance_px) kept.push_back(matches[p][m]);
+      }
+      prefiltered += static_cast<int64_t>(matches[p].size() - kept.size());
+      if (kept.size() >= min_inliers) {
+        TwoViewOptions tv = opt.two_view;
+        tv.ransac.seed = opt.seed * 1000003ULL + static_cast<uint64_t>(p) + 1;
+        TwoViewGeometry g = estimate_two_view_geometry(views[i].camera, keypoints[i], views[j].camera, keypoints[j],
+                                                       kept, opt.has_prior_focal, tv);
+        if (g.config != TwoViewGeometry::UNDEFINED && g.config != TwoViewGeometry::DEGENERATE &&
+            g.inlier_matches.size() >= min_inliers) {
+          for (const auto& m : g.inlier_matches) inlier_err[p].push_back(err_of[m]);
+          geoms[p] = std::move(g);
+        }
+      }
       if (opt.progress) {
         std::lock_guard<std::mutex> lock(progress_mutex);
         opt.progress(++done, n);
       }
     }
   }, 1);
-  res.matches_prior_rejected = rejected;
+  res.matches_prior_rejected = prefiltered;
+
+  // 2. The pairs' agreement with the initial cameras; tolerances from the medians over all verified pairs.
+  std::vector<PriorDiff> diff(n);
+  std::vector<double> rot, shift, all_err;
   for (int p = 0; p < n; ++p) {
     if (geoms[p].inlier_matches.empty()) continue;
+    ++res.pairs_ransac;
+    diff[p] = prior_diff(views[pairs[p].first], views[pairs[p].second], geoms[p]);
+    rot.push_back(diff[p].rotation_deg);
+    if (diff[p].direction_deg >= 0) shift.push_back(diff[p].direction_deg * diff[p].baseline);
+    all_err.insert(all_err.end(), inlier_err[p].begin(), inlier_err[p].end());
+  }
+  res.median_rotation_diff_deg = rot.empty() ? 0 : quantile(rot, 0.5);
+  res.rotation_tolerance_deg = std::max(opt.min_rotation_tolerance_deg, opt.tolerance_factor * res.median_rotation_diff_deg);
+  res.direction_tolerance_deg = opt.min_direction_tolerance_deg;
+  res.shift_tolerance = shift.empty() ? 0 : opt.tolerance_factor * quantile(shift, 0.5);
+  res.tolerance_px = all_err.empty() ? 0 : 2 * quantile(all_err, 0.95);
+  for (int p = 0; p < n; ++p) {
+    if (geoms[p].inlier_matches.empty()) continue;
+    const PriorDiff& d = diff[p];
+    const bool off = d.rotation_deg > res.rotation_tolerance_deg ||
+                     (d.direction_deg > res.direction_tolerance_deg && d.direction_deg * d.baseline > res.shift_tolerance);
+    if (off) {
+      ++res.pairs_prior_rejected;
+      res.matches_prior_rejected += static_cast<int64_t>(geoms[p].inlier_matches.size());
+      continue;
+    }
     res.matches_verified += static_cast<int64_t>(geoms[p].inlier_matches.size());
     res.verified.emplace(pairs[p], std::move(geoms[p]));
   }

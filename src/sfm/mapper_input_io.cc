@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "io/colmap.h"
 
 namespace vg {
 namespace {
@@ -28,6 +29,7 @@ struct Writer {
 struct Reader {
   std::ifstream& is;
   const std::filesystem::path& file;
+  uint64_t size;  // of the file
   template <typename T>
   T pod() {
     T v{};
@@ -35,9 +37,12 @@ struct Reader {
     VG_CHECK(is.good(), "truncated mapper cache ", file.string());
     return v;
   }
+  // A count of items of at least `elem` bytes each, checked against what is left of the file (a corrupt count
+  // fails here instead of allocating gigabytes).
   uint64_t count(uint64_t elem) {
     const uint64_t n = pod<uint64_t>();
-    VG_CHECK(n < (uint64_t(1) << 34) / elem, "corrupt mapper cache ", file.string(), " (count ", n, ")");
+    const uint64_t left = size - static_cast<uint64_t>(is.tellg());
+    VG_CHECK(n <= left / elem, "corrupt mapper cache ", file.string(), " (count ", n, " exceeds the file size)");
     return n;
   }
   std::string str() {
@@ -89,7 +94,7 @@ MapperInput load_mapper_input(const std::filesystem::path& file) {
   char magic[sizeof(kMagic)] = {};
   is.read(magic, sizeof(magic));
   VG_CHECK(is.good() && std::memcmp(magic, kMagic, sizeof(kMagic)) == 0, file.string(), " is not a vgsplat mapper cache");
-  Reader r{is, file};
+  Reader r{is, file, static_cast<uint64_t>(std::filesystem::file_size(file))};
   MapperInput in;
   for (uint64_t k = 0, n = r.count(16); k < n; ++k) {
     ColmapCamera c;
@@ -98,6 +103,9 @@ MapperInput load_mapper_input(const std::filesystem::path& file) {
     c.width = r.pod<int64_t>();
     c.height = r.pod<int64_t>();
     c.params = r.vec<double>();
+    const int np = colmap_num_params(colmap_model_id(c.model));
+    VG_CHECK(np >= 0 && static_cast<size_t>(np) == c.params.size(), "corrupt mapper cache ", file.string(),
+             ": camera ", c.id, " model '", c.model, "' with ", c.params.size(), " parameters");
     in.camera_has_prior_focal[c.id] = r.pod<uint8_t>() != 0;
     in.cameras[c.id] = std::move(c);
   }
@@ -107,6 +115,8 @@ MapperInput load_mapper_input(const std::filesystem::path& file) {
     im.camera_id = r.pod<uint32_t>();
     im.keypoints = r.vec<Eigen::Vector2d>();
     im.colors = r.vec<std::array<uint8_t, 3>>();
+    VG_CHECK(im.colors.empty() || im.colors.size() == im.keypoints.size(), "corrupt mapper cache ", file.string(),
+             ": ", im.colors.size(), " colours for ", im.keypoints.size(), " keypoints");
     VG_CHECK(in.cameras.count(im.camera_id), "corrupt mapper cache ", file.string(), ": unknown camera ", im.camera_id);
     in.images.push_back(std::move(im));
   }
@@ -121,6 +131,14 @@ MapperInput load_mapper_input(const std::filesystem::path& file) {
     tv.cam2_from_cam1_t = r.pod<Eigen::Vector3d>();
     tv.tri_angle = r.pod<double>();
     tv.inlier_matches = r.vec<std::pair<int, int>>();
+    const int n_images = static_cast<int>(in.images.size());
+    VG_CHECK(0 <= i && i < j && j < n_images, "corrupt mapper cache ", file.string(), ": pair (", i, ", ", j,
+             ") of ", n_images, " images");
+    const auto ni = static_cast<int64_t>(in.images[i].keypoints.size());
+    const auto nj = static_cast<int64_t>(in.images[j].keypoints.size());
+    for (const auto& [a, b] : tv.inlier_matches)
+      VG_CHECK(0 <= a && a < ni && 0 <= b && b < nj, "corrupt mapper cache ", file.string(), ": match (", a, ", ",
+               b, ") of pair (", i, ", ", j, ") beyond the keypoints");
     in.pairs[{i, j}] = std::move(tv);
   }
   return in;

@@ -373,9 +373,12 @@ RefineResult refine_model(const RefineInput& in, const RefineOptions& opt) {
     refine_stage(r, opt, threshold, final_stage, rep);
     // Halve the threshold, or go lower at once when the model already fits far better (3x the 90th percentile of
     // the errors): a converged model skips the intermediate stages.
-    if (!final_stage)
+    if (!final_stage) {
       threshold = std::clamp(3 * reproj_error_quantile(r, 0.9), opt.max_reproj_error,
                              std::max(opt.max_reproj_error, threshold / 2));
+      // A stage within 1.5x of the final threshold adds nothing the final one does not (fox: 4.10 then 4.00 px).
+      if (threshold < 1.5 * opt.max_reproj_error) threshold = opt.max_reproj_error;
+    }
     if (opt.progress) {
       const int done = static_cast<int>(rep.iterations.size());
       const int left = final_stage ? 0 : 1 + static_cast<int>(std::ceil(std::log2(threshold / opt.max_reproj_error)));

@@ -18,6 +18,8 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& ckpt) 
   meta["step"] = std::to_string(ckpt.step);
   meta["scene_scale"] = json(ckpt.scene_scale).dump();
   meta["config"] = ckpt.config_json;
+  if (!ckpt.strategy_rng.empty()) meta["strategy.rng"] = ckpt.strategy_rng;
+  if (!ckpt.run_id.empty()) meta["run_id"] = ckpt.run_id;
   for (int i = 0; i < Gaussians::kGroups; ++i) {
     std::string name = Gaussians::group_name(i);
     tensors["splats." + name] = ckpt.gaussians.group(i);
@@ -58,6 +60,8 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     VG_FAIL(file, ": bad checkpoint metadata: ", e.what());
   }
   c.config_json = meta("config");
+  if (auto it = p.meta.find("strategy.rng"); it != p.meta.end()) c.strategy_rng = it->second;
+  if (auto it = p.meta.find("run_id"); it != p.meta.end()) c.run_id = it->second;
   for (int i = 0; i < Gaussians::kGroups; ++i) {
     std::string name = Gaussians::group_name(i);
     auto it = p.tensors.find("splats." + name);
@@ -69,7 +73,20 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
              ": Adam moments of ", name, " do not match the parameter shape ", shape_str(it->second.shape()));
     c.adam[i].exp_avg = m1->second;
     c.adam[i].exp_avg_sq = m2->second;
-    c.adam[i].step = std::stoll(meta("optim." + name + ".step"));
+    const std::string steps = meta("optim." + name + ".step");
+    try {
+      c.adam[i].step = std::stoll(steps);
+    } catch (const std::exception&) {
+      VG_FAIL(file, ": bad Adam step count '", steps, "' of ", name);
+    }
+  }
+  // The shapes the trainer indexes by: means/scales/sh0 [N,3], quats [N,4], opacities [N], shN [N,K-1,3]; F32.
+  const int ndim[Gaussians::kGroups] = {2, 2, 2, 1, 2, 3}, last[Gaussians::kGroups] = {3, 3, 4, 0, 3, 3};
+  for (int i = 0; i < Gaussians::kGroups; ++i) {
+    const Tensor& t = c.gaussians.group(i);
+    VG_CHECK(t.dtype() == DType::F32 && t.ndim() == ndim[i] && (ndim[i] == 1 || t.size(-1) == last[i]), file,
+             ": parameter group ", Gaussians::group_name(i), " has shape ", shape_str(t.shape()), " (",
+             dtype_name(t.dtype()), ")");
   }
   int64_t n = c.gaussians.means.size(0);
   for (int i = 0; i < Gaussians::kGroups; ++i)
@@ -77,6 +94,10 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
              c.gaussians.group(i).size(0), " rows, means has ", n);
   auto g2 = p.tensors.find("strategy.grad2d"), cnt = p.tensors.find("strategy.count");
   if (g2 != p.tensors.end() && cnt != p.tensors.end()) {
+    VG_CHECK(g2->second.shape() == Shape{n} && cnt->second.shape() == Shape{n} && g2->second.dtype() == DType::F32 &&
+                 cnt->second.dtype() == DType::F32,
+             file, ": densification statistics of shape ", shape_str(g2->second.shape()), " / ",
+             shape_str(cnt->second.shape()), " for ", n, " Gaussians");
     c.strategy.grad2d = g2->second;
     c.strategy.count = cnt->second;
   }

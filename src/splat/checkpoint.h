@@ -1,6 +1,7 @@
 // Training checkpoints: one safetensors file (ckpts/ckpt_<step>.safetensors) holding every parameter
 // group, both Adam moments of each group, the densification statistics, and in the metadata the step,
-// the Adam step counts, the scene scale and the training config as JSON. Written atomically.
+// the Adam step counts, the scene scale, the strategy's random-number state, the run id and the
+// training config as JSON. Written atomically.
 #pragma once
 #include <filesystem>
 #include <string>
@@ -18,6 +19,8 @@ struct Checkpoint {
   StrategyState strategy;              // grad2d / count (may be undefined)
   float scene_scale = 1.0f;
   std::string config_json;             // TrainConfig::to_json()
+  std::string strategy_rng;            // std::mt19937_64 state as text (empty in older checkpoints)
+  std::string run_id;                  // the training run that wrote it (train_resume.h; may be empty)
 };
 
 // Tensors on any device are copied to the host for writing.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <fstream>
 #include <iomanip>
 #include <sstream>
 
@@ -58,6 +59,33 @@ std::string resume_command(const TrainConfig& cfg, const std::string& ckpt) {
   if (cfg.device != d.device) os << " --device " << shell_word(cfg.device);
   os << " --ckpt " << shell_word(ckpt);
   return os.str();
+}
+
+std::vector<std::string> process_arguments() {
+  std::ifstream is("/proc/self/cmdline", std::ios::binary);
+  std::vector<std::string> out;
+  for (std::string w; std::getline(is, w, '\0');) out.push_back(w);
+  return out;
+}
+
+std::string shell_command(const std::vector<std::string>& argv, const std::vector<std::string>& drop_flags,
+                          const std::vector<std::string>& drop_options) {
+  auto has = [](const std::vector<std::string>& v, const std::string& w) {
+    return std::find(v.begin(), v.end(), w) != v.end();
+  };
+  std::string out;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& w = argv[i];
+    if (has(drop_flags, w)) continue;
+    if (has(drop_options, w)) {
+      ++i;  // and its value
+      continue;
+    }
+    const size_t eq = w.find('=');
+    if (eq != std::string::npos && has(drop_options, w.substr(0, eq))) continue;
+    out += (out.empty() ? "" : " ") + shell_word(w);
+  }
+  return out;
 }
 
 }  // namespace vg

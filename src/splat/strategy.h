@@ -44,6 +44,7 @@ class DefaultStrategy {
   DefaultStrategy(StrategyConfig cfg, float scene_scale, uint64_t seed);
   const StrategyConfig& config() const { return cfg_; }
   StrategyState& state() { return state_; }
+  std::mt19937_64& rng() { return rng_; }  // split noise; checkpoints save and restore it
 
   // After backward: accumulate |v_means2d| scaled to [-1,1] screen space (x W/2, y H/2) for visible Gaussians.
   void step_post_backward_accumulate(const Tensor& v_means2d, const Tensor& radii, int width, int height);

@@ -49,6 +49,7 @@ void TrainConfig::validate() const {
   VG_CHECK(render_traj_path == "interp" || render_traj_path == "ellipse" || render_traj_path == "spiral",
            "--render-traj-path must be interp, ellipse or spiral, got '", render_traj_path, "'");
   VG_CHECK(init_num_pts > 0, "--init-num-pts must be > 0");
+  VG_CHECK(save_every >= 0 && save_every_min >= 0, "--save-every and --save-every-min must be >= 0");
   VG_CHECK(sh_degree >= 0 && sh_degree <= 3, "--sh-degree must be in 0..3, got ", sh_degree);
   VG_CHECK(sh_degree_interval > 0, "--sh-degree-interval must be > 0 (after --steps-scaler)");
   VG_CHECK(init_opa > 0 && init_opa < 1, "--init-opa must be in (0, 1), got ", init_opa);
@@ -83,6 +84,8 @@ json to_json_obj(const TrainConfig& c) {
               {"max_steps", c.max_steps},
               {"eval_steps", c.eval_steps},
               {"save_steps", c.save_steps},
+              {"save_every", c.save_every},
+              {"save_every_min", c.save_every_min},
               {"save_ply", c.save_ply},
               {"ply_steps", c.ply_steps},
               {"steps_scaler", c.steps_scaler},
@@ -114,6 +117,7 @@ json to_json_obj(const TrainConfig& c) {
               {"device", c.device},
               {"ckpt", c.ckpt},
               {"eval_only", c.eval_only},
+              {"restart", c.restart},
               {"lpips_weights", c.lpips_weights}};
 }
 
@@ -182,6 +186,8 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
   get(j, "max_steps", c.max_steps);
   get(j, "eval_steps", c.eval_steps);
   get(j, "save_steps", c.save_steps);
+  get(j, "save_every", c.save_every);
+  get(j, "save_every_min", c.save_every_min);
   get(j, "save_ply", c.save_ply);
   get(j, "ply_steps", c.ply_steps);
   get(j, "steps_scaler", c.steps_scaler);
@@ -227,6 +233,7 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
   get(j, "device", c.device);
   get(j, "ckpt", c.ckpt);
   get(j, "eval_only", c.eval_only);
+  get(j, "restart", c.restart);
   get(j, "lpips_weights", c.lpips_weights);
   return c;
 }

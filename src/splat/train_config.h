@@ -23,6 +23,8 @@ struct TrainConfig {
   int max_steps = 30000;
   std::vector<int> eval_steps{7000, 30000};
   std::vector<int> save_steps{7000, 30000};
+  int save_every = 0;           // also a checkpoint every N steps (0: none); the last two such are kept
+  float save_every_min = 5.0f;  // ... and after every M minutes of training (0: none); see README "Resume"
   bool save_ply = false;
   std::vector<int> ply_steps{7000, 30000};
   float steps_scaler = 1.0f;
@@ -63,6 +65,7 @@ struct TrainConfig {
   std::string device = "auto";
   std::string ckpt;        // resume from (or, with eval_only, evaluate) this checkpoint
   bool eval_only = false;
+  bool restart = false;    // ignore an unfinished run in result_dir (default: resume it)
   std::string lpips_weights;  // LPIPS safetensors; empty -> $VGSPLAT_LPIPS_WEIGHTS; none -> lpips null
 
   // gsplat Config.adjust_steps: scales every step count (schedule and strategy) by `factor`.

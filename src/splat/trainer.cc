@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <numeric>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -17,6 +18,7 @@
 #include "splat/init.h"
 #include "splat/preprocess.h"
 #include "splat/resume_command.h"
+#include "splat/train_resume.h"
 #include "splat/traj_render.h"
 
 namespace vg {
@@ -53,7 +55,14 @@ double peak_mem_gb(const Device& d) { return d.is_cuda() ? cuda_peak_memory(d.in
 
 Trainer::Trainer(TrainConfig cfg) : Trainer(cfg, load_for(cfg)) {}
 
-Trainer::Trainer(TrainConfig cfg, Dataset data) : cfg_(std::move(cfg)), data_(std::move(data)) { setup(); }
+Trainer::Trainer(TrainConfig cfg, Dataset data) : cfg_(std::move(cfg)), data_(std::move(data)) {
+  try {
+    setup();
+  } catch (const OutOfMemory& e) {
+    throw OutOfMemory(std::string("out of memory setting up the training: ") + e.what() +
+                      "; to fit: a larger --data-factor, fewer --init-num-pts, or --device cpu");
+  }
+}
 
 Trainer::~Trainer() = default;
 
@@ -65,8 +74,14 @@ void Trainer::setup() {
   scene_scale_ = data_.scene_scale * 1.1f * cfg_.global_scale;
   train_images_.resize(data_.train.size());
 
+  if (cfg_.ckpt.empty() && !cfg_.eval_only) {  // an unfinished run of the same options in result_dir
+    if (const std::optional<ResumePoint> rp = find_resume_point(cfg_)) {
+      cfg_.ckpt = rp->ckpt.string();
+      log_info("resuming the unfinished training in " + cfg_.result_dir + " (--restart starts over)");
+    }
+  }
   Checkpoint ck;
-  bool resume = !cfg_.ckpt.empty();
+  const bool resume = !cfg_.ckpt.empty();
   if (resume) {
     ck = load_checkpoint(cfg_.ckpt);
     VG_CHECK(ck.gaussians.max_sh_degree() == cfg_.sh_degree, cfg_.ckpt, ": checkpoint has SH degree ",
@@ -81,20 +96,34 @@ void Trainer::setup() {
     log_info("initialised " + std::to_string(g_.size()) + " Gaussians (" + cfg_.init_type + "), scene scale " +
              std::to_string(scene_scale_));
   }
-  for (int i = 0; i < Gaussians::kGroups; ++i) {
-    if (resume && ck.adam[i].exp_avg.defined()) {
-      adam_[i].exp_avg = ck.adam[i].exp_avg.to(device_);
-      adam_[i].exp_avg_sq = ck.adam[i].exp_avg_sq.to(device_);
-      adam_[i].step = ck.adam[i].step;
-    } else {
-      adam_[i] = adam_init(g_.group(i));
-    }
-  }
+  for (int i = 0; i < Gaussians::kGroups; ++i) adam_[i] = adam_init(g_.group(i));
   strategy_ = std::make_unique<DefaultStrategy>(cfg_.strategy, scene_scale_, cfg_.seed + start_step_);
-  if (resume && ck.strategy.grad2d.defined()) {
+  run_id_ = resume && !ck.run_id.empty() ? ck.run_id : new_run_id();
+  if (resume) resume_state(ck);
+}
+
+// The optimiser, strategy and bookkeeping state a checkpoint carries beyond the Gaussians.
+void Trainer::resume_state(const Checkpoint& ck) {
+  for (int i = 0; i < Gaussians::kGroups; ++i) {
+    if (!ck.adam[i].exp_avg.defined()) continue;
+    adam_[i].exp_avg = ck.adam[i].exp_avg.to(device_);
+    adam_[i].exp_avg_sq = ck.adam[i].exp_avg_sq.to(device_);
+    adam_[i].step = ck.adam[i].step;
+  }
+  if (ck.strategy.grad2d.defined()) {
     strategy_->state().grad2d = ck.strategy.grad2d.to(device_);
     strategy_->state().count = ck.strategy.count.to(device_);
   }
+  if (!ck.strategy_rng.empty()) {  // older checkpoints: the strategy reseeds from seed + step
+    std::istringstream is(ck.strategy_rng);
+    is >> strategy_->rng();
+    VG_CHECK(!is.fail(), cfg_.ckpt, ": bad strategy random-number state");
+  }
+  remove_stale_temp_files(fs::path(cfg_.result_dir) / "ckpts");  // a checkpoint cut short by a kill
+  // This run's earlier periodic checkpoints, so that only the last two are kept.
+  for (const auto& [step, path] : list_checkpoints(cfg_.result_dir))
+    if (step < start_step_ && !is_listed(cfg_.save_steps, step) && checkpoint_run_id(path) == run_id_)
+      rolling_.push_back(step);
 }
 
 // gsplat draws views from a DataLoader reshuffled every epoch; here epoch e uses a permutation
@@ -212,7 +241,30 @@ void Trainer::save_checkpoint_at(int step) {
   ck.strategy = strategy_->state();
   ck.scene_scale = scene_scale_;
   ck.config_json = cfg_.to_json();
+  std::ostringstream rng;
+  rng << strategy_->rng();
+  ck.strategy_rng = rng.str();
+  ck.run_id = run_id_;
   save_checkpoint(checkpoint_path(step), ck);
+  last_ckpt_ = checkpoint_path(step);
+  last_save_ = std::chrono::steady_clock::now();
+}
+
+// --save-every N steps or --save-every-min M minutes since the last checkpoint.
+bool Trainer::periodic_save_due(int step) const {
+  if (cfg_.save_every > 0 && (step + 1) % cfg_.save_every == 0) return true;
+  return cfg_.save_every_min > 0 &&
+         std::chrono::steady_clock::now() - last_save_ >= std::chrono::duration<double>(60.0 * cfg_.save_every_min);
+}
+
+// A periodic (or interrupt) checkpoint of `step` was written: drop this run's older ones beyond two.
+void Trainer::keep_rolling(int step) {
+  rolling_.push_back(step);
+  while (rolling_.size() > 2) {
+    std::error_code ec;
+    fs::remove(checkpoint_path(rolling_.front()), ec);
+    rolling_.erase(rolling_.begin());
+  }
 }
 
 std::string Trainer::checkpoint_path(int step) const {
@@ -224,12 +276,16 @@ void Trainer::stop_on_interrupt(int step, bool saved, double elapsed) {
   if (!saved) {
     save_train_stats(step, elapsed);
     save_checkpoint_at(step);
+    keep_rolling(step);
   }
   if (tb_) tb_->flush();
   interrupt_step_ = step;
+  interrupt_signal_ = vg::interrupt_signal();
   interrupt_ckpt_ = checkpoint_path(step);
+  write_train_status(cfg_.result_dir, "interrupted", run_id_, step);
   log_warn("interrupted at step " + std::to_string(step + 1) + " of " + std::to_string(cfg_.max_steps) +
-           ": checkpoint " + interrupt_ckpt_ + "; resume with: " + resume_command(cfg_, interrupt_ckpt_));
+           ": checkpoint " + interrupt_ckpt_ + "; resume with: " +
+           (resume_cmd_.empty() ? resume_command(cfg_, interrupt_ckpt_) : resume_cmd_));
 }
 
 void Trainer::save_ply_at(int step) {
@@ -253,6 +309,59 @@ void Trainer::render_traj(int step) {
   }
 }
 
+// The progress bar's fields after `step`: loss, SH degree, Gaussians, peak GPU memory.
+std::string Trainer::progress_fields(float loss, int step) const {
+  char fields[160];
+  std::snprintf(fields, sizeof fields, "loss=%.4f sh=%d GS=%s", loss,
+                std::min(step / cfg_.sh_degree_interval, cfg_.sh_degree), fmt_count(g_.size()).c_str());
+  std::string f = fields;
+  if (device_.is_cuda()) {
+    char mem[32];
+    std::snprintf(mem, sizeof mem, " mem=%.2fGB", peak_mem_gb(device_));
+    f += mem;
+  }
+  return f;
+}
+
+// Checkpoints due after `step` (--save-steps, the last step, --save-every/-min); true when one was written.
+bool Trainer::save_points(int step, double elapsed) {
+  const bool listed = is_listed(cfg_.save_steps, step) || step == cfg_.max_steps - 1;
+  const bool periodic = !listed && periodic_save_due(step);
+  if (listed) save_train_stats(step, elapsed);
+  if (listed || periodic) save_checkpoint_at(step);
+  if (periodic) keep_rolling(step);
+  return listed || periodic;
+}
+
+// PLY, evaluation (+ its TensorBoard scalars) and trajectory video due after `step`.
+void Trainer::output_points(int step, std::optional<EvalStats>& last) {
+  const bool last_step = step == cfg_.max_steps - 1;
+  if (cfg_.save_ply && (is_listed(cfg_.ply_steps, step) || last_step)) save_ply_at(step);
+  if (is_listed(cfg_.eval_steps, step)) {
+    last = evaluate(step);
+    if (tb_) {  // simple_trainer.eval's "val/<metric>" scalars
+      tb_->add_scalar("val/psnr", last->psnr, step);
+      tb_->add_scalar("val/ssim", last->ssim, step);
+      if (last->lpips) tb_->add_scalar("val/lpips", *last->lpips, step);
+      tb_->add_scalar("val/ellipse_time", last->ellipse_time, step);
+      tb_->add_scalar("val/num_GS", static_cast<double>(last->num_gs), step);
+      tb_->flush();
+    }
+  }
+  if (is_listed(cfg_.eval_steps, step) || last_step) render_traj(step);  // gsplat: after each eval
+}
+
+// One line for an allocation that failed in `step`: what, where, what survives, what to change.
+void Trainer::rethrow_out_of_memory(const std::exception& e, int step) const {
+  const bool host = dynamic_cast<const std::bad_alloc*>(&e) != nullptr;
+  std::string msg = "out of memory in training step " + std::to_string(step + 1) + " (" + fmt_count(g_.size()) +
+                    " Gaussians): " + (host ? "out of host memory (std::bad_alloc)" : e.what());
+  msg += last_ckpt_.empty() ? "; no checkpoint was written yet" : "; the last checkpoint " + last_ckpt_ + " is intact";
+  msg += "; to fit: a larger --data-factor (now " + std::to_string(cfg_.data_factor) +
+         "), fewer Gaussians (a higher --grow-grad2d or --prune-opa)" + (device_.is_cuda() ? ", or --device cpu" : "");
+  throw OutOfMemory(msg);
+}
+
 std::optional<EvalStats> Trainer::run() {
   fs::create_directories(cfg_.result_dir);
   if (cfg_.eval_only) {
@@ -262,56 +371,42 @@ std::optional<EvalStats> Trainer::run() {
     return st;
   }
   write_file_atomic(fs::path(cfg_.result_dir) / "cfg.yml", cfg_.to_yaml());
+  write_train_status(cfg_.result_dir, "running", run_id_, start_step_);
   if (device_.is_cuda()) cuda_reset_peak_memory(device_.index);
   std::optional<EvalStats> last;
   if (cfg_.tb_every > 0) tb_ = std::make_unique<TbEventWriter>(fs::path(cfg_.result_dir) / "tb");
   interrupt_ckpt_.clear();
   interrupt_step_ = -1;
+  if (!cfg_.ckpt.empty()) last_ckpt_ = cfg_.ckpt;
+  last_save_ = std::chrono::steady_clock::now();
   InterruptGuard guard;  // Ctrl-C: finish the step, checkpoint, return (a second one exits at once)
   ProgressBar bar("train", cfg_.max_steps);
   float loss = NAN;
   for (int step = start_step_; step < cfg_.max_steps; ++step) {
     bool read = step % 10 == 0 || step == cfg_.max_steps - 1;
-    float l = train_step(step, read);
-    if (read) loss = l;
-    if (tb_ && step % cfg_.tb_every == 0) log_tensorboard(step);
-    char fields[160];
-    std::snprintf(fields, sizeof fields, "loss=%.4f sh=%d GS=%s", loss,
-                  std::min(step / cfg_.sh_degree_interval, cfg_.sh_degree), fmt_count(g_.size()).c_str());
-    std::string f = fields;
-    if (device_.is_cuda()) {
-      char mem[32];
-      std::snprintf(mem, sizeof mem, " mem=%.2fGB", peak_mem_gb(device_));
-      f += mem;
+    bool saved = false;
+    try {
+      float l = train_step(step, read);
+      if (read) loss = l;
+      if (tb_ && step % cfg_.tb_every == 0) log_tensorboard(step);
+      bar.update(step + 1, progress_fields(loss, step));
+      saved = save_points(step, bar.elapsed_seconds());
+      output_points(step, last);
+    } catch (const OutOfMemory& e) {
+      rethrow_out_of_memory(e, step);
+    } catch (const std::bad_alloc& e) {
+      rethrow_out_of_memory(e, step);
     }
-    bar.update(step + 1, f);
-    bool last_step = step == cfg_.max_steps - 1;
-    const bool save = is_listed(cfg_.save_steps, step) || last_step;
-    if (save) {
-      save_train_stats(step, bar.elapsed_seconds());
-      save_checkpoint_at(step);
-    }
-    if (cfg_.save_ply && (is_listed(cfg_.ply_steps, step) || last_step)) save_ply_at(step);
-    if (is_listed(cfg_.eval_steps, step)) {
-      last = evaluate(step);
-      if (tb_) {  // simple_trainer.eval's "val/<metric>" scalars
-        tb_->add_scalar("val/psnr", last->psnr, step);
-        tb_->add_scalar("val/ssim", last->ssim, step);
-        if (last->lpips) tb_->add_scalar("val/lpips", *last->lpips, step);
-        tb_->add_scalar("val/ellipse_time", last->ellipse_time, step);
-        tb_->add_scalar("val/num_GS", static_cast<double>(last->num_gs), step);
-        tb_->flush();
-      }
-    }
-    if (is_listed(cfg_.eval_steps, step) || last_step) render_traj(step);  // gsplat: after each eval
     if (on_step_) on_step_(step);
-    if (vg::interrupted() && !last_step) {  // the signal flag (core/interrupt.h), not this->interrupted()
+    if (vg::interrupted() && step != cfg_.max_steps - 1) {  // the signal flag (core/interrupt.h)
       bar.finish();
-      stop_on_interrupt(step, save, bar.elapsed_seconds());
+      stop_on_interrupt(step, saved, bar.elapsed_seconds());
       return last;
     }
   }
   bar.finish();
+  if (start_step_ == cfg_.max_steps) output_points(cfg_.max_steps - 1, last);  // resumed after the last checkpoint
+  write_train_status(cfg_.result_dir, "complete", run_id_, cfg_.max_steps);
   return last;
 }
 

@@ -3,6 +3,7 @@
 // backward -> Adam on the six parameter groups (means lr decays exponentially) -> DefaultStrategy
 // accumulate/refine. Writes cfg.yml, checkpoints, PLYs, evaluation renders and stats into result_dir.
 #pragma once
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -22,6 +23,7 @@
 namespace vg {
 
 class Lpips;
+struct Checkpoint;
 
 struct EvalStats {
   int step = 0;
@@ -42,7 +44,9 @@ Render render_view(const Gaussians& g, const Camera& cam, int sh_degree, const T
 
 class Trainer {
  public:
-  // Loads the dataset named by cfg.data_dir, initialises the Gaussians (or restores cfg.ckpt).
+  // Loads the dataset named by cfg.data_dir, initialises the Gaussians (or restores cfg.ckpt). Without
+  // cfg.ckpt, an unfinished run in cfg.result_dir of the same options is resumed from its newest
+  // checkpoint (splat/train_resume.h; cfg.restart starts over).
   explicit Trainer(TrainConfig cfg);
   // The same with an already loaded dataset.
   Trainer(TrainConfig cfg, Dataset data);
@@ -51,7 +55,8 @@ class Trainer {
   // cfg.eval_only: evaluates the checkpoint's model; otherwise trains from start_step() to max_steps,
   // saving and evaluating at the configured steps. Returns the last evaluation (if any ran).
   // SIGINT/SIGTERM during training (core/interrupt.h) end it after the current step with a checkpoint
-  // of that step and a log line naming the resume command; interrupted() then says so.
+  // of that step and a log line naming the resume command; interrupted() then says so. Out of memory
+  // during a step: one vg::Error line naming the step, the allocation and what to change.
   std::optional<EvalStats> run();
   // One optimisation step (0-based `step`); returns the loss when `read_loss`, else NaN.
   float train_step(int step, bool read_loss);
@@ -79,6 +84,10 @@ class Trainer {
   int interrupt_step() const { return interrupt_step_; }
   // ckpts/ckpt_<step>.safetensors of this run.
   std::string checkpoint_path(int step) const;
+  // The command that continues this run after an interrupt (default: resume_command(cfg, ckpt)).
+  void set_resume_command(std::string cmd) { resume_cmd_ = std::move(cmd); }
+  int interrupt_signal() const { return interrupt_signal_; }
+  const std::string& run_id() const { return run_id_; }
 
  private:
   void setup();
@@ -88,6 +97,13 @@ class Trainer {
   void save_ply_at(int step);
   void log_tensorboard(int step);
   void stop_on_interrupt(int step, bool saved, double elapsed);
+  bool periodic_save_due(int step) const;
+  bool save_points(int step, double elapsed);
+  std::string progress_fields(float loss, int step) const;
+  void output_points(int step, std::optional<EvalStats>& last);
+  void keep_rolling(int step);
+  void resume_state(const Checkpoint& ck);
+  [[noreturn]] void rethrow_out_of_memory(const std::exception& e, int step) const;
   const Lpips* lpips(std::string& reason);
 
   TrainConfig cfg_;
@@ -111,6 +127,12 @@ class Trainer {
   std::function<void(int)> on_step_;
   std::string interrupt_ckpt_;         // set when a signal stopped run()
   int interrupt_step_ = -1;
+  int interrupt_signal_ = 0;
+  std::string resume_cmd_;
+  std::string run_id_;                 // this training run (kept across resumptions)
+  std::string last_ckpt_;              // newest checkpoint of this run (named in out-of-memory errors)
+  std::vector<int> rolling_;           // steps of this run's --save-every / interrupt checkpoints, oldest first
+  std::chrono::steady_clock::time_point last_save_;
 };
 
 }  // namespace vg

@@ -182,7 +182,7 @@ RegisterOps reg([](std::vector<OpCase>& cases) {
   cases.push_back({"kp_deform_conv/aliked_block3_conv1", [](Device d) { return run_aliked_dcn_layer(d); }, 1e-5});
   for (auto [H, W, r] : {std::tuple{40, 57, 4}, std::tuple{33, 29, 2}, std::tuple{8, 64, 0}})
     cases.push_back({"kp_simple_nms/" + std::to_string(H) + "x" + std::to_string(W) + "r" + std::to_string(r),
-                     [=](Device d) { return run_simple_nms(d, H, W, r, 90u + r); }, 0.0});
+                     [H = H, W = W, r = r](Device d) { return run_simple_nms(d, H, W, r, 90u + r); }, 0.0});
   for (int i = 0; i < 2; ++i) {
     const std::string n = std::to_string(i);
     cases.push_back({"kp_superpoint_dense/fp32/image" + n,

@@ -206,7 +206,7 @@ RegisterOps reg([](std::vector<OpCase>& cases) {
                                  std::tuple{4, 4, 9, 40, 8}, std::tuple{2, 2, 33, 17, 16}}) {
     const std::string name = "tracker_mha/M" + std::to_string(M) + "H" + std::to_string(H) + "Lq" +
                              std::to_string(Lq) + "Lk" + std::to_string(Lk) + "D" + std::to_string(D);
-    cases.push_back({name, [=](Device d) { return run_mha(d, M, H, Lq, Lk, D, 71u + Lq); }, 1e-5});
+    cases.push_back({name, [=, M = M, H = H, Lq = Lq, Lk = Lk, D = D](Device d) { return run_mha(d, M, H, Lq, Lk, D, 71u + Lq); }, 1e-5});
   }
   cases.push_back({"tracker_predictor/coarse/fp32",
                    [](Device d) { return run_predictor(d, coarse_case(), Precision::F32, 5u); }, 1e-4});

@@ -197,9 +197,12 @@ RegisterOps reg([](std::vector<OpCase>& cases) {
                                     std::tuple{1, 300, 4, 32, false}, std::tuple{1, 70, 2, 128, false}}) {
       const std::string name = "vggt_attention/" + ps + "/B" + std::to_string(B) + "N" + std::to_string(N) + "D" +
                                std::to_string(D) + (rope ? "/rope" : "");
-      cases.push_back({name, [=](Device d) { return run_attention(d, B, N, H, D, rope, p, false, 51u + N); }, tol});
-      if (p != Precision::F32 && D == 64)
-        cases.push_back({name + "/fa2", [=](Device d) { return run_attention(d, B, N, H, D, rope, p, true, 51u + N); }, tol});
+      // Structured bindings captured by name (clang before 16 cannot capture them implicitly).
+      auto run = [=, B = B, N = N, H = H, D = D, rope = rope](bool fa2) {
+        return [=](Device d) { return run_attention(d, B, N, H, D, rope, p, fa2, 51u + N); };
+      };
+      cases.push_back({name, run(false), tol});
+      if (p != Precision::F32 && D == 64) cases.push_back({name + "/fa2", run(true), tol});
     }
   }
   cases.push_back({"vggt_layer_norm/2048", [](Device d) { return run_layer_norm(d, 77, 2048, 61u); }, 1e-5});
