@@ -25,13 +25,16 @@ std::string mib(size_t b) {
   return buf;
 }
 
-size_t pool_used(int device) {
+// One attribute of the device's default memory pool (bytes).
+size_t pool_attribute(int device, cudaMemPoolAttr attr) {
   cudaMemPool_t pool;
   VG_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
   uint64_t v = 0;
-  VG_CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemCurrent, &v));
+  VG_CUDA_CHECK(cudaMemPoolGetAttribute(pool, attr, &v));
   return v;
 }
+
+size_t pool_used(int device) { return pool_attribute(device, cudaMemPoolAttrUsedMemCurrent); }
 
 [[noreturn]] void out_of_memory(int device, size_t bytes, const std::string& why) {
   size_t used = 0, total = 0;
@@ -85,13 +88,7 @@ void cuda_memset_zero(void* p, size_t bytes) {
 
 void cuda_synchronize() { VG_CUDA_CHECK(cudaDeviceSynchronize()); }
 
-size_t cuda_peak_memory(int device) {
-  cudaMemPool_t pool;
-  VG_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
-  uint64_t v = 0;
-  VG_CUDA_CHECK(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemHigh, &v));
-  return v;
-}
+size_t cuda_peak_memory(int device) { return pool_attribute(device, cudaMemPoolAttrUsedMemHigh); }
 
 void cuda_reset_peak_memory(int device) {
   cudaMemPool_t pool;
