@@ -11,6 +11,7 @@
 #include "io/colmap.h"
 #include "io/image.h"
 #include "io/jpeg_write.h"
+#include "io/npy.h"
 #include "io/ply.h"
 #include "io/safetensors.h"
 #include "io/splat_formats.h"
@@ -85,6 +86,42 @@ void text_seeds() {
   seed("strecha", "camera", "2759.48 0 1520.69\n0 2764.16 1006.81\n0 0 1\n0 0 0\n"
        "0.450927 -0.0945642 -0.887537\n-0.892535 -0.0401974 -0.449183\n0.00679989 0.994707 -0.102528\n"
        "-7.6 -1.1 3.2\n3072 2048\n");
+}
+
+// LLFF poses (identity camera-to-world, moving along x) for the npy target's two 4x3 images (H 3, W 4, f 4)
+// as .npy 1.0 and 2.0, and a Fortran-order float32 array.
+void npy_seeds() {
+  std::vector<double> rows;
+  for (int i = 0; i < 2; ++i)
+    for (double v : {0., 1., 0., 0.1 * i, 3., 1., 0., 0., 0., 4., 0., 0., -1., 0., 4., 1., 9.}) rows.push_back(v);
+  const std::string v1 = npy_bytes({2, 17}, rows);
+  seeds_with_selector("npy", "poses_v1", v1, 2);
+  const std::string v2 = std::string("\x93NUMPY\x02\x00", 8) + v1.substr(8, 2) + std::string(2, '\0') + v1.substr(10);
+  seeds_with_selector("npy", "poses_v2", v2, 2);
+  const std::string f4_header = "{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }\n";
+  std::string f4 = std::string("\x93NUMPY\x01\x00", 8) + char(f4_header.size()) + '\0' + f4_header;
+  for (int i = 0; i < 6; ++i) f4 += std::string("\0\0\x80\x3f", 4);  // 1.0f
+  seeds_with_selector("npy", "fortran_f4", f4, 1);
+}
+
+// A little-endian TIFF: IFD0 {Make "C", ExifIFD} -> Exif IFD {FocalLength 24/1, FocalLengthIn35mmFilm 35,
+// FocalPlaneXResolution 4000/1, unit inch, PixelXDimension 6000}; raw (selector 1) and in a JPEG APP1 (selector 0).
+void exif_seeds() {
+  auto le = [](uint32_t v, int n) { std::string b; for (int i = 0; i < n; ++i) b += char(v >> (8 * i)); return b; };
+  auto entry = [&](int tag, int type, uint32_t count, const std::string& v) {
+    return le(tag, 2) + le(type, 2) + le(count, 4) + v + std::string(4 - v.size(), '\0');
+  };
+  const uint32_t exif_off = 8 + 2 + 24 + 4, data_off = exif_off + 2 + 5 * 12 + 4;
+  std::string t = "II" + le(42, 2) + le(8, 4) + le(2, 2) + entry(0x010F, 2, 2, std::string("C\0", 2)) +
+                  entry(0x8769, 4, 1, le(exif_off, 4)) + le(0, 4);
+  t += le(5, 2) + entry(0x920A, 5, 1, le(data_off, 4)) + entry(0xA405, 3, 1, le(35, 2)) +
+       entry(0xA20E, 5, 1, le(data_off + 8, 4)) + entry(0xA210, 3, 1, le(2, 2)) + entry(0xA002, 4, 1, le(6000, 4)) +
+       le(0, 4) + le(24, 4) + le(1, 4) + le(4000, 4) + le(1, 4);
+  seed("exif", "tiff_le", std::string(1, '\1') + t);
+  const std::string app1 = std::string("Exif\0\0", 6) + t;
+  const size_t len = app1.size() + 2;
+  seed("exif", "jpeg_app1", std::string("\0\xFF\xD8\xFF\xE1", 5) + char(len >> 8) + char(len & 0xFF) + app1 +
+                                "\xFF\xD9");
 }
 
 Gaussians small_gaussians(int n, int sh_degree) {
@@ -174,6 +211,8 @@ int main(int argc, char** argv) {
     vg::image_seeds();
     vg::colmap_seeds();
     vg::text_seeds();
+    vg::npy_seeds();
+    vg::exif_seeds();
     vg::splat_seeds();
     vg::weights_seeds();
     vg::video_seeds();

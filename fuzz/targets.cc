@@ -18,7 +18,8 @@ const std::vector<Target>& targets() {
     std::vector<Target> t = {{"image", image},     {"colmap_bin", colmap_bin}, {"colmap_txt", colmap_txt},
                              {"transforms", transforms}, {"strecha", strecha}, {"ply", ply},
                              {"splat", splat},     {"spz", spz},               {"safetensors", safetensors},
-                             {"torch", torch},     {"checkpoint", checkpoint}, {"mapper_cache", mapper_cache}};
+                             {"torch", torch},     {"checkpoint", checkpoint}, {"mapper_cache", mapper_cache},
+                             {"npy", npy},     {"exif", exif}};
     if (video_supported()) t.push_back({"video", video});
     return t;
   }();

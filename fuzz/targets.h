@@ -45,6 +45,8 @@ void colmap_bin(std::string_view bytes);
 void colmap_txt(std::string_view bytes);
 void transforms(std::string_view bytes);
 void strecha(std::string_view bytes);
+void npy(std::string_view bytes);
+void exif(std::string_view bytes);
 void ply(std::string_view bytes);
 void splat(std::string_view bytes);
 void spz(std::string_view bytes);

@@ -1,8 +1,12 @@
-// Fuzz targets of the dataset parsers: images, COLMAP models, transforms.json, Strecha .camera files.
+// Fuzz targets of the dataset parsers: images, COLMAP models, transforms.json, Strecha .camera files, .npy
+// and LLFF scenes.
 #include "core/error.h"
 #include "fuzz/targets.h"
 #include "io/colmap.h"
+#include "io/dataset_sources.h"
+#include "io/exif.h"
 #include "io/image.h"
+#include "io/npy.h"
 #include "io/strecha.h"
 #include "io/transforms.h"
 
@@ -61,6 +65,33 @@ void transforms(std::string_view bytes) {
 
 void strecha(std::string_view bytes) {
   read_strecha_camera(scratch_file("0000.jpg.camera", bytes));
+}
+
+// Selector bit 0 clear: the .npy parser on the bytes; set: the bytes as the poses_bounds.npy of an LLFF scene
+// whose images/ holds two 4x3 PNGs (0.png, 1.png), read as a dataset source.
+void npy(std::string_view bytes) {
+  if (!(selector(bytes) & 1)) {
+    parse_npy(bytes, "fuzz.npy");
+    return;
+  }
+  static const bool images_written = [] {
+    fs::create_directories(scratch_dir() / "llff" / "images");
+    Image img;
+    img.width = 4, img.height = 3, img.channels = 3;
+    img.pixels.assign(36, 0.5f);
+    for (const char* name : {"0.png", "1.png"}) scratch_file(fs::path("llff") / "images" / name, png_bytes(img));
+    return true;
+  }();
+  (void)images_written;
+  scratch_file(fs::path("llff") / "poses_bounds.npy", bytes);
+  detail::read_scene(scratch_dir() / "llff");
+}
+
+// JPEG markers -> APP1 EXIF -> TIFF IFDs, then the focal prior; bad bytes must give nullopt, never a throw.
+void exif(std::string_view bytes) {
+  const unsigned char s = selector(bytes);
+  const auto e = (s & 1) ? parse_exif_tiff(bytes) : parse_jpeg_exif(bytes);
+  if (e) (void)exif_focal_px(*e, 1 + (s >> 1), 64);
 }
 
 }  // namespace vg::fuzz

@@ -319,6 +319,35 @@ TEST(Strategy, GrowDuplicatesThenSplitsThenPrunes) {
   EXPECT_NE(row(g.means, 3), row(g.means, 4));  // two independent samples
 }
 
+// --max-gaussians: of six duplicate candidates only the two with the highest mean gradient grow (cap 8).
+TEST(Strategy, MaxGaussiansKeepsTheHighestGradientCandidates) {
+  StrategyConfig cfg;
+  cfg.refine_start_iter = 0;
+  cfg.refine_every = 1;
+  cfg.max_gaussians = 8;
+  DefaultStrategy s(cfg, 1.0f, 9);
+  Adam6 adam;
+  Gaussians g = small_opaque(6, adam);
+  std::vector<float> sh0;
+  for (int i = 0; i < 6; ++i) sh0.insert(sh0.end(), 3, static_cast<float>(i));
+  g.sh0 = Tensor::from_vector<float>(sh0, {6, 3});
+  // Mean gradients 0.3, 0.6, 0.1, 0.5, 0.2, 0.4 (all above grow_grad2d): rows 1 and 3 are the top two.
+  Tensor v = Tensor::from_vector<float>({0.3f, 0, 0.6f, 0, 0.1f, 0, 0.5f, 0, 0.2f, 0, 0.4f, 0}, {6, 2});
+  s.step_post_backward_accumulate(v, Tensor::from_vector(std::vector<int32_t>(12, 2), {6, 2}), 2, 2);
+  RefineStats st = s.step_post_optimizer(1, g, adam);
+  EXPECT_EQ(st.duplicated, 2);
+  EXPECT_EQ(st.pruned, 0);
+  ASSERT_EQ(g.size(), 8);
+  EXPECT_EQ(row(g.sh0, 6), std::vector<float>(3, 1.0f));
+  EXPECT_EQ(row(g.sh0, 7), std::vector<float>(3, 3.0f));
+  // At the cap nothing grows any more.
+  s.step_post_backward_accumulate(Tensor::full({8, 2}, 1.0f),
+                                  Tensor::from_vector(std::vector<int32_t>(16, 2), {8, 2}), 2, 2);
+  st = s.step_post_optimizer(2, g, adam);
+  EXPECT_EQ(st.duplicated + st.split, 0);
+  EXPECT_EQ(g.size(), 8);
+}
+
 TEST(Strategy, RefineFlagsMatchTheRules) {
   DefaultStrategy s({}, 1.0f, 0);
   Adam6 adam;

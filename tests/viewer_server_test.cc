@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <set>
+#include <thread>
 #include <cstdio>
 #include <random>
 #include <fstream>
@@ -26,6 +29,8 @@
 #include "test_util.h"
 #include "viewer/scene.h"
 #include "viewer/server.h"
+#include "viewer/training.h"
+#include "splat/trainer.h"
 
 namespace vg {
 namespace {
@@ -113,6 +118,57 @@ TEST_F(ViewerServerTest, ServesOnlyThePageTheApiAndTheScene) {
                           "/scene/", "/api/other", "/api/../secret.txt", "/index.html/..", "/..", "/.",
                           "//etc/passwd", "/etc/passwd", "/%00"})
     EXPECT_EQ(http_status(port, bad), 404) << bad;
+}
+
+// `train --viewer`: while a (CPU) training runs, api/step moves through multiples of --viewer-every and
+// the served PLY is the trainer's current model (the page reloads it when api/step changes).
+TEST_F(ViewerServerTest, TrainingViewerPublishesTheNewestSplatsEveryNSteps) {
+  test::TempDir dir{"viewer_live"};
+  demo::SceneOptions so;
+  so.width = so.height = 32;
+  so.n_train = 6;
+  so.n_test = 2;
+  demo::write_scene(dir.path / "data", so);
+  TrainConfig c = demo::train_config(dir.path / "data", dir.path / "run", 100, "cpu");
+  c.init_num_pts = 300;
+  c.lpips_weights.clear();
+  Trainer t(c);
+  t.set_verbose(false);
+  TrainingViewerOptions vo;
+  vo.port = 0;
+  vo.every = 20;
+  TrainingViewer live(t, vo);
+  const std::string url = live.url();
+  const int port = std::stoi(url.substr(url.rfind(':') + 1));
+  std::string body, first_ply;
+  ASSERT_EQ(http_status(port, "/api/scene", &body), 200);
+  EXPECT_NE(body.find("\"live\":true"), std::string::npos) << body;
+  ASSERT_EQ(http_status(port, "/scene/scene.ply", &first_ply), 200);
+  std::atomic<bool> done{false};
+  std::set<int> seen;
+  std::thread poll([&] {
+    std::string b;
+    while (!done) {
+      if (http_status(port, "/api/step", &b) == 200) {
+        const auto j = nlohmann::json::parse(b, nullptr, false);
+        if (j.is_object() && j.contains("step") && j["step"].is_number_integer()) seen.insert(j["step"].get<int>());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  });
+  t.run();
+  done = true;
+  poll.join();
+  ASSERT_EQ(http_status(port, "/api/step", &body), 200);
+  EXPECT_NE(body.find("\"step\":100"), std::string::npos) << body;
+  for (int s : seen) EXPECT_EQ(s % 20, 0) << "published at step " << s;
+  std::string ply;
+  ASSERT_EQ(http_status(port, "/scene/scene.ply", &ply), 200);
+  EXPECT_NE(ply, first_ply);
+  write_text(dir.path / "served.ply", ply);
+  const Gaussians served = read_ply_3dgs(dir.path / "served.ply");
+  EXPECT_EQ(served.size(), t.gaussians().size());
+  std::printf("live viewer: api/step values seen while training: %zu (last 100)\n", seen.size());
 }
 
 TEST_F(ViewerServerTest, PortInUseIsOneClearError) {

@@ -10,11 +10,11 @@ JOBS=${VGSPLAT_JOBS:-$(nproc)}
 REGEX=${1:-}
 # Left out by default (VGSPLAT_SANITIZE_ALL=1 runs them too): the CUDA-vs-CPU cases (skipped without a GPU, each still
 # builds its CPU reference), the end-to-end SfM / refinement / training / rendering / browser tests (minutes each
-# under ASan: Refine.RecoversPerturbedCameras alone takes 14 min), timing cases, and two whose tolerances the clang -O1
+# under ASan: Refine.RecoversPerturbedCameras alone takes 14 min; the kill/resume script resume_kill over 10 min), timing cases, and two whose tolerances the clang -O1
 # build misses (BundleAdjustment.Converges..., Refine.PlacesPointsFromDepth: numerics, no sanitizer report); the
 # binaries holding only such tests are not built. Their parsers and building blocks run here.
 SKIP_BINARIES='^(backend_ops|refine|refine_pipeline|sfm_pipeline|vggt_export|mapper|viewer_browser|demo_scene)_test$'
-SLOW='BackendOps|^Refine|RefinePipeline|GuidedMatching|^Mapper\.|SfmPipeline|RenderCmdTest|Trainer|InterruptTrain|VggtExport|^Sift\.|Timing|Speed|BundleAdjustment\.Converges|ResumeTrain|DemoScene|ViewerBrowser|SplatFormat\.ExportsRender|_NOT_BUILT$'
+SLOW='BackendOps|^Refine|RefinePipeline|GuidedMatching|^Mapper\.|SfmPipeline|RenderCmdTest|Trainer|InterruptTrain|VggtExport|^Sift\.|Timing|Speed|BundleAdjustment\.Converges|ResumeTrain|DemoScene|ViewerBrowser|SplatFormat\.ExportsRender|^resume_kill$|_NOT_BUILT$'
 [ -z "${VGSPLAT_SANITIZE_ALL:-}" ] || SLOW='^$' SKIP_BINARIES='^$'  # _NOT_BUILT: gtest placeholders of skipped binaries
 if [ ! -f "$BUILD/build.ninja" ]; then
   ARGS=(-DCMAKE_BUILD_TYPE=Release -DVGSPLAT_CUDA=OFF -DVGSPLAT_BENCH=OFF -DVGSPLAT_SANITIZE=address,undefined)

@@ -16,7 +16,8 @@ void register_render(CLI::App& app) {
   auto out = std::make_shared<std::string>();
   auto factor = std::make_shared<int>(0);
   cmd->add_option("model", *model, "3DGS PLY (world coordinates) or ckpt_<step>.safetensors")->required();
-  cmd->add_option("--data-dir", *data_dir, "The dataset it was trained on (COLMAP or transforms.json)")->required();
+  cmd->add_option("--data-dir", *data_dir, "The dataset it was trained on (COLMAP, transforms.json or LLFF)")
+      ->required();
   cmd->add_option("--data-factor", *factor, "Image downscale factor (default: the checkpoint's, else 4)");
   cmd->add_option("--split", opt->split, "Cameras to render: test, train or all")->capture_default_str();
   cmd->add_option("--traj", opt->traj, "Render along a trajectory instead: interp, ellipse or spiral");

@@ -35,6 +35,7 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
   cmd->add_flag("--antialiased", c.antialiased, "Mip-Splatting style antialiased rasterization");
   cmd->add_flag("--absgrad", c.strategy.absgrad, "Use absolute gradients for densification (AbsGS)");
   cmd->add_option("--grow-grad2d", c.strategy.grow_grad2d);
+  cmd->add_option("--max-gaussians", c.strategy.max_gaussians, "Cap on the Gaussians densification grows (0: none)");
   cmd->add_option("--seed", c.seed, "Trainer seed")->capture_default_str();
   cmd->add_option("--lpips-weights", c.lpips_weights, "LPIPS weights (safetensors); default $VGSPLAT_LPIPS_WEIGHTS");
 }

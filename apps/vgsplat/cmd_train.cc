@@ -46,6 +46,9 @@ void add_strategy_options(CLI::App* cmd, StrategyConfig& s) {
   cmd->add_option("--pause-refine-after-reset", s.pause_refine_after_reset);
   cmd->add_flag("--absgrad", s.absgrad, "Use absolute gradients for densification (AbsGS)");
   cmd->add_flag("--revised-opacity", s.revised_opacity, "Revised opacity after splitting (arXiv:2404.06109)");
+  cmd->add_option("--max-gaussians", s.max_gaussians,
+                  "Densification stops growing at this many Gaussians, keeping the highest-gradient candidates "
+                  "(0: no cap)")->capture_default_str();
 }
 
 }  // namespace
@@ -54,7 +57,7 @@ void register_train(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train 3D Gaussian Splatting (gsplat simple_trainer default)");
   auto cfg = std::make_shared<TrainConfig>();
   auto bkgd = std::make_shared<std::string>("black");
-  cmd->add_option("--data-dir", cfg->data_dir, "Dataset folder (COLMAP or transforms.json)")->required();
+  cmd->add_option("--data-dir", cfg->data_dir, "Dataset folder (COLMAP, transforms.json or LLFF)")->required();
   cmd->add_option("--result-dir", cfg->result_dir, "Output folder")->capture_default_str();
   cmd->add_option("--data-factor", cfg->data_factor, "Downsample the images by this factor")->capture_default_str();
   cmd->add_option("--test-every", cfg->test_every, "Every N-th image is a test image")->capture_default_str();

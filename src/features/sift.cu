@@ -40,36 +40,33 @@ __global__ void downsample_kernel(const float* src, int sw, float* dst, int w, i
   dst[(size_t)y * w + x] = src[(size_t)(2 * y) * sw + 2 * x];
 }
 
-// Horizontal pass: a row segment plus its clamped halo and the taps in shared memory.
-__global__ void blur_rows_kernel(const float* src, float* dst, int w, int h, const float* taps, int R) {
+// Horizontal pass: a row segment plus its clamped halo in shared memory; the taps are read through the
+// read-only cache (every thread of a warp reads the same tap: a broadcast).
+__global__ void blur_rows_kernel(const float* src, float* dst, int w, int h, const float* __restrict__ taps, int R) {
   extern __shared__ float sh[];
-  float* t = sh + kRowBlock + 2 * R;
   const int y = blockIdx.y, x0 = blockIdx.x * kRowBlock;
   for (int i = threadIdx.x; i < kRowBlock + 2 * R; i += blockDim.x)
     sh[i] = src[(size_t)y * w + min(max(x0 + i - R, 0), w - 1)];
-  for (int i = threadIdx.x; i <= 2 * R; i += blockDim.x) t[i] = taps[i];
   __syncthreads();
   const int x = x0 + threadIdx.x;
   if (x >= w) return;
   float acc = 0;
-  for (int k = 0; k <= 2 * R; ++k) acc += t[k] * sh[threadIdx.x + k];
+  for (int k = 0; k <= 2 * R; ++k) acc += __ldg(taps + k) * sh[threadIdx.x + k];
   dst[(size_t)y * w + x] = acc;
 }
 
 // Vertical pass: a 32-column x (kColTile + 2R)-row tile in shared memory, 8 outputs per thread.
-__global__ void blur_cols_kernel(const float* src, float* dst, int w, int h, const float* taps, int R) {
+__global__ void blur_cols_kernel(const float* src, float* dst, int w, int h, const float* __restrict__ taps, int R) {
   extern __shared__ float sh[];
-  float* t = sh + (kColTile + 2 * R) * 32;
   const int tx = threadIdx.x, x = blockIdx.x * 32 + tx, y0 = blockIdx.y * kColTile;
   const int xc = min(x, w - 1);
   for (int r = threadIdx.y; r < kColTile + 2 * R; r += blockDim.y)
     sh[r * 32 + tx] = src[(size_t)min(max(y0 + r - R, 0), h - 1) * w + xc];
-  for (int i = threadIdx.y * 32 + tx; i <= 2 * R; i += 32 * blockDim.y) t[i] = taps[i];
   __syncthreads();
   if (x >= w) return;
   for (int r = threadIdx.y; r < kColTile && y0 + r < h; r += blockDim.y) {
     float acc = 0;
-    for (int k = 0; k <= 2 * R; ++k) acc += t[k] * sh[(r + k) * 32 + tx];
+    for (int k = 0; k <= 2 * R; ++k) acc += __ldg(taps + k) * sh[(r + k) * 32 + tx];
     dst[(size_t)(y0 + r) * w + x] = acc;
   }
 }
@@ -153,11 +150,11 @@ Tensor device_buffer(size_t bytes, const Device& d) {
 void blur(const float* src, float* dst, float* tmp, int w, int h, const Tensor& taps) {
   const int R = static_cast<int>(taps.numel() / 2);
   const float* t = taps.data<float>();
-  blur_rows_kernel<<<dim3(grid_for(w, kRowBlock), h), kRowBlock, (kRowBlock + 4 * R + 1) * sizeof(float)>>>(
+  blur_rows_kernel<<<dim3(grid_for(w, kRowBlock), h), kRowBlock, (kRowBlock + 2 * R) * sizeof(float)>>>(
       src, tmp, w, h, t, R);
   VG_CUDA_CHECK_LAUNCH();
   blur_cols_kernel<<<dim3(grid_for(w, 32), grid_for(h, kColTile)), dim3(32, 8),
-                     ((kColTile + 2 * R) * 32 + 2 * R + 1) * sizeof(float)>>>(tmp, dst, w, h, t, R);
+                     (kColTile + 2 * R) * 32 * sizeof(float)>>>(tmp, dst, w, h, t, R);
   VG_CUDA_CHECK_LAUNCH();
 }
 

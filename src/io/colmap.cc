@@ -40,7 +40,8 @@ std::filesystem::path find_colmap_model(const std::filesystem::path& dir) {
   for (const auto& d : {dir / "sparse" / "0", dir / "sparse"})
     if (std::filesystem::exists(d / "cameras.bin") || std::filesystem::exists(d / "cameras.txt")) return d;
   VG_FAIL("no cameras found in ", dir.string(),
-          ": looked for sparse/0/cameras.{bin,txt}, sparse/cameras.{bin,txt}, transforms_train.json and transforms.json");
+          ": looked for sparse/0/cameras.{bin,txt}, sparse/cameras.{bin,txt}, transforms_train.json, transforms.json",
+          " and poses_bounds.npy");
 }
 
 ColmapModel read_colmap_model(const std::filesystem::path& model_dir) {

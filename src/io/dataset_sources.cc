@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "io/colmap.h"
+#include "io/llff.h"
 #include "io/transforms.h"
 
 namespace vg::detail {
@@ -110,6 +111,7 @@ RawScene read_scene(const fs::path& dir) {
     add_frames(s, dir / "transforms.json", false);
     return s;
   }
+  if (fs::exists(dir / "poses_bounds.npy")) return read_llff(dir);
   return read_colmap(dir);  // throws: says what was looked for
 }
 

@@ -1,5 +1,5 @@
 // Internal to io/dataset.cc: the cameras of a dataset folder before validation, scaling,
-// undistortion and normalisation, from a COLMAP model or transforms json files.
+// undistortion and normalisation, from a COLMAP model, transforms json files or LLFF's poses_bounds.npy.
 #pragma once
 #include <filesystem>
 #include <string>
@@ -22,7 +22,7 @@ struct RawView {
 };
 
 struct RawScene {
-  std::string source;          // "colmap" or "transforms"
+  std::string source;          // "colmap", "transforms" or "llff"
   std::filesystem::path cameras_file;
   std::vector<RawView> views;
   std::vector<double> points;  // [P*3]
@@ -30,7 +30,8 @@ struct RawScene {
   bool has_split = false;      // the split comes from the files (transforms_{train,test}.json)
 };
 
-// Reads what `dir` holds: sparse/0 or sparse (COLMAP), transforms_train/test.json, transforms.json.
+// Reads what `dir` holds: sparse/0 or sparse (COLMAP), transforms_train/test.json, transforms.json,
+// poses_bounds.npy (LLFF), in that order of preference.
 RawScene read_scene(const std::filesystem::path& dir);
 
 }  // namespace vg::detail

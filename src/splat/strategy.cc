@@ -163,10 +163,36 @@ void DefaultStrategy::grow(Gaussians& g, AdamGroups& adam, RefineStats& stats) {
     if (!(flags[i] & detail::kGradHigh)) continue;
     (flags[i] & detail::kSmall ? dupli : split_ids).push_back(static_cast<int32_t>(i));
   }
+  cap_growth(g.size(), dupli, split_ids);
   stats.duplicated = static_cast<int64_t>(dupli.size());
   stats.split = static_cast<int64_t>(split_ids.size());
   if (!dupli.empty()) duplicate(g, adam, dupli);
   if (!split_ids.empty()) split(g, adam, split_ids);
+}
+
+// --max-gaussians: a duplicate or a split adds one Gaussian; when the candidates would take the model past
+// the cap, only the `cap - n` with the highest mean 2D gradient (grad2d / count, the growth criterion) grow.
+void DefaultStrategy::cap_growth(int64_t n, std::vector<int32_t>& dupli, std::vector<int32_t>& split_ids) const {
+  if (cfg_.max_gaussians <= 0) return;
+  const int64_t room = std::max<int64_t>(cfg_.max_gaussians - n, 0);
+  if (static_cast<int64_t>(dupli.size() + split_ids.size()) <= room) return;
+  const std::vector<float> grad = state_.grad2d.to(Device::cpu()).to_vector<float>();
+  const std::vector<float> count = state_.count.to(Device::cpu()).to_vector<float>();
+  auto mean_grad = [&](int32_t i) { return grad[i] / std::max(count[i], 1.0f); };
+  std::vector<int32_t> all(dupli);
+  all.insert(all.end(), split_ids.begin(), split_ids.end());
+  // Ties broken by index, so the choice does not depend on the sort's implementation.
+  std::nth_element(all.begin(), all.begin() + room, all.end(), [&](int32_t a, int32_t b) {
+    const float ga = mean_grad(a), gb = mean_grad(b);
+    return ga != gb ? ga > gb : a < b;
+  });
+  std::vector<uint8_t> keep(static_cast<size_t>(n), 0);
+  for (int64_t k = 0; k < room; ++k) keep[all[k]] = 1;
+  auto drop = [&](std::vector<int32_t>& ids) {
+    ids.erase(std::remove_if(ids.begin(), ids.end(), [&](int32_t i) { return !keep[i]; }), ids.end());
+  };
+  drop(dupli);
+  drop(split_ids);
 }
 
 // Prune transparent Gaussians, and too-large ones once past the first opacity reset (gsplat _prune_gs).

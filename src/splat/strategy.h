@@ -5,6 +5,7 @@
 #pragma once
 #include <cstdint>
 #include <random>
+#include <vector>
 
 #include "core/tensor.h"
 #include "splat/adam.h"
@@ -26,6 +27,7 @@ struct StrategyConfig {
   int pause_refine_after_reset = 0;  // no refine while step % reset_every < this (gsplat default 0)
   bool absgrad = false;   // use |grad| accumulation (then grow_grad2d is usually 0.0008)
   bool revised_opacity = false;
+  int64_t max_gaussians = 0;  // growth stops at this many Gaussians (0: no cap, gsplat's default); see grow()
 };
 
 struct StrategyState {
@@ -65,6 +67,7 @@ class DefaultStrategy {
 
  private:
   void grow(Gaussians& g, AdamState (&adam)[Gaussians::kGroups], RefineStats& stats);
+  void cap_growth(int64_t n, std::vector<int32_t>& dupli, std::vector<int32_t>& split_ids) const;
   void prune_by_flags(int step, Gaussians& g, AdamState (&adam)[Gaussians::kGroups], RefineStats& stats);
 
   StrategyConfig cfg_;

@@ -49,6 +49,7 @@ void TrainConfig::validate() const {
   VG_CHECK(render_traj_path == "interp" || render_traj_path == "ellipse" || render_traj_path == "spiral",
            "--render-traj-path must be interp, ellipse or spiral, got '", render_traj_path, "'");
   VG_CHECK(init_num_pts > 0, "--init-num-pts must be > 0");
+  VG_CHECK(strategy.max_gaussians >= 0, "--max-gaussians must be >= 0 (0: no cap), got ", strategy.max_gaussians);
   VG_CHECK(save_every >= 0 && save_every_min >= 0, "--save-every and --save-every-min must be >= 0");
   VG_CHECK(sh_degree >= 0 && sh_degree <= 3, "--sh-degree must be in 0..3, got ", sh_degree);
   VG_CHECK(sh_degree_interval > 0, "--sh-degree-interval must be > 0 (after --steps-scaler)");
@@ -73,7 +74,8 @@ json to_json_obj(const TrainConfig& c) {
                 {"refine_every", s.refine_every},
                 {"pause_refine_after_reset", s.pause_refine_after_reset},
                 {"absgrad", s.absgrad},
-                {"revised_opacity", s.revised_opacity}};
+                {"revised_opacity", s.revised_opacity},
+                {"max_gaussians", s.max_gaussians}};
   return json{{"data_dir", c.data_dir},
               {"result_dir", c.result_dir},
               {"data_factor", c.data_factor},
@@ -228,6 +230,7 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
     get(s, "pause_refine_after_reset", o.pause_refine_after_reset);
     get(s, "absgrad", o.absgrad);
     get(s, "revised_opacity", o.revised_opacity);
+    get(s, "max_gaussians", o.max_gaussians);
   }
   get(j, "seed", c.seed);
   get(j, "device", c.device);

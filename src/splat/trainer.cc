@@ -358,7 +358,7 @@ void Trainer::rethrow_out_of_memory(const std::exception& e, int step) const {
                     " Gaussians): " + (host ? "out of host memory (std::bad_alloc)" : e.what());
   msg += last_ckpt_.empty() ? "; no checkpoint was written yet" : "; the last checkpoint " + last_ckpt_ + " is intact";
   msg += "; to fit: a larger --data-factor (now " + std::to_string(cfg_.data_factor) +
-         "), fewer Gaussians (a higher --grow-grad2d or --prune-opa)" + (device_.is_cuda() ? ", or --device cpu" : "");
+         "), fewer Gaussians (--max-gaussians, or a higher --grow-grad2d or --prune-opa)" + (device_.is_cuda() ? ", or --device cpu" : "");
   throw OutOfMemory(msg);
 }
 
