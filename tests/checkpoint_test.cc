@@ -65,6 +65,44 @@ TEST(Checkpoint, RoundTrip) {
   fs::remove_all(dir);
 }
 
+// --pose-opt: the [images, 9] residuals and their Adam state; the pose options in the config JSON.
+TEST(Checkpoint, PoseEmbeddingAndConfigRoundTrip) {
+  fs::path dir = temp_dir("ckpt_pose");
+  Checkpoint c = random_checkpoint(11);
+  std::mt19937 rng(9);
+  c.pose_adjust = test::normal({6, 9}, 0, 0.01f, rng);
+  c.pose_adam.exp_avg = test::normal({6, 9}, 0, 1, rng);
+  c.pose_adam.exp_avg_sq = test::uniform({6, 9}, 0, 1, rng);
+  c.pose_adam.step = 321;
+  TrainConfig cfg;
+  cfg.pose_opt = true, cfg.pose_opt_lr = 3e-4f, cfg.pose_opt_reg = 2e-6f, cfg.pose_noise = 0.05f;
+  c.config_json = cfg.to_json();
+  save_checkpoint(dir / "c.safetensors", c);
+  Checkpoint r = load_checkpoint(dir / "c.safetensors");
+  EXPECT_EQ(r.pose_adjust.to_vector<float>(), c.pose_adjust.to_vector<float>());
+  EXPECT_EQ(r.pose_adam.exp_avg.to_vector<float>(), c.pose_adam.exp_avg.to_vector<float>());
+  EXPECT_EQ(r.pose_adam.exp_avg_sq.to_vector<float>(), c.pose_adam.exp_avg_sq.to_vector<float>());
+  EXPECT_EQ(r.pose_adam.step, 321);
+  TrainConfig rc = TrainConfig::from_json(r.config_json);
+  EXPECT_TRUE(rc.pose_opt);
+  EXPECT_FLOAT_EQ(rc.pose_opt_lr, 3e-4f);
+  EXPECT_FLOAT_EQ(rc.pose_opt_reg, 2e-6f);
+  EXPECT_FLOAT_EQ(rc.pose_noise, 0.05f);
+  EXPECT_NE(cfg.to_yaml().find("pose_opt: true"), std::string::npos);
+  // Defaults (gsplat's): off, lr 1e-5, weight decay 1e-6, no noise; negative values are refused.
+  TrainConfig d = TrainConfig::from_json("{}");
+  EXPECT_FALSE(d.pose_opt);
+  EXPECT_FLOAT_EQ(d.pose_opt_lr, 1e-5f);
+  EXPECT_FLOAT_EQ(d.pose_opt_reg, 1e-6f);
+  EXPECT_EQ(d.pose_noise, 0.f);
+  d.pose_noise = -1;
+  EXPECT_THROW(d.validate(), Error);
+  // A checkpoint without pose optimisation has none.
+  save_checkpoint(dir / "plain.safetensors", random_checkpoint(5));
+  EXPECT_FALSE(load_checkpoint(dir / "plain.safetensors").pose_adjust.defined());
+  fs::remove_all(dir);
+}
+
 TEST(Checkpoint, RejectsTruncatedAndForeignFiles) {
   fs::path dir = temp_dir("ckpt_bad");
   fs::path p = dir / "c.safetensors";

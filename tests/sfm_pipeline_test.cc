@@ -11,6 +11,8 @@
 #include <random>
 
 #include "core/error.h"
+#include "exif_jpeg.h"
+#include "io/dataset.h"
 #include "io/image.h"
 #include "io/strecha.h"
 #include "pipeline/results.h"
@@ -174,7 +176,17 @@ TEST(SfmPipeline, SmallRealSceneWithBadFilesThroughRunner) {
   EXPECT_EQ(s["images_used"], 6);
   EXPECT_EQ(s["skipped"].size(), 2u);
   EXPECT_EQ(s["registered_images"], 6) << s["message"];
-  EXPECT_EQ(s["cameras"], 6);  // one PINHOLE camera per image
+  // --camera-mode auto (the default): the six 540x960 photos have no EXIF and one size, so one SIMPLE_RADIAL
+  // camera, focal from 1.2 * 960, no prior; the two bad files are not in the set-up.
+  EXPECT_EQ(s["cameras"], 1);
+  const nlohmann::json& cs = s.at("camera_setup");
+  EXPECT_EQ(cs["mode"], "auto");
+  EXPECT_EQ(cs["model"], "SIMPLE_RADIAL");
+  ASSERT_EQ(cs["groups"].size(), 1u);
+  EXPECT_EQ(cs["groups"][0]["images"].size(), 6u);
+  EXPECT_FALSE(cs["groups"][0]["prior_focal_length"].get<bool>());
+  EXPECT_EQ(cs["groups"][0]["focal_source"], "default");
+  EXPECT_DOUBLE_EQ(cs["groups"][0]["params_initial"][0].get<double>(), 1.2 * 960);
   EXPECT_TRUE(s["partial"].get<bool>());
   EXPECT_NE(s["message"].get<std::string>().find("only 6 of 8 images registered; largest model written"),
             std::string::npos) << s["message"];
@@ -190,9 +202,66 @@ TEST(SfmPipeline, SmallRealSceneWithBadFilesThroughRunner) {
   EXPECT_EQ(m.images.size(), 6u);
   EXPECT_EQ(static_cast<int>(m.points.size()), s["points3D"].get<int>());
   for (const auto& [id, im] : m.images) EXPECT_EQ(im.name, photos[id - 1].filename().string());
+  // The training loader undistorts the SIMPLE_RADIAL camera to PINHOLE (gsplat's COLMAP parser): one map for the
+  // shared camera, every view loads at its undistorted camera's size.
+  ASSERT_EQ(m.cameras.size(), 1u);
+  EXPECT_EQ(m.cameras.begin()->second.model, "SIMPLE_RADIAL");
+  EXPECT_NE(m.cameras.begin()->second.params[3], 0.0);  // k1 refined by bundle adjustment
+  DatasetOptions dopt;
+  dopt.dir = r.result_dir;
+  dopt.data_factor = 4;
+  const Dataset ds = load_dataset(dopt);
+  ASSERT_EQ(ds.undistorters.size(), 1u);
+  ASSERT_EQ(ds.train.size() + ds.test.size(), 6u);
+  for (const std::vector<View>* split : {&ds.train, &ds.test})
+    for (const View& v : *split) {
+      EXPECT_EQ(v.undistorter, 0) << v.name;
+      const Tensor img = ds.load_image(v);
+      EXPECT_EQ(img.size(0), v.camera.height) << v.name;
+      EXPECT_EQ(img.size(1), v.camera.width) << v.name;
+    }
   std::printf("fox x6: %d points, track %.2f, reproj %.3f px, %.2f s\n", s["points3D"].get<int>(),
               s["mean_track_length"].get<double>(), s["mean_reprojection_error"].get<double>(),
               s["seconds"].get<double>());
+  fs::remove_all(d);
+}
+
+// Six fox photos (every 4th) given EXIF here (two cameras, 35 mm focal / focal length + sensor width, both near the true
+// 687.8 px): --camera-mode auto makes two cameras with EXIF focal priors, and the mapper registers every image.
+TEST(SfmPipeline, ExifCamerasThroughTheStage) {
+  const fs::path fox = test::data_dir() / "fox" / "images";
+  if (!fs::is_directory(fox)) GTEST_SKIP() << "no " << fox;
+  const fs::path d = temp_dir("exif");
+  fs::create_directories(d / "images");
+  std::vector<fs::path> photos;
+  for (const auto& e : fs::directory_iterator(fox)) photos.push_back(e.path());
+  std::sort(photos.begin(), photos.end());
+  ASSERT_GE(photos.size(), 21u);
+  test::ExifFields a, b;
+  a.make = "Apple", a.model = "iPhone", a.focal_35mm = 25;  // 25 / 35 * 960 = 685.7 px
+  b.make = "Google", b.model = "Pixel", b.focal_mm_x100 = 425, b.pixel_x = 4032, b.plane_x_res_x100 = 679703,
+  b.plane_unit = 3;  // 4.25 mm / 5.932 mm * 960 = 687.8 px
+  for (int i = 0; i < 6; ++i) {  // every 4th photo: consecutive ones are too close for an initial pair at 2 deg
+    const fs::path& p = photos[static_cast<size_t>(4 * i)];
+    fs::copy_file(p, d / "images" / p.filename(), fs::copy_options::none);
+    test::add_exif(d / "images" / p.filename(), i < 3 ? a : b);
+  }
+  SfmOptions o = quiet_options();
+  o.sift.max_image_size = 540;
+  o.sift.max_num_features = 2048;
+  const SfmStats s = run_sfm(d / "images", d, o);
+  EXPECT_EQ(s.camera_mode, "auto");
+  ASSERT_EQ(s.camera_setup.groups.size(), 2u);
+  for (int g = 0; g < 2; ++g) {
+    const CameraGroup& cg = s.camera_setup.groups[g];
+    EXPECT_EQ(cg.images, (std::vector<int>{3 * g, 3 * g + 1, 3 * g + 2}));
+    EXPECT_TRUE(cg.prior_focal);
+    EXPECT_EQ(cg.focal_source, g == 0 ? "exif35" : "exif");
+    EXPECT_NEAR(cg.camera.params[0], g == 0 ? 25.0 / 35 * 960 : 4.25 / (4032 / 6797.03 * 10) * 960, 1e-6);
+  }
+  EXPECT_EQ(s.registered, 6) << s.message;
+  EXPECT_EQ(s.cameras, 2);
+  for (const auto& [id, c] : s.final_cameras) EXPECT_NEAR(c.params[0], 687.8, 0.1 * 687.8) << id;
   fs::remove_all(d);
 }
 

@@ -2,6 +2,8 @@
 // centres, geometry/similarity.h compare_poses) and prints them side by side.
 //   sfm_compare --gt <strecha gt_dense_cameras folder | transforms.json> --model NAME=DIR [--model ...]
 //               [--time NAME=STEP:SECONDS,STEP:SECONDS,...] [--images N] [--per-image K (worst K images)]
+//               [--scene NAME --summary FILE (appends one tab-separated line per model: scene, model,
+//                registered, mean / max rotation, mean / max centre error, total seconds)]
 // Images are matched by file name. Exit status 0 even when a model is missing (shown as "-").
 #include <cstdio>
 #include <algorithm>
@@ -60,11 +62,11 @@ Row evaluate(const std::string& name, const fs::path& dir, const std::map<std::s
 
 void print_table(const std::vector<Row>& rows, int num_images) {
   std::printf("%-26s", "");
-  for (const Row& r : rows) std::printf("%14s", r.name.c_str());
+  for (const Row& r : rows) std::printf("%18s", r.name.c_str());
   std::printf("\n");
   auto line = [&](const char* label, auto value) {
     std::printf("%-26s", label);
-    for (const Row& r : rows) std::printf("%14s", value(r).c_str());
+    for (const Row& r : rows) std::printf("%18s", value(r).c_str());
     std::printf("\n");
   };
   auto num = [](double v, const char* fmt) {
@@ -101,6 +103,29 @@ void print_worst(const Row& r, int count) {
     std::printf("  %-24s %8.4f deg %10.5f\n", r.images[idx[k]].c_str(), r.err.rotation_deg[idx[k]], r.err.center[idx[k]]);
 }
 
+// One tab-separated line per model, appended to `path` (tools/sfm_eval.sh's table of all scenes).
+void append_summary(const fs::path& path, const std::string& scene, const std::vector<Row>& rows, int num_images) {
+  FILE* f = std::fopen(path.c_str(), "a");
+  VG_CHECK(f != nullptr, "cannot append to ", path.string());
+  for (const Row& r : rows) {
+    std::string total = "-";
+    for (const auto& [k, v] : r.seconds)
+      if (k == "total") {
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "%.2f", v);
+        total = buf;
+      }
+    if (r.ok)
+      std::fprintf(f, "%s\t%s\t%d/%d\t%.4f\t%.4f\t%.5f\t%.5f\t%s\n", scene.c_str(), r.name.c_str(), r.registered,
+                   num_images, r.err.mean_rotation_deg, r.err.max_rotation_deg, r.err.mean_center, r.err.max_center,
+                   total.c_str());
+    else
+      std::fprintf(f, "%s\t%s\t%d/%d\t-\t-\t-\t-\t%s\n", scene.c_str(), r.name.c_str(), r.registered, num_images,
+                   total.c_str());
+  }
+  std::fclose(f);
+}
+
 // "STEP:SEC,STEP:SEC"
 std::vector<std::pair<std::string, double>> parse_times(const std::string& s) {
   std::vector<std::pair<std::string, double>> out;
@@ -120,7 +145,7 @@ std::vector<std::pair<std::string, double>> parse_times(const std::string& s) {
 int usage() {
   std::fprintf(stderr,
                "usage: sfm_compare --gt <gt_dense_cameras dir | transforms.json> --model NAME=DIR [--model ...]\n"
-               "                   [--time NAME=STEP:SEC,...] [--images N] [--per-image K]\n");
+               "                   [--time NAME=STEP:SEC,...] [--images N] [--per-image K] [--scene NAME --summary FILE]\n");
   return 2;
 }
 
@@ -128,7 +153,8 @@ int usage() {
 
 int main(int argc, char** argv) {
   try {
-    fs::path gt_path;
+    fs::path gt_path, summary;
+    std::string scene;
     std::vector<std::pair<std::string, fs::path>> models;
     std::map<std::string, std::string> times;
     int num_images = -1, worst = 0;
@@ -141,6 +167,10 @@ int main(int argc, char** argv) {
         gt_path = v;
       } else if (a == "--images") {
         num_images = std::stoi(v);
+      } else if (a == "--scene") {
+        scene = v;
+      } else if (a == "--summary") {
+        summary = v;
       } else if (a == "--per-image") {
         worst = std::stoi(v);
       } else if ((a == "--model" || a == "--time") && eq != std::string::npos) {
@@ -159,6 +189,8 @@ int main(int argc, char** argv) {
       if (times.count(name)) rows.back().seconds = parse_times(times[name]);
     }
     print_table(rows, num_images);
+    if (!summary.empty()) append_summary(summary, scene.empty() ? gt_path.parent_path().filename().string() : scene, rows,
+                                         num_images);
     for (const Row& r : rows)
       if (worst > 0) print_worst(r, worst);
     return 0;

@@ -3,15 +3,21 @@
 # images, both aligned to the ground truth (similarity on camera centres) by tools/sfm_compare.
 #
 #   tools/sfm_eval.sh [--build DIR] [--out DIR] [--device cpu|cuda|auto] [--threads N] [--no-colmap]
-#                     [--camera gt|per-image] [scene ...]
+#                     [--setups auto,per-image,gt] [scene ...]
 #
 # Scenes are folders under ../shared/data (default: strecha/fountain-P11 strecha/Herz-Jesus-P8 fox);
 # ground truth: strecha gt_dense_cameras/*.camera, fox transforms.json. Same settings for both tools:
-# max image size 1600, 8192 features, exhaustive matching, and the camera set-up
-#   gt (default): the ground truth's own: strecha one PINHOLE camera (every .camera file has the same K),
-#                 fox one OPENCV camera (transforms.json has one K with k1 k2 p1 p2); both principal points
-#                 are 7-9 px off the image centre, so it is refined (a fixed centre alone costs ~0.3-0.6 deg);
-#   per-image:    one PINHOLE camera per image (pipeline P1's default, as the original pipeline).
+# max image size 1600, 8192 features, exhaustive matching. Camera set-ups (--setups, default auto,per-image):
+#   auto:      vgsplat's default (--camera-mode auto: SIMPLE_RADIAL, images of one size and EXIF camera share
+#              one camera, EXIF focal prior) against COLMAP's defaults (feature_extractor and mapper without
+#              options: SIMPLE_RADIAL, one camera per EXIF camera, else per image) and against COLMAP in the same
+#              set-up (--ImageReader.single_camera 1 where vgsplat made one camera for all images);
+#   per-image: one PINHOLE camera per image, principal point fixed (the original P1's options), both tools;
+#   gt:        the ground truth's own: strecha one PINHOLE camera (every .camera file has the same K),
+#              fox one OPENCV camera (transforms.json has one K with k1 k2 p1 p2); both principal points
+#              are 7-9 px off the image centre, so it is refined (a fixed centre alone costs ~0.3-0.6 deg).
+# Prints a table per scene, then one table of all scenes and set-ups (mean / max rotation and centre errors,
+# registered images, seconds).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +26,7 @@ out="${TMPDIR:-/tmp}/vgsplat_sfm_eval"
 device=cpu
 threads=""
 run_colmap=1
-camera=gt
+setups=auto,per-image
 scenes=()
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -29,8 +35,8 @@ while [[ $# -gt 0 ]]; do
     --device) device=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --no-colmap) run_colmap=0; shift ;;
-    --camera) camera=$2; shift 2 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    --setups|--camera) setups=$2; shift 2 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) scenes+=("$1"); shift ;;
   esac
 done
@@ -60,6 +66,66 @@ largest_model() {
   echo "${best:-$1/0}"
 }
 
+# COLMAP: features, exhaustive matching and mapping into $1 (a fresh folder); the rest of the arguments are
+# feature_extractor options, then "--" and mapper options. Prints the --time string.
+run_colmap() {
+  local dir=$1; shift
+  local fe=() mp=()
+  while [[ $# -gt 0 && $1 != -- ]]; do fe+=("$1"); shift; done
+  [[ $# -gt 0 ]] && shift
+  mp=("$@")
+  local db="$dir/database.db" t0 t1 t2 t3
+  mkdir -p "$dir/sparse"
+  t0=$(now)
+  colmap feature_extractor --database_path "$db" --image_path "$images" "${fe[@]}" \
+    --SiftExtraction.use_gpu 0 --SiftExtraction.num_threads "${threads:--1}" \
+    --SiftExtraction.max_image_size 1600 --SiftExtraction.max_num_features 8192 > "$dir/colmap.log" 2>&1
+  t1=$(now)
+  colmap exhaustive_matcher --database_path "$db" --SiftMatching.use_gpu 0 \
+    --SiftMatching.num_threads "${threads:--1}" >> "$dir/colmap.log" 2>&1
+  t2=$(now)
+  colmap mapper --database_path "$db" --image_path "$images" --output_path "$dir/sparse" \
+    --Mapper.num_threads "${threads:--1}" "${mp[@]}" >> "$dir/colmap.log" 2>&1 \
+    || echo "colmap mapper failed (see $dir/colmap.log)" >&2
+  t3=$(now)
+  echo "features:$(elapsed "$t0" "$t1"),matching:$(elapsed "$t1" "$t2"),mapping:$(elapsed "$t2" "$t3"),total:$(elapsed "$t0" "$t3")"
+}
+
+# vgsplat sfm into $1 with the extra arguments; prints the --time string (per-step seconds of its statistics).
+run_vgsplat() {
+  local dir=$1; shift
+  local t0 t1
+  t0=$(now)
+  "$vgsplat" sfm "$src" --out "$dir" --device "$device" ${threads:+--threads "$threads"} "$@" \
+    --max-image-size 1600 --max-features 8192 --stats "$dir.stats.json" > "$dir.log" 2>&1 \
+    || echo "vgsplat sfm failed (see $dir.log)" >&2
+  t1=$(now)
+  python3 - "$dir.stats.json" "$(elapsed "$t0" "$t1")" <<'PY'
+import json, sys
+try:
+    s = json.load(open(sys.argv[1]))["seconds_per_step"]
+except Exception:
+    s = {}
+print(",".join([f"{k}:{v:.2f}" for k, v in s.items()] + [f"total:{sys.argv[2]}"]))
+PY
+}
+
+# Cameras of vgsplat's model (from its statistics): "<number of cameras> <number of images>".
+vg_cameras() {
+  python3 - "$1" <<'PY'
+import json, sys
+try:
+    s = json.load(open(sys.argv[1]))
+    print(len(s["camera_setup"]["groups"]), s["images_used"])
+except Exception:
+    print("0 0")
+PY
+}
+
+summary="$out/summary.tsv"
+mkdir -p "$out"
+: > "$summary"
+IFS=, read -r -a setup_list <<< "$setups"
 for scene in "${scenes[@]}"; do
   src="$data/$scene"
   images="$src/images"
@@ -67,53 +133,54 @@ for scene in "${scenes[@]}"; do
   elif [[ -f "$src/transforms.json" ]]; then gt="$src/transforms.json"
   else echo "skip $scene: no ground truth" >&2; continue; fi
   n=$(find -L "$images" -maxdepth 1 -type f ! -name '.*' | wc -l)
-  case "$camera" in
-    gt) if [[ -d "$src/gt_dense_cameras" ]]; then model=PINHOLE; else model=OPENCV; fi; single=1; refine_pp=1 ;;
-    per-image) model=PINHOLE; single=0; refine_pp=0 ;;
-    *) echo "--camera: gt or per-image, not $camera" >&2; exit 1 ;;
-  esac
-  vg_camera=(--camera-model "$model")
-  [[ $single == 1 ]] && vg_camera+=(--single-camera)
-  [[ $refine_pp == 1 ]] && vg_camera+=(--refine-principal-point)
   work="$out/$(echo "$scene" | tr / _)"
   rm -rf "$work"; mkdir -p "$work"
-  echo "=== $scene ($n images, $model camera$([[ $single == 1 ]] && echo ", one for all images" || echo " per image")$([[ $refine_pp == 1 ]] && echo ", principal point refined"))"
-
-  # vgsplat: per-step seconds from its statistics file
-  t0=$(now)
-  "$vgsplat" sfm "$src" --out "$work/vgsplat" --device "$device" ${threads:+--threads "$threads"} "${vg_camera[@]}" \
-    --max-image-size 1600 --max-features 8192 --stats "$work/vgsplat_stats.json" > "$work/vgsplat.log" 2>&1 \
-    || echo "vgsplat sfm failed (see $work/vgsplat.log)"
-  t1=$(now)
-  vg_times=$(python3 - "$work/vgsplat_stats.json" "$(elapsed "$t0" "$t1")" <<'PY'
-import json, sys
-try:
-    s = json.load(open(sys.argv[1]))["seconds_per_step"]
-except Exception:
-    s = {}
-steps = [f"{k}:{v:.2f}" for k, v in s.items()]
-print(",".join(steps + [f"total:{sys.argv[2]}"]))
-PY
-)
-  args=(--gt "$gt" --images "$n" --model "vgsplat=$work/vgsplat/sparse/0" --time "vgsplat=$vg_times")
-
-  if [[ $run_colmap == 1 ]]; then
-    db="$work/colmap/database.db"
-    mkdir -p "$work/colmap/sparse"
-    t0=$(now)
-    colmap feature_extractor --database_path "$db" --image_path "$images" \
-      --ImageReader.camera_model "$model" --ImageReader.single_camera "$single" \
-      --SiftExtraction.use_gpu 0 --SiftExtraction.num_threads "${threads:--1}" \
-      --SiftExtraction.max_image_size 1600 --SiftExtraction.max_num_features 8192 > "$work/colmap.log" 2>&1
-    t1=$(now)
-    colmap exhaustive_matcher --database_path "$db" --SiftMatching.use_gpu 0 \
-      --SiftMatching.num_threads "${threads:--1}" >> "$work/colmap.log" 2>&1
-    t2=$(now)
-    colmap mapper --database_path "$db" --image_path "$images" --output_path "$work/colmap/sparse" \
-      --Mapper.num_threads "${threads:--1}" --Mapper.ba_refine_principal_point "$refine_pp" >> "$work/colmap.log" 2>&1 || echo "colmap mapper failed (see $work/colmap.log)"
-    t3=$(now)
-    c_times="features:$(elapsed "$t0" "$t1"),matching:$(elapsed "$t1" "$t2"),mapping:$(elapsed "$t2" "$t3"),total:$(elapsed "$t0" "$t3")"
-    args+=(--model "colmap=$(largest_model "$work/colmap/sparse")" --time "colmap=$c_times")
-  fi
+  args=(--gt "$gt" --images "$n" --scene "$scene" --summary "$summary")
+  for setup in "${setup_list[@]}"; do
+    case "$setup" in
+      auto) vg_args=(); ;;
+      per-image) vg_args=(--camera-mode per-image) ;;
+      gt) if [[ -d "$src/gt_dense_cameras" ]]; then gt_model=PINHOLE; else gt_model=OPENCV; fi
+          vg_args=(--camera-model "$gt_model" --camera-mode single --refine-principal-point) ;;
+      *) echo "--setups: auto, per-image or gt, not $setup" >&2; exit 1 ;;
+    esac
+    echo "=== $scene ($n images), set-up $setup: vgsplat ${vg_args[*]:-(defaults)}"
+    t=$(run_vgsplat "$work/vgsplat_$setup" "${vg_args[@]}")
+    args+=(--model "vg:$setup=$work/vgsplat_$setup/sparse/0" --time "vg:$setup=$t")
+    [[ $run_colmap == 1 ]] || continue
+    case "$setup" in
+      auto)
+        echo "    COLMAP defaults"
+        t=$(run_colmap "$work/colmap_default")
+        args+=(--model "colmap:default=$(largest_model "$work/colmap_default/sparse")" --time "colmap:default=$t")
+        read -r ncam nimg < <(vg_cameras "$work/vgsplat_auto.stats.json")
+        if [[ $ncam == 1 && $nimg -gt 1 ]]; then
+          echo "    COLMAP as vgsplat auto: one SIMPLE_RADIAL camera for all images"
+          t=$(run_colmap "$work/colmap_auto" --ImageReader.single_camera 1)
+          args+=(--model "colmap:auto=$(largest_model "$work/colmap_auto/sparse")" --time "colmap:auto=$t")
+        fi ;;
+      per-image)
+        echo "    COLMAP per-image PINHOLE"
+        t=$(run_colmap "$work/colmap_per-image" --ImageReader.camera_model PINHOLE --ImageReader.single_camera 0)
+        args+=(--model "colmap:per-image=$(largest_model "$work/colmap_per-image/sparse")" --time "colmap:per-image=$t") ;;
+      gt)
+        echo "    COLMAP $gt_model, one camera, principal point refined"
+        t=$(run_colmap "$work/colmap_gt" --ImageReader.camera_model "$gt_model" --ImageReader.single_camera 1 \
+              -- --Mapper.ba_refine_principal_point 1)
+        args+=(--model "colmap:gt=$(largest_model "$work/colmap_gt/sparse")" --time "colmap:gt=$t") ;;
+    esac
+  done
   "$compare" "${args[@]}" | tee "$work/table.txt"
 done
+
+echo
+echo "=== all scenes (rotation deg / centre error in the ground truth's units after similarity alignment)"
+python3 - "$summary" <<'PY'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
+head = ["scene", "run", "registered", "mean rot", "max rot", "mean centre", "max centre", "seconds"]
+table = [head] + rows
+w = [max(len(r[i]) for r in table) for i in range(len(head))]
+for r in table:
+    print("  ".join(c.ljust(w[i]) if i < 2 else c.rjust(w[i]) for i, c in enumerate(r)))
+PY

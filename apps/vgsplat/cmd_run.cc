@@ -36,6 +36,9 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
   cmd->add_flag("--absgrad", c.strategy.absgrad, "Use absolute gradients for densification (AbsGS)");
   cmd->add_option("--grow-grad2d", c.strategy.grow_grad2d);
   cmd->add_option("--max-gaussians", c.strategy.max_gaussians, "Cap on the Gaussians densification grows (0: none)");
+  cmd->add_option("--pose-opt-lr", c.pose_opt_lr, "Learning rate of the camera pose residuals")->capture_default_str();
+  cmd->add_option("--pose-opt-reg", c.pose_opt_reg, "Weight decay of the camera pose residuals")->capture_default_str();
+  cmd->add_option("--pose-noise", c.pose_noise, "Perturb the training cameras (to test pose optimisation)");
   cmd->add_option("--seed", c.seed, "Trainer seed")->capture_default_str();
   cmd->add_option("--lpips-weights", c.lpips_weights, "LPIPS weights (safetensors); default $VGSPLAT_LPIPS_WEIGHTS");
 }
@@ -89,7 +92,12 @@ void register_run(CLI::App& app) {
                   "unfinished stage; repeat the run's other options");
   add_sfm_options(cmd, *sfm);  // --device applies to every stage
   add_train_options(cmd, *train);
-  cmd->callback([pipeline, scene, sfm, train, run, results_root, copy_images, vggt, ba, video] {
+  auto pose_opt = std::make_shared<int>(-1);  // -1: the pipeline's default (on for P4's VGGT poses)
+  cmd->add_flag_callback("--pose-opt", [pose_opt] { *pose_opt = 1; },
+                         "Optimise the training cameras (default for P4: VGGT poses are approximate)");
+  cmd->add_flag_callback("--no-pose-opt", [pose_opt] { *pose_opt = 0; }, "Train on the cameras as given");
+  cmd->callback([pipeline, scene, sfm, train, run, results_root, copy_images, vggt, ba, video, pose_opt] {
+    train->pose_opt = *pose_opt >= 0 ? *pose_opt == 1 : pose_opt_default(*pipeline);
     finish_sfm_options(*sfm);
     // P3/P5's SIFT and threads follow the SfM flags (--max-image-size, --max-features, --jpeg-decode, --threads).
     ba->refine.sift = sfm->sfm.sift;

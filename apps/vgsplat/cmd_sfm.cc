@@ -17,9 +17,14 @@ void add_sfm_options(CLI::App* cmd, SfmCliOptions& o) {
       ->capture_default_str();
   cmd->add_option("--overlap", o.sfm.overlap, "Sequential matcher: pair each image with the next K")->capture_default_str();
   cmd->add_option("--pairs", o.pairs_file, "Text file of 'name1 name2' pairs to match (implies --matcher pairs)");
-  cmd->add_option("--camera-model", o.sfm.camera_model, "SIMPLE_PINHOLE, PINHOLE, SIMPLE_RADIAL, RADIAL or OPENCV")
-      ->capture_default_str();
-  cmd->add_flag("--single-camera", o.sfm.single_camera, "One camera shared by all images (default: one per image)");
+  cmd->add_option("--camera-mode", o.camera_mode,
+                  "Which images share a camera: auto (default: same size and same EXIF make, model and focal "
+                  "length; without EXIF, same size), per-image (one camera each, the original P1) or single (one "
+                  "for all); the focal length starts from EXIF when present, else 1.2 * max(W, H)");
+  cmd->add_option("--camera-model", o.sfm.camera_model,
+                  "SIMPLE_PINHOLE, PINHOLE, SIMPLE_RADIAL, RADIAL or OPENCV (default: SIMPLE_RADIAL, with "
+                  "--camera-mode per-image PINHOLE); training undistorts to PINHOLE");
+  cmd->add_flag("--single-camera", o.single_camera, "Same as --camera-mode single");
   cmd->add_option("--max-image-size", o.sfm.sift.max_image_size, "Downscale larger images for SIFT")->capture_default_str();
   cmd->add_option("--max-features", o.sfm.sift.max_num_features,
                   "SIFT keypoints per image (as COLMAP: whole scale levels, coarsest first, so a few more)")
@@ -51,7 +56,11 @@ void finish_sfm_options(SfmCliOptions& o) {
   o.sfm.jpeg_decode = o.jpeg_decode == "accurate" ? JpegDecode::kAccurate : JpegDecode::kFast;
   VG_CHECK(o.sfm.matcher != SfmOptions::Matcher::PairsFile || !o.sfm.pairs_file.empty(),
            "--matcher pairs needs --pairs FILE");
-  VG_CHECK(colmap_model_id(o.sfm.camera_model) >= 0, "unknown camera model '", o.sfm.camera_model, "'");
+  VG_CHECK(!o.single_camera || o.camera_mode.empty() || o.camera_mode == "single", "--single-camera contradicts "
+           "--camera-mode ", o.camera_mode);
+  o.sfm.camera_mode = parse_camera_mode(o.single_camera ? "single" : o.camera_mode.empty() ? "auto" : o.camera_mode);
+  VG_CHECK(o.sfm.camera_model.empty() || colmap_model_id(o.sfm.camera_model) >= 0, "unknown camera model '",
+           o.sfm.camera_model, "'");
   VG_CHECK(o.sfm.sift.max_image_size >= 16, "--max-image-size must be >= 16");
   VG_CHECK(o.sfm.sift.max_num_features >= 1, "--max-features must be >= 1");
 }
@@ -62,6 +71,19 @@ void print_sfm_summary(const SfmStats& s) {
               s.registered, s.cameras, s.points3D);
   std::printf("  mean track length %.3f, mean reprojection error %.3f px\n", s.mean_track_length,
               s.mean_reprojection_error);
+  std::printf("  camera mode %s, %zu camera(s) %s:", s.camera_mode.c_str(), s.camera_setup.groups.size(),
+              s.camera_setup.model.c_str());
+  for (size_t k = 0; k < s.camera_setup.groups.size(); ++k) {
+    const CameraGroup& g = s.camera_setup.groups[k];
+    if (k == 3 && s.camera_setup.groups.size() > 4) {
+      std::printf(" ... %zu more", s.camera_setup.groups.size() - 3);
+      break;
+    }
+    std::printf(" [%lldx%lld, %zu image(s), focal %.1f %s]", static_cast<long long>(g.camera.width),
+                static_cast<long long>(g.camera.height), g.images.size(), g.camera.params.empty() ? 0.0 : g.camera.params[0],
+                g.focal_source.c_str());
+  }
+  std::printf("\n");
   std::printf("  seconds:");
   for (const auto& [step, sec] : s.seconds) std::printf(" %s %.2f,", step.c_str(), sec);
   std::printf(" total %.2f (%s)\n", s.total_seconds, s.device.c_str());

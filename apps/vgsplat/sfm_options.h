@@ -12,6 +12,8 @@ struct SfmCliOptions {
   std::string matcher = "exhaustive";
   std::string jpeg_decode = "colmap";  // colmap | accurate (SfmOptions::jpeg_decode)
   std::string pairs_file;
+  std::string camera_mode;     // auto (empty) | per-image | single (SfmOptions::camera_mode)
+  bool single_camera = false;  // --single-camera: the older spelling of --camera-mode single
 };
 
 void add_sfm_options(CLI::App* cmd, SfmCliOptions& o);

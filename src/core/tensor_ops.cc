@@ -94,4 +94,20 @@ void clamp_max_(Tensor& t, float hi) {
   }, 1 << 16);
 }
 
+Tensor unorm8_to_f32(const Tensor& t) {
+  VG_CHECK(t.defined() && t.dtype() == DType::U8, "unorm8_to_f32: needs a defined u8 tensor");
+  Tensor out = Tensor::empty(t.shape(), DType::F32, t.device());
+  if (t.numel() == 0) return out;
+  if (t.is_cuda()) {
+    detail::unorm8_to_f32_cuda(out.data<float>(), t.data<uint8_t>(), t.numel());
+    return out;
+  }
+  const uint8_t* in = t.data<uint8_t>();
+  float* o = out.data<float>();
+  parallel_for(t.numel(), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) o[i] = static_cast<float>(in[i]) * (1.0f / 255.0f);
+  }, 1 << 16);
+  return out;
+}
+
 }  // namespace vg

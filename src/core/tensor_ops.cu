@@ -1,4 +1,4 @@
-// CUDA kernels for core/tensor_ops.h: row gather (dtype-agnostic, in the widest word that divides a row) and fill.
+// CUDA kernels for core/tensor_ops.h: row gather (dtype-agnostic, in the widest word that divides a row) fill, clamp and 8-bit to float.
 #include <cstdint>
 
 #include "core/cuda_check.h"
@@ -38,6 +38,11 @@ __global__ void clamp_max_kernel(float* __restrict__ p, int64_t n, float hi) {
   if (i < n && p[i] > hi) p[i] = hi;
 }
 
+__global__ void unorm8_to_f32_kernel(float* __restrict__ out, const uint8_t* __restrict__ in, int64_t n) {
+  int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) out[i] = static_cast<float>(in[i]) * (1.0f / 255.0f);
+}
+
 }  // namespace
 
 void index_select_rows_cuda(void* out, const void* src, const int32_t* ids, int64_t n_out, int64_t n_src,
@@ -59,6 +64,12 @@ void fill_f32_cuda(float* p, int64_t n, float v) {
 void clamp_max_f32_cuda(float* p, int64_t n, float hi) {
   if (n == 0) return;
   clamp_max_kernel<<<grid_for(n, kBlock), kBlock>>>(p, n, hi);
+  VG_CUDA_CHECK_LAUNCH();
+}
+
+void unorm8_to_f32_cuda(float* out, const uint8_t* in, int64_t n) {
+  if (n == 0) return;
+  unorm8_to_f32_kernel<<<grid_for(n, kBlock), kBlock>>>(out, in, n);
   VG_CUDA_CHECK_LAUNCH();
 }
 

@@ -13,5 +13,7 @@ Tensor cat_rows(const Tensor& a, const Tensor& b);
 void fill_(Tensor& t, float v);
 // In place t = min(t, hi) for an F32 tensor (torch.clamp(max=hi)).
 void clamp_max_(Tensor& t, float hi);
+// F32 copy of a U8 tensor scaled to [0, 1] (x / 255, as torchvision's to_tensor), on t's device.
+Tensor unorm8_to_f32(const Tensor& t);
 
 }  // namespace vg

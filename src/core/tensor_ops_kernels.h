@@ -12,5 +12,7 @@ void index_select_rows_cuda(void* out, const void* src, const int32_t* ids, int6
 void fill_f32_cuda(float* p, int64_t n, float v);
 // p[i] = min(p[i], hi) for i < n.
 void clamp_max_f32_cuda(float* p, int64_t n, float hi);
+// out[i] = in[i] / 255 for i < n.
+void unorm8_to_f32_cuda(float* out, const uint8_t* in, int64_t n);
 
 }  // namespace vg::detail

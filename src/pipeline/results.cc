@@ -30,10 +30,30 @@ std::string host_name() {
   return buf;
 }
 
+nlohmann::json sfm_cameras_json(const SfmStats& s) {
+  nlohmann::json groups = nlohmann::json::array();
+  for (const CameraGroup& g : s.camera_setup.groups) {
+    nlohmann::json j = {{"camera_id", g.camera.id},
+                        {"model", g.camera.model},
+                        {"width", g.camera.width},
+                        {"height", g.camera.height},
+                        {"params_initial", g.camera.params},
+                        {"prior_focal_length", g.prior_focal},
+                        {"focal_source", g.focal_source},
+                        {"exif_camera", g.exif_camera},
+                        {"images", g.image_names}};
+    auto f = s.final_cameras.find(g.camera.id);
+    j["params_final"] = f == s.final_cameras.end() ? nlohmann::json(nullptr) : nlohmann::json(f->second.params);
+    groups.push_back(std::move(j));
+  }
+  return {{"mode", s.camera_mode}, {"model", s.camera_setup.model}, {"groups", groups}};
+}
+
 nlohmann::json sfm_stats_json(const SfmStats& s) {
   nlohmann::json seconds = nlohmann::json::object();
   for (const auto& [step, sec] : s.seconds) seconds[step] = sec;
   return {{"images", s.images_found},
+          {"camera_setup", sfm_cameras_json(s)},
           {"images_used", s.images_used},
           {"registered_images", s.registered},
           {"cameras", s.cameras},

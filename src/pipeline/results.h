@@ -20,8 +20,11 @@ std::string iso_timestamp(Clock::time_point t);
 std::string host_name();
 
 // The SfM statistics as analysis.json stores them (images, registered, cameras, points3D, mean track
-// length, mean reprojection error, seconds per step, partial, message, skipped files).
+// length, mean reprojection error, seconds per step, partial, message, skipped files, camera_setup).
 nlohmann::json sfm_stats_json(const SfmStats& s);
+// The camera set-up: {"mode", "model", "groups": [{camera_id, model, width, height, params_initial,
+// prior_focal_length, focal_source (exif35 | exif | default), exif_camera, images, params_final}]}.
+nlohmann::json sfm_cameras_json(const SfmStats& s);
 
 // Fixed facts of this process: vgsplat version and git commit, hostname, GPUs (name, compute capability).
 nlohmann::json environment_json();

@@ -24,6 +24,9 @@ Stage train_stage(const TrainConfig& cfg);
 // The trainer defaults of pipeline P1, as the original pipeline ran simple_trainer: 30000 steps,
 // evaluation, checkpoints and PLYs at 7000, 15000 and 30000, full-resolution images (data_factor 1).
 void apply_p1_train_defaults(TrainConfig& cfg);
+// Whether a pipeline trains with camera pose optimisation unless told (--pose-opt / --no-pose-opt): on
+// where the training cameras are VGGT's feed-forward poses (P2, P4), which are approximate.
+bool pose_opt_default(const std::string& pipeline);
 
 std::vector<std::string> pipeline_names();  // the pipelines this build runs ("P1")
 // The stage list of a pipeline by name; vg::Error for unknown ones.

@@ -19,6 +19,8 @@ void apply_p1_train_defaults(TrainConfig& cfg) {
   cfg.data_factor = 1;
 }
 
+bool pose_opt_default(const std::string& pipeline) { return pipeline == "P2" || pipeline == "P4"; }
+
 Stage train_stage(const TrainConfig& cfg) {
   return {"train", [cfg](RunContext& ctx) {
             TrainConfig c = cfg;
@@ -35,7 +37,8 @@ Stage train_stage(const TrainConfig& cfg) {
                                 trainer.interrupt_signal() ? trainer.interrupt_signal() : SIGINT);
             nlohmann::json j = {{"max_steps", c.max_steps},
                                 {"train_images", trainer.dataset().train.size()},
-                                {"test_images", trainer.dataset().test.size()}};
+                                {"test_images", trainer.dataset().test.size()},
+                                {"pose_opt", c.pose_opt}};
             if (ev) {
               j["step"] = ev->step;
               j["psnr"] = ev->psnr;

@@ -16,6 +16,7 @@
 #include "core/parallel.h"
 #include "core/progress.h"
 #include "geometry/camera_models.h"
+#include "io/exif.h"
 #include "io/ply.h"
 #include "pipeline/sfm_pipeline_internal.h"
 #include "sfm/mapper_input_io.h"
@@ -31,33 +32,48 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-// One camera per image (P1's default) or one shared camera; focal guessed as COLMAP without EXIF.
-std::vector<ColmapCamera> guess_cameras(const std::vector<ImageFeatures>& images, const SfmOptions& opt) {
-  std::vector<ColmapCamera> cams;
-  for (size_t i = 0; i < images.size(); ++i) {
-    if (opt.single_camera && i > 0) {
-      VG_CHECK(images[i].width == images[0].width && images[i].height == images[0].height,
-               "--single-camera needs images of one size: ", images[0].name, " is ", images[0].width, "x",
-               images[0].height, ", ", images[i].name, " is ", images[i].width, "x", images[i].height);
-      cams.push_back(cams[0]);
-      continue;
-    }
-    ColmapCamera c = default_camera(opt.camera_model, images[i].width, images[i].height, opt.focal_factor);
-    c.id = static_cast<uint32_t>(i + 1);
-    cams.push_back(c);
-  }
-  return cams;
+// The camera set-up of the usable images: sizes as decoded, EXIF from the files' heads (sfm_cameras.h).
+CameraSetup guess_cameras(const std::vector<ImageFeatures>& images, const SfmOptions& opt) {
+  std::vector<CameraImageInfo> info;
+  for (const ImageFeatures& im : images) info.push_back({im.name, im.width, im.height, read_exif(im.path)});
+  return make_camera_setup(info, opt.camera_mode, opt.camera_model, opt.focal_factor);
 }
 
-MapperInput mapper_input(std::vector<ImageFeatures>& images, const std::vector<ColmapCamera>& cams,
+// The set-up as a mapper cache holds it: its cameras, which images use them and the prior-focal flags.
+CameraSetup setup_from_input(const MapperInput& in) {
+  CameraSetup s;
+  std::map<uint32_t, int> group_of_camera;
+  for (size_t i = 0; i < in.images.size(); ++i) {
+    const uint32_t id = in.images[i].camera_id;
+    auto it = group_of_camera.find(id);
+    if (it == group_of_camera.end()) {
+      it = group_of_camera.emplace(id, static_cast<int>(s.groups.size())).first;
+      CameraGroup g;
+      g.camera = in.cameras.at(id);
+      auto p = in.camera_has_prior_focal.find(id);
+      g.prior_focal = p != in.camera_has_prior_focal.end() && p->second;
+      g.focal_source = g.prior_focal ? "prior" : "default";
+      s.model = g.camera.model;
+      s.groups.push_back(std::move(g));
+    }
+    s.groups[static_cast<size_t>(it->second)].images.push_back(static_cast<int>(i));
+    s.groups[static_cast<size_t>(it->second)].image_names.push_back(in.images[i].name);
+    s.group_of_image.push_back(it->second);
+  }
+  return s;
+}
+
+MapperInput mapper_input(std::vector<ImageFeatures>& images, const CameraSetup& setup,
                          std::map<std::pair<int, int>, TwoViewGeometry> pairs) {
   MapperInput in;
+  for (const CameraGroup& g : setup.groups) {
+    in.cameras[g.camera.id] = g.camera;
+    in.camera_has_prior_focal[g.camera.id] = g.prior_focal;
+  }
   for (size_t i = 0; i < images.size(); ++i) {
-    in.cameras[cams[i].id] = cams[i];
-    in.camera_has_prior_focal[cams[i].id] = false;
     MapperImage im;
     im.name = images[i].name;
-    im.camera_id = cams[i].id;
+    im.camera_id = setup.groups[static_cast<size_t>(setup.group_of_image[i])].camera.id;
     im.keypoints = std::move(images[i].points);
     im.colors = std::move(images[i].colors);
     in.images.push_back(std::move(im));
@@ -129,6 +145,8 @@ MapperInput prepare_mapper_input(const fs::path& images_dir, const SfmOptions& o
            " in ", images_dir.string(), " could be decoded and have SIFT features",
            stats.skipped.empty() ? std::string() : " (first problem: " + stats.skipped.front() + ")");
 
+  stats.camera_setup = guess_cameras(images, opt);  // before matching: a bad set-up fails early
+
   t0 = std::chrono::steady_clock::now();
   std::vector<std::string> names;
   for (const auto& im : images) names.push_back(im.name);
@@ -138,15 +156,20 @@ MapperInput prepare_mapper_input(const fs::path& images_dir, const SfmOptions& o
   stats.seconds.emplace_back("matching", seconds_since(t0));
 
   t0 = std::chrono::steady_clock::now();
-  const std::vector<ColmapCamera> cams = guess_cameras(images, opt);
-  auto verified = verify_all_pairs(images, cams, pairs, matches, opt, geometry_workers);
+  std::vector<ColmapCamera> cams;
+  std::vector<char> prior;
+  for (int g : stats.camera_setup.group_of_image) {
+    cams.push_back(stats.camera_setup.groups[static_cast<size_t>(g)].camera);
+    prior.push_back(stats.camera_setup.groups[static_cast<size_t>(g)].prior_focal);
+  }
+  auto verified = verify_all_pairs(images, cams, prior, pairs, matches, opt, geometry_workers);
   stats.num_verified_pairs = static_cast<int>(verified.size());
   stats.seconds.emplace_back("geometry", seconds_since(t0));
   VG_CHECK(!verified.empty(), "SfM failed: no image pair of the ", images.size(),
            " usable images has a verified two-view geometry (", stats.num_pairs, " pairs matched, ",
            stats.num_features, " features): do the images overlap?");
 
-  return mapper_input(images, cams, std::move(verified));
+  return mapper_input(images, stats.camera_setup, std::move(verified));
 }
 
 }  // namespace
@@ -205,8 +228,11 @@ SfmStats run_sfm(const fs::path& images_dir, const fs::path& out_dir, const SfmO
     stats.images_found = stats.images_used = static_cast<int>(in.images.size());
     stats.num_verified_pairs = static_cast<int>(in.pairs.size());
     log_info("mapper input loaded from " + opt.mapper_cache.string() + " (features, matching, geometry skipped)");
+    stats.camera_setup = setup_from_input(in);
+    stats.camera_mode = "cache";
   } else {
     in = prepare_mapper_input(images_dir, opt, device, stats);
+    stats.camera_mode = camera_mode_name(opt.camera_mode);
     if (!opt.mapper_cache.empty()) save_mapper_input(opt.mapper_cache, in);
   }
 
@@ -240,6 +266,7 @@ SfmStats run_sfm(const fs::path& images_dir, const fs::path& out_dir, const SfmO
   stats.points3D = ms.points3D;
   stats.mean_track_length = ms.mean_track_length;
   stats.mean_reprojection_error = ms.mean_reprojection_error;
+  stats.final_cameras = models.front().cameras;
   for (size_t k = 1; k < models.size(); ++k) stats.other_models.push_back(static_cast<int>(models[k].images.size()));
   stats.partial = stats.registered < stats.images_found;
   stats.message = outcome_message(stats);

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "features/sift.h"
 #include "geometry/two_view.h"
 #include "io/image.h"
+#include "pipeline/sfm_cameras.h"
 #include "sfm/mapper.h"
 
 namespace vg {
@@ -23,8 +25,8 @@ struct SfmOptions {
   Matcher matcher = Matcher::Exhaustive;
   int overlap = 10;                    // sequential: each image with the next `overlap` (COLMAP default 10)
   std::filesystem::path pairs_file;    // PairsFile: "name1 name2" per line
-  std::string camera_model = "PINHOLE";  // one camera per image (the original P1), COLMAP's models
-  bool single_camera = false;          // one shared camera for all images (all must have one size)
+  CameraMode camera_mode = CameraMode::Auto;  // which images share a camera (pipeline/sfm_cameras.h)
+  std::string camera_model;            // COLMAP's models; empty: the mode's (SIMPLE_RADIAL, per-image PINHOLE)
   double focal_factor = 1.2;           // focal guess = focal_factor * max(W, H) (COLMAP, no EXIF prior)
   SiftOptions sift;
   JpegDecode jpeg_decode = JpegDecode::kFast;  // photos for SIFT decoded as COLMAP's FreeImage does (io/image.h)
@@ -60,6 +62,9 @@ struct SfmStats {
   bool partial = false;        // not every usable image registered
   std::string message;         // one line: "all 11 images registered" / "only 3 of 40 images registered; ..."
   std::filesystem::path model_dir;  // <out>/sparse/0
+  CameraSetup camera_setup;    // the cameras the mapper started from (mode "cache": from --mapper-cache)
+  std::string camera_mode;     // auto | per-image | single | cache
+  std::map<uint32_t, ColmapCamera> final_cameras;  // the largest model's cameras after bundle adjustment
 };
 
 // Runs the SfM stage on the images in `images_dir` (sorted by name; the format is decided by the

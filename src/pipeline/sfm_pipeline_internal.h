@@ -76,9 +76,11 @@ std::vector<FeatureMatches> match_all_pairs(const std::vector<ImageFeatures>& im
                                             const Device& device, int workers);
 
 // Two-view geometry of every pair with enough matches; keeps the verified ones (>= min inliers).
-// image_cameras[i]: the (guessed) camera of image i.
+// image_cameras[i]: the (guessed) camera of image i; a pair whose cameras both have a prior focal length
+// (EXIF) is estimated calibrated first (essential matrix), as COLMAP's TwoViewGeometry::Estimate.
 std::map<std::pair<int, int>, TwoViewGeometry> verify_all_pairs(const std::vector<ImageFeatures>& images,
                                                                 const std::vector<ColmapCamera>& image_cameras,
+                                                                const std::vector<char>& image_prior_focal,
                                                                 const std::vector<std::pair<int, int>>& pairs,
                                                                 const std::vector<FeatureMatches>& matches,
                                                                 const SfmOptions& opt, int workers);

@@ -69,6 +69,7 @@ std::vector<FeatureMatches> match_all_pairs(const std::vector<ImageFeatures>& im
 
 std::map<std::pair<int, int>, TwoViewGeometry> verify_all_pairs(const std::vector<ImageFeatures>& images,
                                                                 const std::vector<ColmapCamera>& image_cameras,
+                                                                const std::vector<char>& image_prior_focal,
                                                                 const std::vector<std::pair<int, int>>& pairs,
                                                                 const std::vector<FeatureMatches>& matches,
                                                                 const SfmOptions& opt, int workers) {
@@ -86,7 +87,7 @@ std::map<std::pair<int, int>, TwoViewGeometry> verify_all_pairs(const std::vecto
       TwoViewOptions tv = opt.two_view;
       tv.ransac.seed = opt.seed * 1000003ULL + static_cast<uint64_t>(p) + 1;  // deterministic per pair
       geoms[p] = estimate_two_view_geometry(image_cameras[i], images[i].points, image_cameras[j], images[j].points,
-                                            matches[p], /*has_prior_focal=*/false, tv);
+                                            matches[p], image_prior_focal[i] && image_prior_focal[j], tv);
       ok = geoms[p].config != TwoViewGeometry::UNDEFINED && geoms[p].config != TwoViewGeometry::DEGENERATE &&
            geoms[p].inlier_matches.size() >= min_inliers;
     }

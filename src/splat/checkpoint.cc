@@ -29,6 +29,14 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& ckpt) 
     tensors["optim." + name + ".exp_avg_sq"] = a.exp_avg_sq;
     meta["optim." + name + ".step"] = std::to_string(a.step);
   }
+  if (ckpt.pose_adjust.defined()) {  // gsplat's data["pose_adjust"]
+    tensors["pose_adjust.embeds"] = ckpt.pose_adjust;
+    if (ckpt.pose_adam.exp_avg.defined()) {
+      tensors["optim.pose_adjust.exp_avg"] = ckpt.pose_adam.exp_avg;
+      tensors["optim.pose_adjust.exp_avg_sq"] = ckpt.pose_adam.exp_avg_sq;
+      meta["optim.pose_adjust.step"] = std::to_string(ckpt.pose_adam.step);
+    }
+  }
   if (ckpt.strategy.grad2d.defined()) {
     tensors["strategy.grad2d"] = ckpt.strategy.grad2d;
     tensors["strategy.count"] = ckpt.strategy.count;
@@ -100,6 +108,25 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
              shape_str(cnt->second.shape()), " for ", n, " Gaussians");
     c.strategy.grad2d = g2->second;
     c.strategy.count = cnt->second;
+  }
+  if (auto pe = p.tensors.find("pose_adjust.embeds"); pe != p.tensors.end()) {
+    VG_CHECK(pe->second.ndim() == 2 && pe->second.size(1) == 9 && pe->second.dtype() == DType::F32, file,
+             ": pose embedding of shape ", shape_str(pe->second.shape()), " (expected [images, 9], f32)");
+    c.pose_adjust = pe->second;
+    auto m1 = p.tensors.find("optim.pose_adjust.exp_avg"), m2 = p.tensors.find("optim.pose_adjust.exp_avg_sq");
+    if (m1 != p.tensors.end() && m2 != p.tensors.end()) {
+      VG_CHECK(m1->second.shape() == pe->second.shape() && m2->second.shape() == pe->second.shape() &&
+                   m1->second.dtype() == DType::F32 && m2->second.dtype() == DType::F32,
+               file, ": pose Adam moments do not match the pose embedding");
+      c.pose_adam.exp_avg = m1->second;
+      c.pose_adam.exp_avg_sq = m2->second;
+      const std::string steps = meta("optim.pose_adjust.step");
+      try {
+        c.pose_adam.step = std::stoll(steps);
+      } catch (const std::exception&) {
+        VG_FAIL(file, ": bad Adam step count '", steps, "' of the pose embedding");
+      }
+    }
   }
   c.strategy.scene_scale = c.scene_scale;
   return c;

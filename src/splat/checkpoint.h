@@ -21,6 +21,8 @@ struct Checkpoint {
   std::string config_json;             // TrainConfig::to_json()
   std::string strategy_rng;            // std::mt19937_64 state as text (empty in older checkpoints)
   std::string run_id;                  // the training run that wrote it (train_resume.h; may be empty)
+  Tensor pose_adjust;                  // [n_train, 9] pose optimisation residuals (undefined: none)
+  AdamState pose_adam;                 // their Adam moments and step count
 };
 
 // Tensors on any device are copied to the host for writing.

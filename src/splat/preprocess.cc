@@ -83,7 +83,8 @@ PreprocessOut preprocess_forward(const Gaussians& g, const Camera& cam, const Pr
 }
 
 void preprocess_backward(const Gaussians& g, const Camera& cam, const PreprocessSettings& s,
-                         const PreprocessOut& fwd, const PreprocessGradsIn& v, GaussianGrads& grads) {
+                         const PreprocessOut& fwd, const PreprocessGradsIn& v, GaussianGrads& grads,
+                         Tensor* v_viewmat) {
   int sh_rows = check_inputs(g, cam, s);
   int64_t n = g.size();
   Device d = g.device();
@@ -107,6 +108,10 @@ void preprocess_backward(const Gaussians& g, const Camera& cam, const Preprocess
                           v.v_opacities.data<float>(), v.v_colors.data<float>()};
   proj::GradPtrs out{grads.means.data<float>(),     grads.scales.data<float>(), grads.quats.data<float>(),
                      grads.opacities.data<float>(), grads.sh0.data<float>(),    grads.shN.data<float>()};
+  if (v_viewmat) {  // summed over the Gaussians by the launch: starts at zero
+    *v_viewmat = Tensor::zeros({4, 4}, DType::F32, d);
+    out.viewmat = v_viewmat->data<float>();
+  }
   proj::ParamPtrs p = param_ptrs(g, sh_rows);
   if (d.is_cuda())
     proj::launch_backward_cuda(p, make_view(cam), make_settings(s), in, out);

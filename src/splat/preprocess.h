@@ -41,8 +41,11 @@ struct PreprocessGradsIn {
 };
 
 // Writes (overwrites) d loss / d parameter into `grads` (same shapes as `g`; allocated by the caller).
-// Culled Gaussians (radii == 0) get zero gradients.
+// Culled Gaussians (radii == 0) get zero gradients. With `v_viewmat` (camera pose optimisation) it is
+// set to d loss / d cam.viewmat, F32 [4,4] on the Gaussians' device (bottom row 0), through the
+// projection and through the camera centre of the SH view direction; nullptr: not computed, no cost.
 void preprocess_backward(const Gaussians& g, const Camera& cam, const PreprocessSettings& s,
-                         const PreprocessOut& fwd, const PreprocessGradsIn& v, GaussianGrads& grads);
+                         const PreprocessOut& fwd, const PreprocessGradsIn& v, GaussianGrads& grads,
+                         Tensor* v_viewmat = nullptr);
 
 }  // namespace vg

@@ -302,10 +302,35 @@ VG_HD void cov2d_vjp(const Settings<T>& s, const T* cov2d, const T* v_conic, T v
   for (int i = 0; i < 4; ++i) v_cov2d[i] += v_r * (a_o[i] / det - det_orig / (det * det) * a_b[i]);
 }
 
-// Writes every gradient of one visible Gaussian (overwrites `o`).
+// d loss / d [R | t] of the world -> camera transform, accumulated into v_view[12] = (R row-major, t):
+// through mean_c = R mean + t, cov_c = R cov_w R^T (d/dR = (V + V^T) R cov_w, cov_w symmetric).
+template <typename T>
+VG_HD void view_geometry_vjp(const T* mean, const T* R, const T* covw, const T* v_mc, const T* v_covc, T* v_view) {
+  T Vs[9], VR[9], VRC[9];
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) Vs[i * 3 + j] = v_covc[i * 3 + j] + v_covc[j * 3 + i];
+  matmul3(Vs, R, VR);
+  matmul3(VR, covw, VRC);
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 3; ++j) v_view[i * 3 + j] += v_mc[i] * mean[j] + VRC[i * 3 + j];
+    v_view[9 + i] += v_mc[i];
+  }
+}
+
+// The SH view direction's path into [R | t]: dir = mean - campos, campos = -R^T t (gsplat: the
+// translation of inverse(viewmat)), so d/dR_ij = t_i v_dir_j and d/dt = R v_dir.
+template <typename T> VG_HD void view_campos_vjp(const View<T>& v, const T* v_dir, T* v_view) {
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 3; ++j) v_view[i * 3 + j] += v.t[i] * v_dir[j];
+    v_view[9 + i] += v.R[i * 3] * v_dir[0] + v.R[i * 3 + 1] * v_dir[1] + v.R[i * 3 + 2] * v_dir[2];
+  }
+}
+
+// Writes every gradient of one visible Gaussian (overwrites `o`). With v_view (12 entries: R
+// row-major, then t) it also accumulates d loss / d viewmat there; nullptr skips that work.
 template <typename T>
 VG_HD void project_gaussian_vjp(const View<T>& v, const Settings<T>& s, const GaussianIn<T>& g,
-                                const ProjectedGrad<T>& vin, const GaussianGradOut<T>& o) {
+                                const ProjectedGrad<T>& vin, const GaussianGradOut<T>& o, T* v_view = nullptr) {
   Geometry<T> G;
   compute_geometry(v, g, G);
   T cb[4] = {G.cov2d[0] + s.eps2d, G.cov2d[1], G.cov2d[2], G.cov2d[3] + s.eps2d};
@@ -339,6 +364,7 @@ VG_HD void project_gaussian_vjp(const View<T>& v, const Settings<T>& s, const Ga
   persp_vjp(v, G.mc, vin.v_mean2d, v_J, v_mc);
   // mean_c = R mean + t; cov_c = R cov_w R^T
   for (int i = 0; i < 3; ++i) o.mean[i] = v.R[i] * v_mc[0] + v.R[3 + i] * v_mc[1] + v.R[6 + i] * v_mc[2];
+  if (v_view) view_geometry_vjp(g.mean, v.R, G.covw, v_mc, v_covc, v_view);
   T v_covw[9];
   sandwich3_t(v.R, v_covc, v_covw);
   // cov_w = M M^T, M = Rg S: v_M = (V + V^T) M; v_Rg = v_M S; v_s_j = sum_i Rg_ij v_M_ij
@@ -375,7 +401,10 @@ VG_HD void project_gaussian_vjp(const View<T>& v, const Settings<T>& s, const Ga
   T v_n[3] = {0, 0, 0};
   sh::eval_basis_vjp(s.sh_degree, n[0], n[1], n[2], w, v_n[0], v_n[1], v_n[2]);
   T d = v_n[0] * n[0] + v_n[1] * n[1] + v_n[2] * n[2];
-  for (int i = 0; i < 3; ++i) o.mean[i] += (v_n[i] - d * n[i]) / len;  // normalisation VJP
+  T v_dir[3];
+  for (int i = 0; i < 3; ++i) v_dir[i] = (v_n[i] - d * n[i]) / len;  // normalisation VJP
+  for (int i = 0; i < 3; ++i) o.mean[i] += v_dir[i];
+  if (v_view) view_campos_vjp(v, v_dir, v_view);
 }
 
 // ---- raw buffers of one call (CPU or CUDA), shared by the reference and the kernels ---------------
@@ -403,6 +432,7 @@ struct BackwardInPtrs {
 };
 struct GradPtrs {
   float *means, *scales, *quats, *opacities, *sh0, *shN;
+  float* viewmat = nullptr;  // [4,4] d loss / d viewmat summed over the Gaussians (zeroed by the caller); null: skipped
   VG_HD GaussianGradOut<float> at(int64_t i, int sh_rows) const {
     return {means + i * 3, scales + i * 3, quats + i * 4, opacities + i, sh0 + i * 3, shN + i * sh_rows * 3, sh_rows};
   }
@@ -421,16 +451,20 @@ VG_HD void forward_element(int64_t i, const ParamPtrs& p, const View<float>& v, 
   o.opacities[i] = r.opacity;
 }
 
-// Backward for Gaussian i: writes every gradient slot of i (zeros when culled).
+// Backward for Gaussian i: writes every gradient slot of i (zeros when culled); with v_view (12
+// entries, see project_gaussian_vjp) adds Gaussian i's share of d loss / d viewmat there.
 VG_HD void backward_element(int64_t i, const ParamPtrs& p, const View<float>& v, const Settings<float>& s,
-                            const BackwardInPtrs& in, const GradPtrs& g) {
+                            const BackwardInPtrs& in, const GradPtrs& g, float* v_view = nullptr) {
   GaussianGradOut<float> o = g.at(i, p.sh_rows);
   if (in.radii[i * 2] <= 0 || in.radii[i * 2 + 1] <= 0) {
     zero_grads(o);
     return;
   }
-  project_gaussian_vjp(v, s, p.at(i), in.at(i), o);
+  project_gaussian_vjp(v, s, p.at(i), in.at(i), o, v_view);
 }
+
+// Index in the row-major [4,4] viewmat gradient of entry k of a 12-entry (R, t) accumulator.
+VG_HD int viewmat_index(int k) { return k < 9 ? (k / 3) * 4 + k % 3 : (k - 9) * 4 + 3; }
 
 // CPU reference (preprocess_cpu.cc) and CUDA launchers (preprocess.cu; preprocess_nocuda.cc throws).
 void forward_cpu(const ParamPtrs& p, const View<float>& v, const Settings<float>& s, const ForwardPtrs& o);

@@ -56,6 +56,10 @@ std::string resume_command(const TrainConfig& cfg, const std::string& ckpt) {
   if (cfg.save_ply) os << " --save-ply";
   if (cfg.antialiased) os << " --antialiased";
   if (cfg.strategy.absgrad) os << " --absgrad";
+  if (cfg.pose_opt) os << " --pose-opt";
+  flag_if(os, "--pose-opt-lr", cfg.pose_opt_lr, d.pose_opt_lr);
+  flag_if(os, "--pose-opt-reg", cfg.pose_opt_reg, d.pose_opt_reg);
+  flag_if(os, "--pose-noise", cfg.pose_noise, d.pose_noise);
   if (cfg.device != d.device) os << " --device " << shell_word(cfg.device);
   os << " --ckpt " << shell_word(ckpt);
   return os.str();

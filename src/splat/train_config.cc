@@ -23,6 +23,9 @@ void TrainConfig::adjust_steps(float factor) {
   strategy.refine_stop_iter = scale(strategy.refine_stop_iter);
   strategy.reset_every = scale(strategy.reset_every);
   strategy.refine_every = scale(strategy.refine_every);
+  mcmc.refine_start_iter = scale(mcmc.refine_start_iter);
+  mcmc.refine_stop_iter = scale(mcmc.refine_stop_iter);
+  mcmc.refine_every = scale(mcmc.refine_every);
 }
 
 double TrainConfig::lr(int group, int step, float scene_scale) const {
@@ -51,13 +54,26 @@ void TrainConfig::validate() const {
   VG_CHECK(init_num_pts > 0, "--init-num-pts must be > 0");
   VG_CHECK(strategy.max_gaussians >= 0, "--max-gaussians must be >= 0 (0: no cap), got ", strategy.max_gaussians);
   VG_CHECK(save_every >= 0 && save_every_min >= 0, "--save-every and --save-every-min must be >= 0");
+  VG_CHECK(image_cache_gb >= 0 || image_cache_gb == -1, "--image-cache-gb must be >= 0 (or -1: half the memory)");
+  VG_CHECK(image_prefetch >= 0, "--image-prefetch must be >= 0, got ", image_prefetch);
   VG_CHECK(sh_degree >= 0 && sh_degree <= 3, "--sh-degree must be in 0..3, got ", sh_degree);
   VG_CHECK(sh_degree_interval > 0, "--sh-degree-interval must be > 0 (after --steps-scaler)");
   VG_CHECK(init_opa > 0 && init_opa < 1, "--init-opa must be in (0, 1), got ", init_opa);
   VG_CHECK(init_scale > 0, "--init-scale must be > 0");
   VG_CHECK(ssim_lambda >= 0 && ssim_lambda <= 1, "--ssim-lambda must be in [0, 1]");
+  VG_CHECK(pose_opt_lr >= 0 && pose_opt_reg >= 0 && pose_noise >= 0,
+           "--pose-opt-lr, --pose-opt-reg and --pose-noise must be >= 0");
   VG_CHECK(strategy.refine_every > 0 && strategy.reset_every > 0,
            "refine_every and reset_every must be > 0 (after --steps-scaler)");
+  VG_CHECK(strategy_type == "default" || strategy_type == "mcmc", "--strategy must be default or mcmc, got '",
+           strategy_type, "'");
+  if (strategy_type == "mcmc") {
+    VG_CHECK(mcmc.cap_max > 0, "--cap-max must be > 0, got ", mcmc.cap_max);
+    VG_CHECK(mcmc.refine_every > 0, "mcmc refine_every must be > 0 (after --steps-scaler)");
+    VG_CHECK(mcmc.min_opacity > 0 && mcmc.min_opacity < 1, "--min-opacity must be in (0, 1), got ", mcmc.min_opacity);
+    VG_CHECK(mcmc.noise_lr >= 0, "--noise-lr must be >= 0, got ", mcmc.noise_lr);
+  }
+  VG_CHECK(opacity_reg >= 0 && scale_reg >= 0, "--opacity-reg and --scale-reg must be >= 0");
 }
 
 namespace {
@@ -76,6 +92,13 @@ json to_json_obj(const TrainConfig& c) {
                 {"absgrad", s.absgrad},
                 {"revised_opacity", s.revised_opacity},
                 {"max_gaussians", s.max_gaussians}};
+  const MCMCConfig& m = c.mcmc;
+  json mcmc = {{"cap_max", m.cap_max},
+               {"noise_lr", m.noise_lr},
+               {"refine_start_iter", m.refine_start_iter},
+               {"refine_stop_iter", m.refine_stop_iter},
+               {"refine_every", m.refine_every},
+               {"min_opacity", m.min_opacity}};
   return json{{"data_dir", c.data_dir},
               {"result_dir", c.result_dir},
               {"data_factor", c.data_factor},
@@ -92,6 +115,8 @@ json to_json_obj(const TrainConfig& c) {
               {"ply_steps", c.ply_steps},
               {"steps_scaler", c.steps_scaler},
               {"tb_every", c.tb_every},
+              {"image_cache_gb", c.image_cache_gb},
+              {"image_prefetch", c.image_prefetch},
               {"tb_save_image", c.tb_save_image},
               {"disable_viewer", c.disable_viewer},
               {"render_traj_path", c.render_traj_path},
@@ -115,6 +140,14 @@ json to_json_obj(const TrainConfig& c) {
               {"sh0_lr", c.sh0_lr},
               {"shN_lr", c.shN_lr},
               {"strategy", strat},
+              {"strategy_type", c.strategy_type},
+              {"mcmc", mcmc},
+              {"opacity_reg", c.opacity_reg},
+              {"scale_reg", c.scale_reg},
+              {"pose_opt", c.pose_opt},
+              {"pose_opt_lr", c.pose_opt_lr},
+              {"pose_opt_reg", c.pose_opt_reg},
+              {"pose_noise", c.pose_noise},
               {"seed", c.seed},
               {"device", c.device},
               {"ckpt", c.ckpt},
@@ -194,6 +227,8 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
   get(j, "ply_steps", c.ply_steps);
   get(j, "steps_scaler", c.steps_scaler);
   get(j, "tb_every", c.tb_every);
+  get(j, "image_cache_gb", c.image_cache_gb);
+  get(j, "image_prefetch", c.image_prefetch);
   get(j, "tb_save_image", c.tb_save_image);
   get(j, "disable_viewer", c.disable_viewer);
   get(j, "render_traj_path", c.render_traj_path);
@@ -232,6 +267,23 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
     get(s, "revised_opacity", o.revised_opacity);
     get(s, "max_gaussians", o.max_gaussians);
   }
+  get(j, "strategy_type", c.strategy_type);
+  if (j.contains("mcmc")) {
+    const json& s = j.at("mcmc");
+    MCMCConfig& o = c.mcmc;
+    get(s, "cap_max", o.cap_max);
+    get(s, "noise_lr", o.noise_lr);
+    get(s, "refine_start_iter", o.refine_start_iter);
+    get(s, "refine_stop_iter", o.refine_stop_iter);
+    get(s, "refine_every", o.refine_every);
+    get(s, "min_opacity", o.min_opacity);
+  }
+  get(j, "opacity_reg", c.opacity_reg);
+  get(j, "scale_reg", c.scale_reg);
+  get(j, "pose_opt", c.pose_opt);
+  get(j, "pose_opt_lr", c.pose_opt_lr);
+  get(j, "pose_opt_reg", c.pose_opt_reg);
+  get(j, "pose_noise", c.pose_noise);
   get(j, "seed", c.seed);
   get(j, "device", c.device);
   get(j, "ckpt", c.ckpt);

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "splat/mcmc_strategy.h"
 #include "splat/strategy.h"
 
 namespace vg {
@@ -30,6 +31,8 @@ struct TrainConfig {
   float steps_scaler = 1.0f;
   int tb_every = 100;          // TensorBoard scalars every N steps into <result_dir>/tb (0: none), as gsplat
   bool tb_save_image = false;  // ... and the GT | render image of that step
+  double image_cache_gb = -1;  // host memory for the 8-bit training images (-1: half the machine's; see image_cache.h)
+  int image_prefetch = 4;      // training images decoded ahead on a worker thread
   bool disable_viewer = false; // accepted for compatibility (no viewer)
   std::string render_traj_path = "interp";  // trajectory video at eval steps: interp | ellipse | spiral
   bool disable_video = false;  // --no-traj: no trajectory video
@@ -59,6 +62,19 @@ struct TrainConfig {
   float shN_lr = 2.5e-3f / 20;
 
   StrategyConfig strategy;
+  // --strategy default | mcmc (gsplat DefaultStrategy / MCMCStrategy; `mcmc` uses `mcmc` below, not `strategy`)
+  std::string strategy_type = "default";
+  MCMCConfig mcmc;
+  // gsplat opacity_reg / scale_reg (splat/regularization.h); the mcmc preset sets both to 0.01
+  float opacity_reg = 0.0f;
+  float scale_reg = 0.0f;
+
+  // camera pose optimisation (gsplat --pose-opt; splat/pose_opt.h): a per-image residual of the training
+  // cameras with its own Adam; --pose-noise perturbs the training cameras (to test it)
+  bool pose_opt = false;
+  float pose_opt_lr = 1e-5f;
+  float pose_opt_reg = 1e-6f;
+  float pose_noise = 0.0f;
 
   // run
   uint64_t seed = 42;

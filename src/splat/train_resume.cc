@@ -31,7 +31,8 @@ bool ignored_key(const std::string& k) {
   static const std::set<std::string> keys = {
       "result_dir", "ckpt",          "eval_only",      "restart",          "device",         "lpips_weights",
       "tb_every",   "tb_save_image", "disable_viewer", "render_traj_path", "disable_video",  "save_ply",
-      "ply_steps",  "eval_steps",    "save_steps",     "save_every",       "save_every_min"};
+      "ply_steps",  "eval_steps",    "save_steps",     "save_every",       "save_every_min", "image_cache_gb",
+      "image_prefetch"};
   return keys.count(k) || k.rfind("viewer", 0) == 0;
 }
 
@@ -109,6 +110,7 @@ std::vector<std::string> config_differences(const std::string& saved_json, const
   } catch (const std::exception& e) {
     VG_FAIL("the checkpoint's training config is not JSON: ", e.what());
   }
+  a = json::parse(TrainConfig::from_json(saved_json).to_json());  // options it predates take their defaults
   for (json* j : {&a, &b})  // one folder spelled two ways is the same data
     if (j->contains("data_dir")) (*j)["data_dir"] = canonical_loose((*j)["data_dir"].get<std::string>()).string();
   std::vector<std::string> out;

@@ -16,7 +16,9 @@
 #include "metrics/lpips.h"
 #include "splat/checkpoint.h"
 #include "splat/init.h"
+#include "splat/pose_opt.h"
 #include "splat/preprocess.h"
+#include "splat/regularization.h"
 #include "splat/resume_command.h"
 #include "splat/train_resume.h"
 #include "splat/traj_render.h"
@@ -49,6 +51,10 @@ std::string fmt_count(int64_t n) {
   return buf;
 }
 
+PoseOptConfig pose_config(const TrainConfig& c) {
+  return {c.pose_opt, c.pose_opt_lr, c.pose_opt_reg, c.pose_noise, c.max_steps, c.seed};
+}
+
 double peak_mem_gb(const Device& d) { return d.is_cuda() ? cuda_peak_memory(d.index) / 1073741824.0 : 0.0; }
 
 }  // namespace
@@ -72,7 +78,11 @@ void Trainer::setup() {
   device_ = resolve_device(cfg_.device);
   set_current_device(device_);
   scene_scale_ = data_.scene_scale * 1.1f * cfg_.global_scale;
-  train_images_.resize(data_.train.size());
+  ImageCacheOptions io;
+  io.budget_bytes = cfg_.image_cache_gb < 0 ? -1 : static_cast<int64_t>(cfg_.image_cache_gb * double(1 << 30));
+  io.prefetch = cfg_.image_prefetch;
+  images_ = std::make_unique<TrainImageCache>(
+      static_cast<int>(data_.train.size()), [this](int i) { return data_.load_image(data_.train[i]); }, io);
 
   if (cfg_.ckpt.empty() && !cfg_.eval_only) {  // an unfinished run of the same options in result_dir
     if (const std::optional<ResumePoint> rp = find_resume_point(cfg_)) {
@@ -98,6 +108,10 @@ void Trainer::setup() {
   }
   for (int i = 0; i < Gaussians::kGroups; ++i) adam_[i] = adam_init(g_.group(i));
   strategy_ = std::make_unique<DefaultStrategy>(cfg_.strategy, scene_scale_, cfg_.seed + start_step_);
+  if (cfg_.strategy_type == "mcmc")
+    mcmc_ = std::make_unique<MCMCStrategy>(cfg_.mcmc, cfg_.seed, cfg_.seed + start_step_);
+  if (cfg_.pose_opt || cfg_.pose_noise > 0)
+    pose_ = std::make_unique<PoseOptimizer>(static_cast<int>(data_.train.size()), pose_config(cfg_));
   run_id_ = resume && !ck.run_id.empty() ? ck.run_id : new_run_id();
   if (resume) resume_state(ck);
 }
@@ -116,8 +130,12 @@ void Trainer::resume_state(const Checkpoint& ck) {
   }
   if (!ck.strategy_rng.empty()) {  // older checkpoints: the strategy reseeds from seed + step
     std::istringstream is(ck.strategy_rng);
-    is >> strategy_->rng();
+    is >> (mcmc_ ? mcmc_->rng() : strategy_->rng());
     VG_CHECK(!is.fail(), cfg_.ckpt, ": bad strategy random-number state");
+  }
+  if (pose_ && cfg_.pose_opt) {  // a checkpoint trained without --pose-opt: the residuals start at zero
+    if (ck.pose_adjust.defined()) pose_->restore(ck.pose_adjust, ck.pose_adam);
+    else log_info(cfg_.ckpt + " has no camera pose residuals: --pose-opt starts them at zero");
   }
   remove_stale_temp_files(fs::path(cfg_.result_dir) / "ckpts");  // a checkpoint cut short by a kill
   // This run's earlier periodic checkpoints, so that only the last two are kept.
@@ -128,22 +146,36 @@ void Trainer::resume_state(const Checkpoint& ck) {
 
 // gsplat draws views from a DataLoader reshuffled every epoch; here epoch e uses a permutation
 // seeded by (seed, e), so a resumed run sees the same sequence.
+namespace {
+std::vector<int> epoch_permutation(uint64_t seed, int epoch, int n) {
+  std::vector<int> perm(static_cast<size_t>(n));
+  std::iota(perm.begin(), perm.end(), 0);
+  std::mt19937_64 rng(seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(epoch) + 1);
+  for (int i = n - 1; i > 0; --i) std::swap(perm[i], perm[rng() % static_cast<uint64_t>(i + 1)]);
+  return perm;
+}
+}  // namespace
+
 int Trainer::train_view_for_step(int step) {
   int n = static_cast<int>(data_.train.size());
   int e = step / n;
   if (e != epoch_) {
-    epoch_perm_.resize(n);
-    std::iota(epoch_perm_.begin(), epoch_perm_.end(), 0);
-    std::mt19937_64 rng(cfg_.seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(e) + 1);
-    for (int i = n - 1; i > 0; --i) std::swap(epoch_perm_[i], epoch_perm_[rng() % static_cast<uint64_t>(i + 1)]);
+    epoch_perm_ = epoch_permutation(cfg_.seed, e, n);
     epoch_ = e;
   }
   return epoch_perm_[step % n];
 }
 
-const Tensor& Trainer::train_image(int i) {
-  if (!train_images_[i].defined()) train_images_[i] = data_.load_image(data_.train[i]);
-  return train_images_[i];
+// The view of `step`, then the next steps' views queued for decoding on the cache's worker.
+Tensor Trainer::train_image_for_step(int step, int view) {
+  if (cfg_.image_prefetch > 0) {
+    const int n = static_cast<int>(data_.train.size());
+    std::vector<int> next;
+    for (int s = step + 1; s <= step + cfg_.image_prefetch && s < cfg_.max_steps; ++s)
+      next.push_back(s / n == epoch_ ? epoch_perm_[s % n] : epoch_permutation(cfg_.seed, s / n, n)[s % n]);
+    images_->prefetch(next);
+  }
+  return images_->get(view, device_);
 }
 
 Render render_view(const Gaussians& g, const Camera& cam, int sh_degree, const TrainConfig& cfg) {
@@ -160,10 +192,14 @@ Render render_view(const Gaussians& g, const Camera& cam, int sh_degree, const T
   return r;
 }
 
+Camera Trainer::train_camera(int i) const {
+  return pose_ ? pose_->train_camera(i, data_.train[i].camera) : data_.train[i].camera;
+}
+
 float Trainer::train_step(int step, bool read_loss) {
   int view = train_view_for_step(step);
-  const Camera& cam = data_.train[view].camera;
-  Tensor gt = train_image(view).to(device_);
+  const Camera cam = train_camera(view);
+  Tensor gt = train_image_for_step(step, view);
   int sh_degree = std::min(step / cfg_.sh_degree_interval, cfg_.sh_degree);
 
   Render r = render_view(g_, cam, sh_degree, cfg_);
@@ -179,8 +215,16 @@ float Trainer::train_step(int step, bool read_loss) {
   ps.near_plane = cfg_.near_plane;
   ps.far_plane = cfg_.far_plane;
   GaussianGrads grads = zeros_like(g_);
+  const bool pose_grad = pose_ && pose_->optimising();
+  Tensor v_viewmat;
   preprocess_backward(g_, cam, ps, r.pre, PreprocessGradsIn{rg.v_means2d, rg.v_conics, rg.v_opacities, rg.v_colors},
-                      grads);
+                      grads, pose_grad ? &v_viewmat : nullptr);
+  if (pose_grad) pose_->step(view, data_.train[view].camera, v_viewmat, step);
+
+  // simple_trainer: loss += opacity_reg * mean(sigmoid(opacities)) + scale_reg * mean(exp(scales)), gradients here.
+  Tensor reg_loss;
+  if (cfg_.opacity_reg > 0 || cfg_.scale_reg > 0)
+    reg_loss = add_opacity_scale_reg(g_, grads, cfg_.opacity_reg, cfg_.scale_reg);
 
   // simple_trainer order: optimizer steps, lr scheduler, then strategy.step_post_backward
   // (which returns at once from refine_stop_iter on).
@@ -189,18 +233,31 @@ float Trainer::train_step(int step, bool read_loss) {
     ac.lr = static_cast<float>(cfg_.lr(i, step, scene_scale_));
     adam_step(g_.group(i), grads.group(i), adam_[i], ac);
   }
-  strategy_->step_post_backward_accumulate(step, cfg_.strategy.absgrad ? rg.v_means2d_abs : rg.v_means2d,
-                                           r.pre.radii, cam.width, cam.height);
-  RefineStats rs = strategy_->step_post_optimizer(step, g_, adam_);
+  RefineStats rs;
+  if (mcmc_) {  // lr: the means' rate after the scheduler step (gsplat passes schedulers[0].get_last_lr())
+    const MCMCStats ms = mcmc_->step_post_optimizer(step, g_, adam_, cfg_.lr(0, step + 1, scene_scale_));
+    if (verbose_ && ms.refined && (ms.relocated || ms.added))
+      log_info("step " + std::to_string(step) + ": " + std::to_string(ms.relocated) + " relocated, " +
+               std::to_string(ms.added) + " added, now " + std::to_string(g_.size()) + " GSs");
+  } else {
+    strategy_->step_post_backward_accumulate(step, cfg_.strategy.absgrad ? rg.v_means2d_abs : rg.v_means2d,
+                                             r.pre.radii, cam.width, cam.height);
+    rs = strategy_->step_post_optimizer(step, g_, adam_);
+  }
   if (verbose_ && (rs.duplicated || rs.split || rs.pruned))
     log_info("step " + std::to_string(step) + ": " + std::to_string(rs.duplicated) + " duplicated, " +
              std::to_string(rs.split) + " split, " + std::to_string(rs.pruned) + " pruned, now " +
              std::to_string(g_.size()) + " GSs");
-  return read_loss ? loss.loss.item() : NAN;
+  return read_loss ? loss.loss.item() + (reg_loss.defined() ? reg_loss.item() : 0.0f) : NAN;
 }
 
 void Trainer::save_train_stats(int step, double elapsed) {
   nlohmann::json j = {{"mem", peak_mem_gb(device_)}, {"ellipse_time", elapsed}, {"num_GS", g_.size()}};
+  const ImageCacheStats ic = images_->stats();
+  j["image_cache"] = {{"hits", ic.hits},           {"misses", ic.misses},
+                      {"evictions", ic.evictions}, {"peak_gb", ic.peak_bytes / double(1 << 30)},
+                      {"budget_gb", images_->budget_bytes() / double(1 << 30)},
+                      {"decode_seconds", ic.load_seconds}};
   char name[64];
   std::snprintf(name, sizeof name, "train_step%04d.json", step);
   write_file_atomic(fs::path(cfg_.result_dir) / "stats" / name, j.dump());
@@ -242,9 +299,10 @@ void Trainer::save_checkpoint_at(int step) {
   ck.scene_scale = scene_scale_;
   ck.config_json = cfg_.to_json();
   std::ostringstream rng;
-  rng << strategy_->rng();
+  rng << (mcmc_ ? mcmc_->rng() : strategy_->rng());
   ck.strategy_rng = rng.str();
   ck.run_id = run_id_;
+  if (pose_ && pose_->optimising()) ck.pose_adjust = pose_->embeds(), ck.pose_adam = pose_->adam();
   save_checkpoint(checkpoint_path(step), ck);
   last_ckpt_ = checkpoint_path(step);
   last_save_ = std::chrono::steady_clock::now();
@@ -286,6 +344,22 @@ void Trainer::stop_on_interrupt(int step, bool saved, double elapsed) {
   log_warn("interrupted at step " + std::to_string(step + 1) + " of " + std::to_string(cfg_.max_steps) +
            ": checkpoint " + interrupt_ckpt_ + "; resume with: " +
            (resume_cmd_.empty() ? resume_command(cfg_, interrupt_ckpt_) : resume_cmd_));
+}
+
+// --pose-opt / --pose-noise: poses/train_poses_<step>.json (splat/pose_opt.h), the pose error logged.
+void Trainer::write_poses(int step) {
+  if (!pose_) return;
+  std::vector<std::string> names;
+  std::vector<Camera> given;
+  for (const View& v : data_.train) names.push_back(v.name), given.push_back(v.camera);
+  const fs::path file = fs::path(cfg_.result_dir) / "poses" / ("train_poses_" + std::to_string(step) + ".json");
+  write_pose_report(file, *pose_, pose_config(cfg_), names, given, data_.transform, step);
+  const PoseOptimizer::Error e = pose_->error_vs(given);
+  char line[200];
+  std::snprintf(line, sizeof line, "training cameras %s given: rotation %.4f deg mean (%.4f max), centre %.5f; %s",
+                cfg_.pose_noise > 0 ? "vs the" : "moved from the", e.rot_mean_deg, e.rot_max_deg, e.trans_mean,
+                file.string().c_str());
+  log_info(line);
 }
 
 void Trainer::save_ply_at(int step) {
@@ -406,6 +480,7 @@ std::optional<EvalStats> Trainer::run() {
   }
   bar.finish();
   if (start_step_ == cfg_.max_steps) output_points(cfg_.max_steps - 1, last);  // resumed after the last checkpoint
+  write_poses(cfg_.max_steps - 1);
   write_train_status(cfg_.result_dir, "complete", run_id_, cfg_.max_steps);
   return last;
 }

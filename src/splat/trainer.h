@@ -16,6 +16,7 @@
 #include "metrics/loss.h"
 #include "splat/adam.h"
 #include "splat/gaussians.h"
+#include "splat/image_cache.h"
 #include "splat/rasterize.h"
 #include "splat/strategy.h"
 #include "splat/train_config.h"
@@ -23,6 +24,7 @@
 namespace vg {
 
 class Lpips;
+class PoseOptimizer;
 struct Checkpoint;
 
 struct EvalStats {
@@ -88,11 +90,15 @@ class Trainer {
   void set_resume_command(std::string cmd) { resume_cmd_ = std::move(cmd); }
   int interrupt_signal() const { return interrupt_signal_; }
   const std::string& run_id() const { return run_id_; }
+  // --pose-opt / --pose-noise: the training cameras' residuals (nullptr without either).
+  const PoseOptimizer* pose_optimizer() const { return pose_.get(); }
+  // The camera training view `i` is rendered with (the dataset's, or perturbed and adjusted).
+  Camera train_camera(int i) const;
 
  private:
   void setup();
   int train_view_for_step(int step);
-  const Tensor& train_image(int i);
+  Tensor train_image_for_step(int step, int view);
   void save_train_stats(int step, double elapsed);
   void save_ply_at(int step);
   void log_tensorboard(int step);
@@ -103,6 +109,7 @@ class Trainer {
   void output_points(int step, std::optional<EvalStats>& last);
   void keep_rolling(int step);
   void resume_state(const Checkpoint& ck);
+  void write_poses(int step);
   [[noreturn]] void rethrow_out_of_memory(const std::exception& e, int step) const;
   const Lpips* lpips(std::string& reason);
 
@@ -113,8 +120,10 @@ class Trainer {
   Gaussians g_;
   AdamState adam_[Gaussians::kGroups];
   std::unique_ptr<DefaultStrategy> strategy_;
+  std::unique_ptr<MCMCStrategy> mcmc_;  // --strategy mcmc (then strategy_ is unused)
+  std::unique_ptr<PoseOptimizer> pose_;  // with cfg.pose_opt or cfg.pose_noise
   int start_step_ = 0;
-  std::vector<Tensor> train_images_;  // CPU cache, loaded on first use
+  std::unique_ptr<TrainImageCache> images_;  // 8-bit training images on the host, decoded ahead
   std::vector<int> epoch_perm_;
   int epoch_ = -1;
   std::unique_ptr<Lpips> lpips_;

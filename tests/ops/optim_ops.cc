@@ -42,7 +42,7 @@ OpOutputs rows_case(Device d) {
   fill_(ones, 1.5f);
   return {{"select_f32", index_select_rows(f, ids)}, {"select_u8", index_select_rows(u8, ids)},
           {"select_i64", index_select_rows(i64, ids)}, {"cat_f32", cat},
-          {"clamp_max", filled}, {"fill", ones}};
+          {"clamp_max", filled}, {"fill", ones}, {"unorm8_to_f32", unorm8_to_f32(u8)}};
 }
 
 OpOutputs accumulate_case(Device d) {

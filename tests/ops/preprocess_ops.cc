@@ -1,5 +1,6 @@
 // Backend-op cases of the fused preprocess: a few thousand random Gaussians around a camera, SH
-// degree 3, classic and antialiased; forward outputs and every gradient, CUDA against the CPU.
+// degree 3, classic and antialiased; forward outputs and every gradient (with the viewmat's), CUDA
+// against the CPU.
 #include <cmath>
 #include <random>
 
@@ -49,7 +50,7 @@ OpOutputs run_forward(Device d, bool aa, bool radii_only) {
           {"compensations", o.compensations}, {"opacities", o.opacities}, {"colors", o.colors}};
 }
 
-OpOutputs run_backward(Device d, bool aa) {
+OpOutputs run_backward(Device d, bool aa, bool viewmat = false) {
   std::mt19937 rng(1234);
   Gaussians g = ops_gaussians(rng, d);
   Camera cam = ops_camera();
@@ -58,7 +59,9 @@ OpOutputs run_backward(Device d, bool aa) {
   PreprocessGradsIn v{normal({kN, 2}, 0.f, 1.f, rng, d), normal({kN, 3}, 0.f, 10.f, rng, d),
                       normal({kN}, 0.f, 1.f, rng, d), normal({kN, 3}, 0.f, 1.f, rng, d)};
   GaussianGrads grads = zeros_like(g);
-  preprocess_backward(g, cam, s, fwd, v, grads);
+  Tensor v_viewmat;
+  preprocess_backward(g, cam, s, fwd, v, grads, viewmat ? &v_viewmat : nullptr);
+  if (viewmat) return {{"v_viewmat", v_viewmat}, {"v_means", grads.means}, {"v_shN", grads.shN}};
   OpOutputs out;
   for (int i = 0; i < Gaussians::kGroups; ++i) out[std::string("v_") + Gaussians::group_name(i)] = grads.group(i);
   return out;
@@ -71,6 +74,9 @@ RegisterOps reg([](std::vector<OpCase>& cases) {
     // Radii are integers (ceil): allow a rare off-by-one from fast-math rounding, catch real errors.
     cases.push_back({"preprocess_radii" + tag, [aa](Device d) { return run_forward(d, aa, true); }, 2e-3});
     cases.push_back({"preprocess_backward" + tag, [aa](Device d) { return run_backward(d, aa); }, 1e-4});
+    // d loss / d viewmat (pose optimisation): a sum over 4000 Gaussians, block-reduced + atomics on the
+    // GPU, in double over fixed blocks on the CPU.
+    cases.push_back({"preprocess_backward_viewmat" + tag, [aa](Device d) { return run_backward(d, aa, true); }, 1e-3});
   }
 });
 
