@@ -281,6 +281,27 @@ TEST(MCMCNoise, CounterBasedNormals) {
   EXPECT_NE(std::vector<float>(a, a + 3), std::vector<float>(b, b + 3));
 }
 
+// gsplat noise_injection_stop_iter: the means take the noise step before it and none from it on (-1: always).
+TEST(MCMCNoise, StopsAtNoiseInjectionStopIter) {
+  std::mt19937 rng(8);
+  Adam6 adam;
+  Gaussians g0 = make_model(32, rng, adam);
+  g0.opacities = Tensor::full({32}, -9.0f);  // all transparent: the gate is ~1, every mean moves
+  MCMCConfig cfg;
+  cfg.refine_start_iter = 1 << 30;  // no relocation / growth: only the noise step
+  cfg.noise_injection_stop_iter = 50;
+  auto moved = [&](const MCMCConfig& c, int step) {
+    Gaussians g = g0.to(Device::cpu());
+    MCMCStrategy(c, 1, 0).step_post_optimizer(step, g, adam, 1e-6);
+    return g.means.to_vector<float>() != g0.means.to_vector<float>();
+  };
+  EXPECT_TRUE(moved(cfg, 49));
+  EXPECT_FALSE(moved(cfg, 50));
+  EXPECT_FALSE(moved(cfg, 10000));
+  cfg.noise_injection_stop_iter = -1;
+  EXPECT_TRUE(moved(cfg, 10000));
+}
+
 TEST(MCMCConfig, JsonRoundTripAndValidation) {
   TrainConfig c;
   c.strategy_type = "mcmc";
@@ -290,6 +311,7 @@ TEST(MCMCConfig, JsonRoundTripAndValidation) {
   c.mcmc.min_opacity = 0.01f;
   c.opacity_reg = 0.02f;
   c.scale_reg = 0.03f;
+  c.mcmc.noise_injection_stop_iter = 20000;
   const TrainConfig r = TrainConfig::from_json(c.to_json());
   EXPECT_EQ(r.strategy_type, "mcmc");
   EXPECT_EQ(r.mcmc.cap_max, 12345);
@@ -298,10 +320,12 @@ TEST(MCMCConfig, JsonRoundTripAndValidation) {
   EXPECT_EQ(r.mcmc.min_opacity, 0.01f);
   EXPECT_EQ(r.opacity_reg, 0.02f);
   EXPECT_EQ(r.scale_reg, 0.03f);
+  EXPECT_EQ(r.mcmc.noise_injection_stop_iter, 20000);
   EXPECT_NE(c.to_yaml().find("cap_max: 12345"), std::string::npos);
   c.adjust_steps(0.5f);
   EXPECT_EQ(c.mcmc.refine_every, 3);
   EXPECT_EQ(c.mcmc.refine_stop_iter, 12500);
+  EXPECT_EQ(c.mcmc.noise_injection_stop_iter, 10000);  // scaled as gsplat's adjust_steps, when set
   TrainConfig bad;
   bad.strategy_type = "mcmcc";
   EXPECT_NE(test::error_of([&] { bad.validate(); }).find("--strategy must be default or mcmc"), std::string::npos);

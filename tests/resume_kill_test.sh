@@ -130,4 +130,12 @@ wait $a || fail "concurrent run A: $(tail -1 a.log)"
 wait $b || fail "concurrent run B: $(tail -1 b.log)"
 [ "$(ls r2 | wc -l)" -eq 2 ] || fail "two concurrent runs: $(ls r2)"
 echo "two concurrent runs: $(ls r2 | tr '\n' ' ')"
+
+# run P1 --strategy mcmc: the strategy and its preset reach the trainer (cfg.yml), the run ends.
+"$VG" run P1 demo128/data --max-steps 60 --device "$DEV" --lpips-weights none --results-root r3 --strategy mcmc \
+  --cap-max 500 --noise-injection-stop-iter 30 > mcmc.log 2>&1 || fail "run P1 --strategy mcmc: $(tail -1 mcmc.log)"
+cfg=$(ls r3/*/cfg.yml)
+grep -q 'strategy_type: "*mcmc' "$cfg" && grep -q "cap_max: 500" "$cfg" && grep -q "init_opa: 0.5" "$cfg" &&
+  grep -q "noise_injection_stop_iter: 30" "$cfg" || fail "run P1 --strategy mcmc: $cfg lacks the mcmc config"
+echo "run P1 --strategy mcmc: $(grep -o '^PSNR [0-9.]*' mcmc.log)"
 echo PASS

@@ -79,5 +79,16 @@ TEST(TensorOps, FillAndClampMax) {
   EXPECT_THROW(fill_(i, 1.0f), Error);
 }
 
+TEST(TensorOps, Axpy) {
+  for (Device d : devices()) {
+    Tensor y = Tensor::from_vector<float>({1, 2, 3, 4}, {2, 2}, d);
+    axpy_(y, 0.5f, Tensor::from_vector<float>({2, -4, 0, 8}, {2, 2}, d));
+    EXPECT_EQ(y.to_vector<float>(), (std::vector<float>{2, 0, 3, 8}));
+  }
+  Tensor y = Tensor::zeros({4});
+  EXPECT_THROW(axpy_(y, 1.0f, Tensor::zeros({2, 2})), Error);
+  EXPECT_THROW(axpy_(y, 1.0f, Tensor::zeros({4}, DType::I32)), Error);
+}
+
 }  // namespace
 }  // namespace vg

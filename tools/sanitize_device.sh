@@ -21,7 +21,7 @@ isect_test loss_test matching_test rasterize_test superpoint_test tensor_test tr
 # bundle_adjustment_kernels.cuh (bundle_adjustment_test), cuda_nn.cu (aliked/dino/superpoint/tracker),
 # cuda_predictor*.cu (tracker_test), vggt cuda_attention/flash_attention/gemm (vggt_cuda_test).
 # sift.cu's CUDA path has no CUDA test case (its outputs are compared in sift_test's CPU cases only).
-RACECHECK="matching_test loss_test rasterize_test bundle_adjustment_test dino_test tracker_test vggt_cuda_test"
+RACECHECK="backend_ops_test matching_test loss_test rasterize_test bundle_adjustment_test dino_test tracker_test vggt_cuda_test"
 FILTER=${SANITIZE_FILTER:-*Cuda*:*CUDA*:*Gpu*}
 
 echo "CUDA sources with __shared__:"; grep -l "__shared__" src/*/*.cu src/*/*.cuh | sed 's/^/  /'
@@ -50,6 +50,15 @@ run() {  # run <binary> <tool> [extra compute-sanitizer options]
   kernels=$(cuobjdump -sass "$BUILD/$bin" 2>/dev/null | grep -c 'Function :')
   if [ "$tool" = racecheck ]; then
     errors=$(grep -o 'RACECHECK SUMMARY: [0-9]* hazards displayed ([0-9]* errors' "$log" | tail -1 | awk '{print $6}' | tr -d '(')
+    # Hazards inside cuBLASLt's Hopper kernels (nvjet_sm90_*: they synchronise through mbarriers and the TMA async
+    # proxy, which racecheck does not model) are counted apart; only those in other kernels are errors.
+    local lib
+    lib=$(grep -A1 'Error: Potential' "$log" | grep -E 'Read Thread|Write Thread' | grep -c 'nvjet')
+    if [ "${lib:-0}" -gt 0 ] && [ -n "$errors" ]; then
+      errors=$(( errors - lib ))
+      [ "$errors" -lt 0 ] && errors=0
+      result="ok ($lib reports in cuBLASLt nvjet kernels)"
+    fi
   else
     errors=$(grep -o 'ERROR SUMMARY: [0-9]*' "$log" | tail -1 | awk '{print $3}')
     leaks=$(grep -o 'LEAK SUMMARY: [0-9]* bytes leaked in [0-9]*' "$log" | tail -1)

@@ -3,9 +3,11 @@
 #include <memory>
 #include <sstream>
 
+#include "apps/vgsplat/appearance_options.h"
 #include "apps/vgsplat/commands.h"
 #include "apps/vgsplat/refine_options.h"
 #include "apps/vgsplat/sfm_options.h"
+#include "apps/vgsplat/strategy_options.h"
 #include "core/error.h"
 #include "pipeline/video_dataset.h"
 #include "pipeline/runner_stages.h"
@@ -29,6 +31,7 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
   cmd->add_option("--data-factor", c.data_factor, "Downsample the images by this factor")->capture_default_str();
   cmd->add_option("--test-every", c.test_every, "Every N-th image is a test image")->capture_default_str();
   cmd->add_option("--steps-scaler", c.steps_scaler, "Scale every step count (schedule and strategy)");
+  cmd->add_option("--batch-size", c.batch_size, "Views per training step (as train)");
   cmd->add_option("--init-type", c.init_type, "sfm or random")->capture_default_str();
   cmd->add_option("--sh-degree", c.sh_degree);
   cmd->add_option("--ssim-lambda", c.ssim_lambda);
@@ -36,9 +39,11 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
   cmd->add_flag("--absgrad", c.strategy.absgrad, "Use absolute gradients for densification (AbsGS)");
   cmd->add_option("--grow-grad2d", c.strategy.grow_grad2d);
   cmd->add_option("--max-gaussians", c.strategy.max_gaussians, "Cap on the Gaussians densification grows (0: none)");
+  add_mcmc_options(cmd, c);
   cmd->add_option("--pose-opt-lr", c.pose_opt_lr, "Learning rate of the camera pose residuals")->capture_default_str();
   cmd->add_option("--pose-opt-reg", c.pose_opt_reg, "Weight decay of the camera pose residuals")->capture_default_str();
   cmd->add_option("--pose-noise", c.pose_noise, "Perturb the training cameras (to test pose optimisation)");
+  add_post_processing_options(cmd, c);
   cmd->add_option("--seed", c.seed, "Trainer seed")->capture_default_str();
   cmd->add_option("--lpips-weights", c.lpips_weights, "LPIPS weights (safetensors); default $VGSPLAT_LPIPS_WEIGHTS");
 }
@@ -50,7 +55,7 @@ std::string command_line(const std::string& p, const std::string& scene) {
 }  // namespace
 
 void register_run(CLI::App& app) {
-  auto* cmd = app.add_subcommand("run", "Run a pipeline (P1, P2, P4) into results/<P>_<scan>_<time>/");
+  auto* cmd = app.add_subcommand("run", "Run a pipeline (P1-P5) into results/<P>_<scan>_<time>/");
   auto pipeline = std::make_shared<std::string>();
   auto scene = std::make_shared<std::string>();
   auto sfm = std::make_shared<SfmCliOptions>();
@@ -96,7 +101,8 @@ void register_run(CLI::App& app) {
   cmd->add_flag_callback("--pose-opt", [pose_opt] { *pose_opt = 1; },
                          "Optimise the training cameras (default for P4: VGGT poses are approximate)");
   cmd->add_flag_callback("--no-pose-opt", [pose_opt] { *pose_opt = 0; }, "Train on the cameras as given");
-  cmd->callback([pipeline, scene, sfm, train, run, results_root, copy_images, vggt, ba, video, pose_opt] {
+  cmd->callback([cmd, pipeline, scene, sfm, train, run, results_root, copy_images, vggt, ba, video, pose_opt] {
+    apply_mcmc_preset(*cmd, *train);
     train->pose_opt = *pose_opt >= 0 ? *pose_opt == 1 : pose_opt_default(*pipeline);
     finish_sfm_options(*sfm);
     // P3/P5's SIFT and threads follow the SfM flags (--max-image-size, --max-features, --jpeg-decode, --threads).

@@ -3,7 +3,9 @@
 #include <memory>
 #include <sstream>
 
+#include "apps/vgsplat/appearance_options.h"
 #include "apps/vgsplat/commands.h"
+#include "apps/vgsplat/strategy_options.h"
 #include "core/error.h"
 #include "core/interrupt.h"
 #include "splat/resume_command.h"
@@ -51,19 +53,6 @@ void add_strategy_options(CLI::App* cmd, StrategyConfig& s) {
                   "(0: no cap)")->capture_default_str();
 }
 
-// simple_trainer's `mcmc` config: init_opa 0.5, init_scale 0.1, opacity_reg / scale_reg 0.01 unless given; the
-// schedule flags (--refine-start-iter, --refine-stop-iter, --refine-every) apply to whichever strategy runs.
-void apply_mcmc_preset(const CLI::App& cmd, TrainConfig& c) {
-  auto given = [&](const char* flag) { return cmd.count(flag) > 0; };
-  if (!given("--init-opa")) c.init_opa = 0.5f;
-  if (!given("--init-scale")) c.init_scale = 0.1f;
-  if (!given("--opacity-reg")) c.opacity_reg = 0.01f;
-  if (!given("--scale-reg")) c.scale_reg = 0.01f;
-  if (given("--refine-start-iter")) c.mcmc.refine_start_iter = c.strategy.refine_start_iter;
-  if (given("--refine-stop-iter")) c.mcmc.refine_stop_iter = c.strategy.refine_stop_iter;
-  if (given("--refine-every")) c.mcmc.refine_every = c.strategy.refine_every;
-}
-
 }  // namespace
 
 void register_train(CLI::App& app) {
@@ -88,6 +77,9 @@ void register_train(CLI::App& app) {
   cmd->add_flag("--save-ply", cfg->save_ply, "Write ply/point_cloud_<step>.ply at --ply-steps");
   cmd->add_option("--ply-steps", cfg->ply_steps);
   cmd->add_option("--steps-scaler", cfg->steps_scaler, "Scale every step count (schedule and strategy)");
+  cmd->add_option("--batch-size", cfg->batch_size,
+                  "Views per step (loss = their mean; learning rates x sqrt(B), Adam betas 1 - B (1 - beta), as gsplat; "
+                  "pair with --steps-scaler 1/B)")->capture_default_str();
   cmd->add_option("--tb-every", cfg->tb_every, "TensorBoard scalars (train/loss, l1loss, ssimloss, num_GS, mem, learning "
                   "rates) every N steps into <result-dir>/tb; 0: none")->capture_default_str();
   cmd->add_flag("--tb-save-image", cfg->tb_save_image, "TensorBoard: also the GT | render image of those steps");
@@ -124,16 +116,7 @@ void register_train(CLI::App& app) {
   cmd->add_option("--sh0-lr", cfg->sh0_lr);
   cmd->add_option("--shN-lr", cfg->shN_lr);
   add_strategy_options(cmd, cfg->strategy);
-  cmd->add_option("--strategy", cfg->strategy_type,
-                  "default (gsplat DefaultStrategy) or mcmc (MCMCStrategy, 3DGS as MCMC: relocation, growth to --cap-max, "
-                  "noise on the means; also --init-opa 0.5 --init-scale 0.1 --opacity-reg 0.01 --scale-reg 0.01 unless given)")
-      ->capture_default_str();
-  cmd->add_option("--cap-max", cfg->mcmc.cap_max, "mcmc: the most Gaussians")->capture_default_str();
-  cmd->add_option("--noise-lr", cfg->mcmc.noise_lr, "mcmc: noise on the means = means lr x this")->capture_default_str();
-  cmd->add_option("--min-opacity", cfg->mcmc.min_opacity, "mcmc: relocate Gaussians at or below this opacity")
-      ->capture_default_str();
-  cmd->add_option("--opacity-reg", cfg->opacity_reg, "Loss weight of mean(opacity) (mcmc: 0.01)");
-  cmd->add_option("--scale-reg", cfg->scale_reg, "Loss weight of mean(scale) (mcmc: 0.01)");
+  add_mcmc_options(cmd, *cfg);
   cmd->add_flag("--pose-opt,!--no-pose-opt", cfg->pose_opt,
                 "Optimise the training cameras (gsplat CameraOptModule: per-image translation + 6D rotation "
                 "residual); the result in <result-dir>/poses/train_poses_<step>.json");
@@ -142,6 +125,7 @@ void register_train(CLI::App& app) {
   cmd->add_option("--pose-noise", cfg->pose_noise,
                   "Perturb the training cameras by residuals ~ normal(0, this) (to test --pose-opt)")
       ->capture_default_str();
+  add_post_processing_options(cmd, *cfg);
   cmd->add_option("--seed", cfg->seed)->capture_default_str();
   cmd->add_option("--device", cfg->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--ckpt", cfg->ckpt, "Resume from this checkpoint (with --eval-only: evaluate it)");
@@ -151,7 +135,7 @@ void register_train(CLI::App& app) {
   cmd->add_option("--lpips-weights", cfg->lpips_weights, "LPIPS weights (safetensors); default $VGSPLAT_LPIPS_WEIGHTS");
   cmd->callback([cmd, cfg, bkgd, viewer, with_viewer] {
     TrainConfig c = *cfg;
-    if (c.strategy_type == "mcmc") apply_mcmc_preset(*cmd, c);
+    apply_mcmc_preset(*cmd, c);
     c.background = parse_background(*bkgd);
     if (c.steps_scaler != 1.0f) c.adjust_steps(c.steps_scaler);
     Trainer trainer(c);

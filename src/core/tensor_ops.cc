@@ -94,6 +94,22 @@ void clamp_max_(Tensor& t, float hi) {
   }, 1 << 16);
 }
 
+void axpy_(Tensor& y, float a, const Tensor& x) {
+  VG_CHECK(y.defined() && x.defined() && y.dtype() == DType::F32 && x.dtype() == DType::F32,
+           "axpy_: needs defined f32 tensors");
+  VG_CHECK(y.shape() == x.shape() && y.device() == x.device(), "axpy_: shapes or devices differ");
+  if (y.numel() == 0) return;
+  if (y.is_cuda()) {
+    detail::axpy_f32_cuda(y.data<float>(), a, x.data<float>(), y.numel());
+    return;
+  }
+  float* py = y.data<float>();
+  const float* px = x.data<float>();
+  parallel_for(y.numel(), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) py[i] += a * px[i];
+  }, 1 << 16);
+}
+
 Tensor unorm8_to_f32(const Tensor& t) {
   VG_CHECK(t.defined() && t.dtype() == DType::U8, "unorm8_to_f32: needs a defined u8 tensor");
   Tensor out = Tensor::empty(t.shape(), DType::F32, t.device());

@@ -38,6 +38,11 @@ __global__ void clamp_max_kernel(float* __restrict__ p, int64_t n, float hi) {
   if (i < n && p[i] > hi) p[i] = hi;
 }
 
+__global__ void axpy_kernel(float* __restrict__ y, float a, const float* __restrict__ x, int64_t n) {
+  int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i < n) y[i] += a * x[i];
+}
+
 __global__ void unorm8_to_f32_kernel(float* __restrict__ out, const uint8_t* __restrict__ in, int64_t n) {
   int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < n) out[i] = static_cast<float>(in[i]) * (1.0f / 255.0f);
@@ -64,6 +69,12 @@ void fill_f32_cuda(float* p, int64_t n, float v) {
 void clamp_max_f32_cuda(float* p, int64_t n, float hi) {
   if (n == 0) return;
   clamp_max_kernel<<<grid_for(n, kBlock), kBlock>>>(p, n, hi);
+  VG_CUDA_CHECK_LAUNCH();
+}
+
+void axpy_f32_cuda(float* y, float a, const float* x, int64_t n) {
+  if (n == 0) return;
+  axpy_kernel<<<grid_for(n, kBlock), kBlock>>>(y, a, x, n);
   VG_CUDA_CHECK_LAUNCH();
 }
 

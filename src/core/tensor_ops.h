@@ -13,6 +13,8 @@ Tensor cat_rows(const Tensor& a, const Tensor& b);
 void fill_(Tensor& t, float v);
 // In place t = min(t, hi) for an F32 tensor (torch.clamp(max=hi)).
 void clamp_max_(Tensor& t, float hi);
+// In place y += a * x for F32 tensors of one shape on one device (torch.Tensor.add_(x, alpha=a)).
+void axpy_(Tensor& y, float a, const Tensor& x);
 // F32 copy of a U8 tensor scaled to [0, 1] (x / 255, as torchvision's to_tensor), on t's device.
 Tensor unorm8_to_f32(const Tensor& t);
 

@@ -13,6 +13,7 @@ void fill_f32_cuda(float* p, int64_t n, float v);
 // p[i] = min(p[i], hi) for i < n.
 void clamp_max_f32_cuda(float* p, int64_t n, float hi);
 // out[i] = in[i] / 255 for i < n.
+void axpy_f32_cuda(float* y, float a, const float* x, int64_t n);
 void unorm8_to_f32_cuda(float* out, const uint8_t* in, int64_t n);
 
 }  // namespace vg::detail

@@ -371,6 +371,15 @@ RefineResult refine_model(const RefineInput& in, const RefineOptions& opt) {
       rep.seconds.emplace_back("registration", since(t1));
     }
     refine_stage(r, opt, threshold, final_stage, rep);
+    if (final_stage && opt.final_retriangulation && rep.iterations.size() > 1) {
+      // Fresh points from the refined cameras, then the final stage again (see RefineOptions::final_retriangulation).
+      const auto t1 = SteadyClock::now();
+      for (size_t k = 0; k < r.points.size(); ++k)
+        if (r.points[k].valid) mapper::delete_point(r, static_cast<int>(k));
+      retriangulate_all(r, tri_options(opt, threshold), opt.seed + 0x5EED);
+      rep.seconds.emplace_back("retriangulation", since(t1));
+      refine_stage(r, opt, threshold, final_stage, rep);
+    }
     // Halve the threshold, or go lower at once when the model already fits far better (3x the 90th percentile of
     // the errors): a converged model skips the intermediate stages.
     if (!final_stage) {

@@ -37,6 +37,14 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& ckpt) 
       meta["optim.pose_adjust.step"] = std::to_string(ckpt.pose_adam.step);
     }
   }
+  if (ckpt.bilateral_grids.defined()) {  // gsplat's data["post_processing"] (the BilateralGrid's "grids")
+    tensors["post_processing.grids"] = ckpt.bilateral_grids;
+    if (ckpt.bilateral_grid_adam.exp_avg.defined()) {
+      tensors["optim.post_processing.exp_avg"] = ckpt.bilateral_grid_adam.exp_avg;
+      tensors["optim.post_processing.exp_avg_sq"] = ckpt.bilateral_grid_adam.exp_avg_sq;
+      meta["optim.post_processing.step"] = std::to_string(ckpt.bilateral_grid_adam.step);
+    }
+  }
   if (ckpt.strategy.grad2d.defined()) {
     tensors["strategy.grad2d"] = ckpt.strategy.grad2d;
     tensors["strategy.count"] = ckpt.strategy.count;
@@ -125,6 +133,25 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
         c.pose_adam.step = std::stoll(steps);
       } catch (const std::exception&) {
         VG_FAIL(file, ": bad Adam step count '", steps, "' of the pose embedding");
+      }
+    }
+  }
+  if (auto bg = p.tensors.find("post_processing.grids"); bg != p.tensors.end()) {
+    VG_CHECK(bg->second.ndim() == 5 && bg->second.size(1) == 12 && bg->second.dtype() == DType::F32, file,
+             ": bilateral grids of shape ", shape_str(bg->second.shape()), " (expected [images, 12, L, H, W], f32)");
+    c.bilateral_grids = bg->second;
+    auto m1 = p.tensors.find("optim.post_processing.exp_avg"), m2 = p.tensors.find("optim.post_processing.exp_avg_sq");
+    if (m1 != p.tensors.end() && m2 != p.tensors.end()) {
+      VG_CHECK(m1->second.shape() == bg->second.shape() && m2->second.shape() == bg->second.shape() &&
+                   m1->second.dtype() == DType::F32 && m2->second.dtype() == DType::F32,
+               file, ": bilateral-grid Adam moments do not match the grids");
+      c.bilateral_grid_adam.exp_avg = m1->second;
+      c.bilateral_grid_adam.exp_avg_sq = m2->second;
+      const std::string steps = meta("optim.post_processing.step");
+      try {
+        c.bilateral_grid_adam.step = std::stoll(steps);
+      } catch (const std::exception&) {
+        VG_FAIL(file, ": bad Adam step count '", steps, "' of the bilateral grids");
       }
     }
   }

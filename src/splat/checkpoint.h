@@ -23,6 +23,8 @@ struct Checkpoint {
   std::string run_id;                  // the training run that wrote it (train_resume.h; may be empty)
   Tensor pose_adjust;                  // [n_train, 9] pose optimisation residuals (undefined: none)
   AdamState pose_adam;                 // their Adam moments and step count
+  Tensor bilateral_grids;              // [n_train, 12, L, H, W] --post-processing bilateral_grid (undefined: none)
+  AdamState bilateral_grid_adam;       // their Adam moments and step count
 };
 
 // Tensors on any device are copied to the host for writing.

@@ -112,7 +112,8 @@ MCMCStats MCMCStrategy::step_post_optimizer(int step, Gaussians& g, AdamGroups& 
     st.added = add_new(g, adam);
     st.refined = true;
   }
-  inject_noise(g, static_cast<float>(means_lr * cfg_.noise_lr), step);
+  if (cfg_.noise_injection_stop_iter < 0 || step < cfg_.noise_injection_stop_iter)
+    inject_noise(g, static_cast<float>(means_lr * cfg_.noise_lr), step);
   return st;
 }
 

@@ -26,6 +26,7 @@ struct MCMCConfig {  // gsplat MCMCStrategy defaults
   int refine_stop_iter = 25000;
   int refine_every = 100;
   float min_opacity = 0.005f;  // dead at or below; also the floor of relocated opacities
+  int noise_injection_stop_iter = -1;  // no noise on the means from this step on (-1: never stop)
 };
 
 struct MCMCStats {

@@ -1,5 +1,7 @@
 #include "splat/pose_opt.h"
 
+#include "core/tensor_ops.h"
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -168,6 +170,12 @@ double PoseOptimizer::lr(int step) const {
 
 void PoseOptimizer::step(int image, const Camera& given, const Tensor& v_viewmat, int step) {
   if (!cfg_.optimise) return;
+  accumulate(image, given, v_viewmat);
+  this->step(step);
+}
+
+void PoseOptimizer::accumulate(int image, const Camera& given, const Tensor& v_viewmat, float weight) {
+  if (!cfg_.optimise) return;
   VG_CHECK(image >= 0 && image < n_, "pose optimisation: no training image ", image);
   v_viewmat.expect("v_viewmat", {4, 4});
   const std::vector<float> vv = v_viewmat.to_vector<float>();  // 64 bytes from the GPU
@@ -175,21 +183,29 @@ void PoseOptimizer::step(int image, const Camera& given, const Tensor& v_viewmat
   for (int i = 0; i < 12; ++i) v_out[i] = vv[i];
   pose::Mat34 m = pose::to_mat34(given);
   if (cfg_.noise > 0) m = pose::apply_delta(m, noise_[image].data());
-  float* e = embeds_.data<float>();
+  const float* e = embeds_.data<float>();
   const double d[9] = {e[image * 9], e[image * 9 + 1], e[image * 9 + 2], e[image * 9 + 3], e[image * 9 + 4],
                        e[image * 9 + 5], e[image * 9 + 6], e[image * 9 + 7], e[image * 9 + 8]};
   double v_d[9];
   pose::apply_delta_vjp(m, d, v_out, v_d);
-  // torch.nn.Embedding's dense gradient: zero for the other rows; weight decay adds reg * param to all.
-  Tensor grad = Tensor::zeros({n_, 9});
-  float* g = grad.data<float>();
-  for (int k = 0; k < 9; ++k) g[image * 9 + k] = static_cast<float>(v_d[k]);
+  if (!grad_.defined()) grad_ = Tensor::zeros({n_, 9});
+  float* g = grad_.data<float>();
+  for (int k = 0; k < 9; ++k) g[image * 9 + k] += static_cast<float>(weight * v_d[k]);
+}
+
+void PoseOptimizer::step(int step) {
+  if (!cfg_.optimise) return;
+  // torch.nn.Embedding's dense gradient: zero for the rows of no view; weight decay adds reg * param to all.
+  if (!grad_.defined()) grad_ = Tensor::zeros({n_, 9});
+  float* g = grad_.data<float>();
+  const float* e = embeds_.data<float>();
   if (cfg_.reg != 0)
     for (int64_t i = 0; i < embeds_.numel(); ++i) g[i] += cfg_.reg * e[i];
   AdamConfig ac;
   ac.lr = static_cast<float>(lr(step));
   ac.eps = 1e-8f;  // torch.optim.Adam default
-  adam_step(embeds_, grad, adam_, ac);
+  adam_step(embeds_, grad_, adam_, ac);
+  fill_(grad_, 0.0f);
 }
 
 PoseOptimizer::Error PoseOptimizer::error_vs(const std::vector<Camera>& truth) const {

@@ -68,6 +68,10 @@ class PoseOptimizer {
   // d loss / d viewmat ([4,4], any device): the embedding's gradient, then one Adam step over all rows
   // at 0-based training step `step`.
   void step(int image, const Camera& given, const Tensor& v_viewmat, int step);
+  // The same in two parts, for a batch of views (--batch-size): each view's gradient, weighted (1 / batch: the
+  // batch's loss is the mean of its views'), into the embedding's gradient; then one Adam step.
+  void accumulate(int image, const Camera& given, const Tensor& v_viewmat, float weight = 1.0f);
+  void step(int step);
   double lr(int step) const;
 
   // Mean / max rotation error (deg) and mean centre distance of the adjusted training cameras against
@@ -87,6 +91,7 @@ class PoseOptimizer {
   int n_;
   Tensor embeds_;                              // [n, 9] (dx, d6 residual), CPU
   AdamState adam_;
+  Tensor grad_;                                // [n, 9] accumulated since the last step, CPU
   std::vector<std::array<double, 9>> noise_;  // perturbation residuals (zero without --pose-noise)
 };
 

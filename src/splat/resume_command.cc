@@ -52,14 +52,30 @@ std::string resume_command(const TrainConfig& cfg, const std::string& ckpt) {
     flag_if(os, "--max-steps", cfg.max_steps, d.max_steps);
   }
   flag_if(os, "--sh-degree", cfg.sh_degree, d.sh_degree);
+  flag_if(os, "--batch-size", cfg.batch_size, d.batch_size);
   flag_if(os, "--seed", cfg.seed, d.seed);
   if (cfg.save_ply) os << " --save-ply";
   if (cfg.antialiased) os << " --antialiased";
   if (cfg.strategy.absgrad) os << " --absgrad";
+  if (cfg.strategy_type != d.strategy_type) {  // the mcmc preset's values come back from --strategy itself
+    os << " --strategy " << shell_word(cfg.strategy_type);
+    flag_if(os, "--cap-max", cfg.mcmc.cap_max, d.mcmc.cap_max);
+    flag_if(os, "--noise-lr", cfg.mcmc.noise_lr, d.mcmc.noise_lr);
+    flag_if(os, "--min-opacity", cfg.mcmc.min_opacity, d.mcmc.min_opacity);
+    flag_if(os, "--noise-injection-stop-iter", cfg.mcmc.noise_injection_stop_iter, d.mcmc.noise_injection_stop_iter);
+  }
   if (cfg.pose_opt) os << " --pose-opt";
   flag_if(os, "--pose-opt-lr", cfg.pose_opt_lr, d.pose_opt_lr);
   flag_if(os, "--pose-opt-reg", cfg.pose_opt_reg, d.pose_opt_reg);
   flag_if(os, "--pose-noise", cfg.pose_noise, d.pose_noise);
+  if (cfg.post_processing != d.post_processing) {
+    os << " --post-processing " << shell_word(cfg.post_processing);
+    if (cfg.bilateral_grid_shape != d.bilateral_grid_shape)
+      os << " --bilateral-grid-shape " << cfg.bilateral_grid_shape[0] << ',' << cfg.bilateral_grid_shape[1] << ','
+         << cfg.bilateral_grid_shape[2];
+    flag_if(os, "--bilateral-grid-lr", cfg.bilateral_grid_lr, d.bilateral_grid_lr);
+    flag_if(os, "--bilateral-grid-warmup", cfg.bilateral_grid_warmup, d.bilateral_grid_warmup);
+  }
   if (cfg.device != d.device) os << " --device " << shell_word(cfg.device);
   os << " --ckpt " << shell_word(ckpt);
   return os.str();

@@ -1,5 +1,6 @@
 #include "splat/train_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <sstream>
@@ -26,6 +27,7 @@ void TrainConfig::adjust_steps(float factor) {
   mcmc.refine_start_iter = scale(mcmc.refine_start_iter);
   mcmc.refine_stop_iter = scale(mcmc.refine_stop_iter);
   mcmc.refine_every = scale(mcmc.refine_every);
+  if (mcmc.noise_injection_stop_iter >= 0) mcmc.noise_injection_stop_iter = scale(mcmc.noise_injection_stop_iter);
 }
 
 double TrainConfig::lr(int group, int step, float scene_scale) const {
@@ -44,7 +46,20 @@ double TrainConfig::lr(int group, int step, float scene_scale) const {
   VG_FAIL("no parameter group ", group);
 }
 
+AdamConfig TrainConfig::adam_config(int group, int step, float scene_scale) const {
+  AdamConfig ac;
+  const double b = batch_size, root = std::sqrt(b);
+  ac.lr = static_cast<float>(lr(group, step, scene_scale) * root);
+  if (batch_size > 1) {  // simple_trainer create_splats_with_optimizers; beta1 held at >= 0 from B = 10 on
+    ac.eps = static_cast<float>(1e-15 / root);
+    ac.beta1 = static_cast<float>(std::max(0.0, 1.0 - b * (1.0 - 0.9)));
+    ac.beta2 = static_cast<float>(std::max(0.0, 1.0 - b * (1.0 - 0.999)));
+  }
+  return ac;
+}
+
 void TrainConfig::validate() const {
+  VG_CHECK(batch_size >= 1, "--batch-size must be >= 1, got ", batch_size);
   VG_CHECK(max_steps > 0, "--max-steps must be > 0 (after --steps-scaler), got ", max_steps);
   VG_CHECK(data_factor >= 1, "--data-factor must be >= 1, got ", data_factor);
   VG_CHECK(test_every >= 1, "--test-every must be >= 1, got ", test_every);
@@ -74,6 +89,12 @@ void TrainConfig::validate() const {
     VG_CHECK(mcmc.noise_lr >= 0, "--noise-lr must be >= 0, got ", mcmc.noise_lr);
   }
   VG_CHECK(opacity_reg >= 0 && scale_reg >= 0, "--opacity-reg and --scale-reg must be >= 0");
+  VG_CHECK(post_processing == "none" || post_processing == "bilateral_grid",
+           "--post-processing must be none or bilateral_grid, got '", post_processing, "'");
+  VG_CHECK(bilateral_grid_shape[0] >= 1 && bilateral_grid_shape[1] >= 1 && bilateral_grid_shape[2] >= 1,
+           "--bilateral-grid-shape must be three sizes >= 1 (X,Y,W)");
+  VG_CHECK(bilateral_grid_lr >= 0 && bilateral_grid_warmup >= 0,
+           "--bilateral-grid-lr and --bilateral-grid-warmup must be >= 0");
 }
 
 namespace {
@@ -98,7 +119,8 @@ json to_json_obj(const TrainConfig& c) {
                {"refine_start_iter", m.refine_start_iter},
                {"refine_stop_iter", m.refine_stop_iter},
                {"refine_every", m.refine_every},
-               {"min_opacity", m.min_opacity}};
+               {"min_opacity", m.min_opacity},
+               {"noise_injection_stop_iter", m.noise_injection_stop_iter}};
   return json{{"data_dir", c.data_dir},
               {"result_dir", c.result_dir},
               {"data_factor", c.data_factor},
@@ -114,6 +136,7 @@ json to_json_obj(const TrainConfig& c) {
               {"save_ply", c.save_ply},
               {"ply_steps", c.ply_steps},
               {"steps_scaler", c.steps_scaler},
+              {"batch_size", c.batch_size},
               {"tb_every", c.tb_every},
               {"image_cache_gb", c.image_cache_gb},
               {"image_prefetch", c.image_prefetch},
@@ -148,6 +171,10 @@ json to_json_obj(const TrainConfig& c) {
               {"pose_opt_lr", c.pose_opt_lr},
               {"pose_opt_reg", c.pose_opt_reg},
               {"pose_noise", c.pose_noise},
+              {"post_processing", c.post_processing},
+              {"bilateral_grid_shape", c.bilateral_grid_shape},
+              {"bilateral_grid_lr", c.bilateral_grid_lr},
+              {"bilateral_grid_warmup", c.bilateral_grid_warmup},
               {"seed", c.seed},
               {"device", c.device},
               {"ckpt", c.ckpt},
@@ -226,6 +253,7 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
   get(j, "save_ply", c.save_ply);
   get(j, "ply_steps", c.ply_steps);
   get(j, "steps_scaler", c.steps_scaler);
+  get(j, "batch_size", c.batch_size);
   get(j, "tb_every", c.tb_every);
   get(j, "image_cache_gb", c.image_cache_gb);
   get(j, "image_prefetch", c.image_prefetch);
@@ -277,6 +305,7 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
     get(s, "refine_stop_iter", o.refine_stop_iter);
     get(s, "refine_every", o.refine_every);
     get(s, "min_opacity", o.min_opacity);
+    get(s, "noise_injection_stop_iter", o.noise_injection_stop_iter);
   }
   get(j, "opacity_reg", c.opacity_reg);
   get(j, "scale_reg", c.scale_reg);
@@ -284,6 +313,10 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
   get(j, "pose_opt_lr", c.pose_opt_lr);
   get(j, "pose_opt_reg", c.pose_opt_reg);
   get(j, "pose_noise", c.pose_noise);
+  get(j, "post_processing", c.post_processing);
+  get(j, "bilateral_grid_shape", c.bilateral_grid_shape);
+  get(j, "bilateral_grid_lr", c.bilateral_grid_lr);
+  get(j, "bilateral_grid_warmup", c.bilateral_grid_warmup);
   get(j, "seed", c.seed);
   get(j, "device", c.device);
   get(j, "ckpt", c.ckpt);

@@ -29,6 +29,9 @@ struct TrainConfig {
   bool save_ply = false;
   std::vector<int> ply_steps{7000, 30000};
   float steps_scaler = 1.0f;
+  // --batch-size: views per step (gsplat simple_trainer batch_size): the loss is their mean; the Gaussians' Adam
+  // takes lr x sqrt(B), eps / sqrt(B), betas 1 - B (1 - beta) (adam_config()); pose / bilateral-grid lr x sqrt(B).
+  int batch_size = 1;
   int tb_every = 100;          // TensorBoard scalars every N steps into <result_dir>/tb (0: none), as gsplat
   bool tb_save_image = false;  // ... and the GT | render image of that step
   double image_cache_gb = -1;  // host memory for the 8-bit training images (-1: half the machine's; see image_cache.h)
@@ -76,6 +79,14 @@ struct TrainConfig {
   float pose_opt_reg = 1e-6f;
   float pose_noise = 0.0f;
 
+  // appearance post-processing (gsplat --post-processing; splat/bilateral_grid_opt.h): none | bilateral_grid, a
+  // per-training-image bilateral grid of affine colour transforms (grid_X, grid_Y, grid_W) applied to the
+  // training renders; its Adam's lr and LinearLR warm-up steps (gsplat: 2e-3, 1000)
+  std::string post_processing = "none";
+  std::array<int, 3> bilateral_grid_shape{16, 16, 8};
+  float bilateral_grid_lr = 2e-3f;
+  int bilateral_grid_warmup = 1000;
+
   // run
   uint64_t seed = 42;
   std::string device = "auto";
@@ -88,6 +99,8 @@ struct TrainConfig {
   void adjust_steps(float factor);
   // Learning rate of parameter group `i` (Gaussians::group order) at 0-based `step`.
   double lr(int group, int step, float scene_scale) const;
+  // The Gaussians' Adam for parameter group `group` at 0-based step `step` (learning rate and the batch scaling).
+  AdamConfig adam_config(int group, int step, float scene_scale) const;
   // Throws vg::Error for inconsistent options.
   void validate() const;
 

@@ -11,9 +11,11 @@
 #include "core/fs.h"
 #include "core/interrupt.h"
 #include "core/progress.h"
+#include "core/tensor_ops.h"
 #include "io/ply.h"
 #include "metrics/loss.h"
 #include "metrics/lpips.h"
+#include "splat/bilateral_grid_opt.h"
 #include "splat/checkpoint.h"
 #include "splat/init.h"
 #include "splat/pose_opt.h"
@@ -52,7 +54,16 @@ std::string fmt_count(int64_t n) {
 }
 
 PoseOptConfig pose_config(const TrainConfig& c) {
-  return {c.pose_opt, c.pose_opt_lr, c.pose_opt_reg, c.pose_noise, c.max_steps, c.seed};
+  // simple_trainer: lr x sqrt(batch_size)
+  const float lr = c.pose_opt_lr * std::sqrt(static_cast<float>(c.batch_size));
+  return {c.pose_opt, lr, c.pose_opt_reg, c.pose_noise, c.max_steps, c.seed};
+}
+
+BilateralGridConfig bilateral_grid_config(const TrainConfig& c) {
+  BilateralGridConfig b;
+  b.shape = {c.bilateral_grid_shape[0], c.bilateral_grid_shape[1], c.bilateral_grid_shape[2]};
+  b.lr = c.bilateral_grid_lr * std::sqrt(static_cast<float>(c.batch_size)), b.warmup = c.bilateral_grid_warmup, b.max_steps = c.max_steps;
+  return b;
 }
 
 double peak_mem_gb(const Device& d) { return d.is_cuda() ? cuda_peak_memory(d.index) / 1073741824.0 : 0.0; }
@@ -112,6 +123,9 @@ void Trainer::setup() {
     mcmc_ = std::make_unique<MCMCStrategy>(cfg_.mcmc, cfg_.seed, cfg_.seed + start_step_);
   if (cfg_.pose_opt || cfg_.pose_noise > 0)
     pose_ = std::make_unique<PoseOptimizer>(static_cast<int>(data_.train.size()), pose_config(cfg_));
+  if (cfg_.post_processing == "bilateral_grid")
+    bilagrid_ = std::make_unique<BilateralGridOptimizer>(static_cast<int>(data_.train.size()),
+                                                         bilateral_grid_config(cfg_), device_);
   run_id_ = resume && !ck.run_id.empty() ? ck.run_id : new_run_id();
   if (resume) resume_state(ck);
 }
@@ -137,6 +151,10 @@ void Trainer::resume_state(const Checkpoint& ck) {
     if (ck.pose_adjust.defined()) pose_->restore(ck.pose_adjust, ck.pose_adam);
     else log_info(cfg_.ckpt + " has no camera pose residuals: --pose-opt starts them at zero");
   }
+  if (bilagrid_) {
+    if (ck.bilateral_grids.defined()) bilagrid_->restore(ck.bilateral_grids, ck.bilateral_grid_adam);
+    else log_info(cfg_.ckpt + " has no bilateral grids: --post-processing bilateral_grid starts them at identity");
+  }
   remove_stale_temp_files(fs::path(cfg_.result_dir) / "ckpts");  // a checkpoint cut short by a kill
   // This run's earlier periodic checkpoints, so that only the last two are kept.
   for (const auto& [step, path] : list_checkpoints(cfg_.result_dir))
@@ -156,23 +174,25 @@ std::vector<int> epoch_permutation(uint64_t seed, int epoch, int n) {
 }
 }  // namespace
 
-int Trainer::train_view_for_step(int step) {
-  int n = static_cast<int>(data_.train.size());
-  int e = step / n;
+// Training samples run through shuffled epochs of the training views; step s trains samples s B .. s B + B - 1.
+int Trainer::train_view_for_sample(int64_t sample) {
+  const int n = static_cast<int>(data_.train.size());
+  const int e = static_cast<int>(sample / n);
   if (e != epoch_) {
     epoch_perm_ = epoch_permutation(cfg_.seed, e, n);
     epoch_ = e;
   }
-  return epoch_perm_[step % n];
+  return epoch_perm_[sample % n];
 }
 
-// The view of `step`, then the next steps' views queued for decoding on the cache's worker.
-Tensor Trainer::train_image_for_step(int step, int view) {
+// The view of `sample`, then the next samples' views queued for decoding on the cache's worker.
+Tensor Trainer::train_image_for_sample(int64_t sample, int view) {
   if (cfg_.image_prefetch > 0) {
     const int n = static_cast<int>(data_.train.size());
+    const int64_t end = static_cast<int64_t>(cfg_.max_steps) * cfg_.batch_size;
     std::vector<int> next;
-    for (int s = step + 1; s <= step + cfg_.image_prefetch && s < cfg_.max_steps; ++s)
-      next.push_back(s / n == epoch_ ? epoch_perm_[s % n] : epoch_permutation(cfg_.seed, s / n, n)[s % n]);
+    for (int64_t s = sample + 1; s <= sample + cfg_.image_prefetch && s < end; ++s)
+      next.push_back(s / n == epoch_ ? epoch_perm_[s % n] : epoch_permutation(cfg_.seed, static_cast<int>(s / n), n)[s % n]);
     images_->prefetch(next);
   }
   return images_->get(view, device_);
@@ -196,30 +216,59 @@ Camera Trainer::train_camera(int i) const {
   return pose_ ? pose_->train_camera(i, data_.train[i].camera) : data_.train[i].camera;
 }
 
-float Trainer::train_step(int step, bool read_loss) {
-  int view = train_view_for_step(step);
+// One training view of step `step`: render, loss, backward into `grads` (overwritten), with the per-view side
+// effects (the strategy's gradient statistics, the pose and bilateral-grid gradients weighted by 1 / batch).
+// Returns the view's loss when read_loss (a host sync), else NaN.
+float Trainer::train_view(int64_t sample, int step, int sh_degree, GaussianGrads& grads, bool read_loss) {
+  const int view = train_view_for_sample(sample);
   const Camera cam = train_camera(view);
-  Tensor gt = train_image_for_step(step, view);
-  int sh_degree = std::min(step / cfg_.sh_degree_interval, cfg_.sh_degree);
+  Tensor gt = train_image_for_sample(sample, view);
+  const float weight = 1.0f / static_cast<float>(cfg_.batch_size);
 
   Render r = render_view(g_, cam, sh_degree, cfg_);
-  PhotometricLoss loss = photometric_loss(r.raster.colors, gt, cfg_.ssim_lambda);
+  // --post-processing bilateral_grid: the loss sees the render through the view's grid (gsplat slices in
+  // rasterize_splats); its backward gives d loss / d render and the grids' gradient (their step follows the batch).
+  const Tensor colors = bilagrid_ ? bilagrid_->slice(view, r.raster.colors) : r.raster.colors;
+  PhotometricLoss loss = photometric_loss(colors, gt, cfg_.ssim_lambda);
+  const Tensor v_render = bilagrid_ ? bilagrid_->backward(view, r.raster.colors, loss.v_render) : loss.v_render;
   RasterGrads rg = rasterize_backward(r.pre.means2d, r.pre.conics, r.pre.colors, r.pre.opacities, cfg_.background,
-                                      r.isect, cam.width, cam.height, r.raster, loss.v_render, Tensor(),
+                                      r.isect, cam.width, cam.height, r.raster, v_render, Tensor(),
                                       cfg_.strategy.absgrad);
   last_loss_ = loss;
-  if (cfg_.tb_save_image) last_render_ = r.raster.colors, last_gt_ = gt;
+  if (cfg_.tb_save_image) last_render_ = colors, last_gt_ = gt;
   PreprocessSettings ps;
   ps.sh_degree = sh_degree;
   ps.antialiased = cfg_.antialiased;
   ps.near_plane = cfg_.near_plane;
   ps.far_plane = cfg_.far_plane;
-  GaussianGrads grads = zeros_like(g_);
   const bool pose_grad = pose_ && pose_->optimising();
   Tensor v_viewmat;
   preprocess_backward(g_, cam, ps, r.pre, PreprocessGradsIn{rg.v_means2d, rg.v_conics, rg.v_opacities, rg.v_colors},
                       grads, pose_grad ? &v_viewmat : nullptr);
-  if (pose_grad) pose_->step(view, data_.train[view].camera, v_viewmat, step);
+  if (pose_grad) pose_->accumulate(view, data_.train[view].camera, v_viewmat, weight);
+  // Each view's own means2d gradient, as gsplat's (grads x n_cameras of the batch-mean loss).
+  if (!mcmc_)
+    strategy_->step_post_backward_accumulate(step, cfg_.strategy.absgrad ? rg.v_means2d_abs : rg.v_means2d,
+                                             r.pre.radii, cam.width, cam.height);
+  return read_loss ? loss.loss.item() : NAN;
+}
+
+float Trainer::train_step(int step, bool read_loss) {
+  const int batch = cfg_.batch_size;
+  const int sh_degree = std::min(step / cfg_.sh_degree_interval, cfg_.sh_degree);
+  // --batch-size B: the loss is the mean of B views', so its gradient is the mean of theirs.
+  GaussianGrads grads = zeros_like(g_);
+  GaussianGrads view_grads;
+  if (batch > 1) view_grads = zeros_like(g_);
+  double loss_sum = 0.0;
+  for (int j = 0; j < batch; ++j) {
+    const int64_t sample = static_cast<int64_t>(step) * batch + j;
+    loss_sum += train_view(sample, step, sh_degree, batch > 1 ? view_grads : grads, read_loss);
+    if (batch > 1)
+      for (int i = 0; i < Gaussians::kGroups; ++i) axpy_(grads.group(i), 1.0f / batch, view_grads.group(i));
+  }
+  if (pose_ && pose_->optimising()) pose_->step(step);
+  if (bilagrid_) bilagrid_->step(step, 1.0f / batch);  // + 10 TV, its Adam
 
   // simple_trainer: loss += opacity_reg * mean(sigmoid(opacities)) + scale_reg * mean(exp(scales)), gradients here.
   Tensor reg_loss;
@@ -228,27 +277,24 @@ float Trainer::train_step(int step, bool read_loss) {
 
   // simple_trainer order: optimizer steps, lr scheduler, then strategy.step_post_backward
   // (which returns at once from refine_stop_iter on).
-  for (int i = 0; i < Gaussians::kGroups; ++i) {
-    AdamConfig ac;
-    ac.lr = static_cast<float>(cfg_.lr(i, step, scene_scale_));
-    adam_step(g_.group(i), grads.group(i), adam_[i], ac);
-  }
+  for (int i = 0; i < Gaussians::kGroups; ++i)
+    adam_step(g_.group(i), grads.group(i), adam_[i], cfg_.adam_config(i, step, scene_scale_));
   RefineStats rs;
   if (mcmc_) {  // lr: the means' rate after the scheduler step (gsplat passes schedulers[0].get_last_lr())
-    const MCMCStats ms = mcmc_->step_post_optimizer(step, g_, adam_, cfg_.lr(0, step + 1, scene_scale_));
+    const MCMCStats ms = mcmc_->step_post_optimizer(step, g_, adam_, cfg_.adam_config(0, step + 1, scene_scale_).lr);
     if (verbose_ && ms.refined && (ms.relocated || ms.added))
       log_info("step " + std::to_string(step) + ": " + std::to_string(ms.relocated) + " relocated, " +
                std::to_string(ms.added) + " added, now " + std::to_string(g_.size()) + " GSs");
   } else {
-    strategy_->step_post_backward_accumulate(step, cfg_.strategy.absgrad ? rg.v_means2d_abs : rg.v_means2d,
-                                             r.pre.radii, cam.width, cam.height);
     rs = strategy_->step_post_optimizer(step, g_, adam_);
   }
   if (verbose_ && (rs.duplicated || rs.split || rs.pruned))
     log_info("step " + std::to_string(step) + ": " + std::to_string(rs.duplicated) + " duplicated, " +
              std::to_string(rs.split) + " split, " + std::to_string(rs.pruned) + " pruned, now " +
              std::to_string(g_.size()) + " GSs");
-  return read_loss ? loss.loss.item() + (reg_loss.defined() ? reg_loss.item() : 0.0f) : NAN;
+  if (!read_loss) return NAN;
+  return static_cast<float>(loss_sum / batch) + (reg_loss.defined() ? reg_loss.item() : 0.0f) +
+         (bilagrid_ ? bilagrid_->tv_loss().item() : 0.0f);
 }
 
 void Trainer::save_train_stats(int step, double elapsed) {
@@ -270,6 +316,8 @@ void Trainer::log_tensorboard(int step) {
   tb_->add_scalar("train/ssimloss", 1.0 - last_loss_.ssim.item(), step);
   tb_->add_scalar("train/num_GS", static_cast<double>(g_.size()), step);
   tb_->add_scalar("train/mem", peak_mem_gb(device_), step);
+  if (bilagrid_ && bilagrid_->tv_loss().defined())
+    tb_->add_scalar("train/post_processing_reg_loss", bilagrid_->tv_loss().item(), step);
   for (int i = 0; i < Gaussians::kGroups; ++i)
     tb_->add_scalar(std::string("train/lr_") + Gaussians::group_name(i), cfg_.lr(i, step, scene_scale_), step);
   if (cfg_.tb_save_image && last_render_.defined()) {  // gsplat's canvas: GT | render side by side
@@ -303,6 +351,7 @@ void Trainer::save_checkpoint_at(int step) {
   ck.strategy_rng = rng.str();
   ck.run_id = run_id_;
   if (pose_ && pose_->optimising()) ck.pose_adjust = pose_->embeds(), ck.pose_adam = pose_->adam();
+  if (bilagrid_) ck.bilateral_grids = bilagrid_->grids(), ck.bilateral_grid_adam = bilagrid_->adam();
   save_checkpoint(checkpoint_path(step), ck);
   last_ckpt_ = checkpoint_path(step);
   last_save_ = std::chrono::steady_clock::now();

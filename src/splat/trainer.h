@@ -23,6 +23,7 @@
 
 namespace vg {
 
+class BilateralGridOptimizer;
 class Lpips;
 class PoseOptimizer;
 struct Checkpoint;
@@ -92,13 +93,16 @@ class Trainer {
   const std::string& run_id() const { return run_id_; }
   // --pose-opt / --pose-noise: the training cameras' residuals (nullptr without either).
   const PoseOptimizer* pose_optimizer() const { return pose_.get(); }
+  // --post-processing bilateral_grid: the training images' grids (nullptr without).
+  const BilateralGridOptimizer* bilateral_grid() const { return bilagrid_.get(); }
   // The camera training view `i` is rendered with (the dataset's, or perturbed and adjusted).
   Camera train_camera(int i) const;
 
  private:
   void setup();
-  int train_view_for_step(int step);
-  Tensor train_image_for_step(int step, int view);
+  int train_view_for_sample(int64_t sample);
+  Tensor train_image_for_sample(int64_t sample, int view);
+  float train_view(int64_t sample, int step, int sh_degree, GaussianGrads& grads, bool read_loss);
   void save_train_stats(int step, double elapsed);
   void save_ply_at(int step);
   void log_tensorboard(int step);
@@ -122,6 +126,7 @@ class Trainer {
   std::unique_ptr<DefaultStrategy> strategy_;
   std::unique_ptr<MCMCStrategy> mcmc_;  // --strategy mcmc (then strategy_ is unused)
   std::unique_ptr<PoseOptimizer> pose_;  // with cfg.pose_opt or cfg.pose_noise
+  std::unique_ptr<BilateralGridOptimizer> bilagrid_;  // with cfg.post_processing == "bilateral_grid"
   int start_step_ = 0;
   std::unique_ptr<TrainImageCache> images_;  // 8-bit training images on the host, decoded ahead
   std::vector<int> epoch_perm_;

@@ -40,9 +40,11 @@ OpOutputs rows_case(Device d) {
   clamp_max_(filled, 0.25f);
   Tensor ones = Tensor::zeros({n, 2}, DType::F32, d);
   fill_(ones, 1.5f);
+  Tensor acc = normal({n, 15, 3}, 0.0f, 1.0f, rng, d);
+  axpy_(acc, -0.5f, f);
   return {{"select_f32", index_select_rows(f, ids)}, {"select_u8", index_select_rows(u8, ids)},
           {"select_i64", index_select_rows(i64, ids)}, {"cat_f32", cat},
-          {"clamp_max", filled}, {"fill", ones}, {"unorm8_to_f32", unorm8_to_f32(u8)}};
+          {"clamp_max", filled}, {"fill", ones}, {"unorm8_to_f32", unorm8_to_f32(u8)}, {"axpy", acc}};
 }
 
 OpOutputs accumulate_case(Device d) {
