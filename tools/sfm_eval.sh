@@ -6,7 +6,10 @@
 #                     [--setups auto,per-image,gt] [scene ...]
 #
 # Scenes are folders under ../shared/data (default: strecha/fountain-P11 strecha/Herz-Jesus-P8 fox);
-# ground truth: strecha gt_dense_cameras/*.camera, fox transforms.json. Same settings for both tools:
+# ground truth: strecha gt_dense_cameras/*.camera, fox transforms.json. NeRF-synthetic scenes (Blender
+# renders, exact cameras: a folder with transforms_train.json and no images/, e.g. lego) are built under
+# OUT/scenes: `lego` (all 100 training views), `lego-12` (12 views evenly spread by index), `lego-wide-8`
+# (8 views, every 12th); RGBA composited on white for both tools. Same settings for both tools:
 # max image size 1600, 8192 features, exhaustive matching. Camera set-ups (--setups, default auto,per-image):
 #   auto:      vgsplat's default (--camera-mode auto: SIMPLE_RADIAL, images of one size and EXIF camera share
 #              one camera, EXIF focal prior) against COLMAP's defaults (feature_extractor and mapper without
@@ -15,7 +18,8 @@
 #   per-image: one PINHOLE camera per image, principal point fixed (the original P1's options), both tools;
 #   gt:        the ground truth's own: strecha one PINHOLE camera (every .camera file has the same K),
 #              fox one OPENCV camera (transforms.json has one K with k1 k2 p1 p2); both principal points
-#              are 7-9 px off the image centre, so it is refined (a fixed centre alone costs ~0.3-0.6 deg).
+#              are 7-9 px off the image centre, so it is refined (a fixed centre alone costs ~0.3-0.6 deg);
+#              NeRF synthetic one SIMPLE_PINHOLE camera (camera_angle_x only: fx = fy, centre exact, fixed).
 # Prints a table per scene, then one table of all scenes and set-ups (mean / max rotation and centre errors,
 # registered images, seconds).
 set -euo pipefail
@@ -36,7 +40,7 @@ while [[ $# -gt 0 ]]; do
     --threads) threads=$2; shift 2 ;;
     --no-colmap) run_colmap=0; shift ;;
     --setups|--camera) setups=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) scenes+=("$1"); shift ;;
   esac
 done
@@ -122,12 +126,108 @@ except Exception:
 PY
 }
 
+# A NeRF-synthetic scene (transforms_train.json, no images/ folder: $data/lego) as a scene folder under
+# $out/scenes: images/ with the chosen training views composited on white (the RGBA renders have black,
+# not quite uniform RGB under alpha 0, and both tools read RGB ignoring alpha), and transforms.json with
+# the same frames. Name: BASE (all training views), BASE-N (N views evenly spread by index) or
+# BASE-wide-N (N views, every floor(total/N)-th from the first). Prints the folder; fails if none applies.
+nerf_scene() {
+  local name=$1 base=$1 count=0 mode=all
+  if [[ ! -f "$data/$base/transforms_train.json" ]]; then
+    if [[ $name =~ ^(.+)-wide-([0-9]+)$ ]]; then base=${BASH_REMATCH[1]} count=${BASH_REMATCH[2]} mode=wide
+    elif [[ $name =~ ^(.+)-([0-9]+)$ ]]; then base=${BASH_REMATCH[1]} count=${BASH_REMATCH[2]} mode=even
+    fi
+  fi
+  [[ -f "$data/$base/transforms_train.json" ]] || return 1
+  local dest="$out/scenes/$(echo "$name" | tr / _)"
+  rm -rf "$dest"; mkdir -p "$dest/images"
+  python3 - "$data/$base/transforms_train.json" "$dest" "$mode" "$count" <<'PY' || return 1
+import json, os, struct, sys, zlib
+src, dest, mode, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+
+def png_on_white(path, out_path):  # 8-bit RGB(A) / grey PNG -> 8-bit RGB PNG, alpha composited on white
+    d = open(path, "rb").read()
+    assert d[:8] == b"\x89PNG\r\n\x1a\n", f"{path}: not a PNG"
+    i, idat = 8, []
+    while i < len(d):
+        ln, = struct.unpack(">I", d[i:i + 4]); typ, body = d[i + 4:i + 8], d[i + 8:i + 8 + ln]; i += 12 + ln
+        if typ == b"IHDR": w, h, depth, ctype, _, _, interlace = struct.unpack(">IIBBBBB", body)
+        elif typ == b"IDAT": idat.append(body)
+    ch = {0: 1, 2: 3, 4: 2, 6: 4}.get(ctype)
+    if depth != 8 or ch is None or interlace: sys.exit(f"{path}: only 8-bit non-interlaced grey/RGB(A) PNG")
+    raw, stride = zlib.decompress(b"".join(idat)), w * ch
+    prev, out, p = bytearray(stride), bytearray(), 0
+    for _ in range(h):
+        f, line = raw[p], bytearray(raw[p + 1:p + 1 + stride]); p += 1 + stride
+        for x in range(stride):
+            a = line[x - ch] if x >= ch else 0
+            if f == 1: line[x] = (line[x] + a) & 255
+            elif f == 2: line[x] = (line[x] + prev[x]) & 255
+            elif f == 3: line[x] = (line[x] + ((a + prev[x]) >> 1)) & 255
+            elif f == 4:
+                b, c = prev[x], (prev[x - ch] if x >= ch else 0)
+                pa, pb, pc = abs(b - c), abs(a - c), abs(a + b - 2 * c)
+                line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rgb = bytearray(w * 3)
+        for x in range(w):
+            px = line[x * ch:(x + 1) * ch]
+            al = px[-1] if ch in (2, 4) else 255
+            for k in range(3):
+                v = px[k] if ch >= 3 else px[0]
+                rgb[3 * x + k] = (v * al + 255 * (255 - al) + 127) // 255
+        out += b"\0" + rgb; prev = line
+    chunk = lambda t, b: struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b) & 0xffffffff)
+    open(out_path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                               + chunk(b"IDAT", zlib.compress(bytes(out), 6)) + chunk(b"IEND", b""))
+
+top = json.load(open(src))
+frames = top["frames"]
+t = len(frames)
+if mode == "all": idx = list(range(t))
+elif mode == "even": idx = [i * t // n for i in range(n)]
+else: idx = [i * (t // n) for i in range(n)]
+if not 0 < len(idx) <= t or len(set(idx)) != len(idx):
+    sys.exit(f"{src}: cannot pick {n} of {t} frames")
+out = dict(top, frames=[])
+for i in idx:
+    f = dict(frames[i])
+    stem = os.path.splitext(os.path.basename(f["file_path"]))[0]
+    base = os.path.normpath(os.path.join(os.path.dirname(src), f["file_path"]))
+    img = next(p for p in (base, base + ".png", base + ".jpg", base + ".jpeg") if os.path.isfile(p))
+    if img.lower().endswith(".png"):
+        png_on_white(img, os.path.join(dest, "images", stem + ".png"))
+    else:
+        os.symlink(img, os.path.join(dest, "images", os.path.basename(img)))
+    f["file_path"] = "images/" + stem
+    out["frames"].append(f)
+json.dump(out, open(os.path.join(dest, "transforms.json"), "w"), indent=1)
+PY
+  echo "$dest"
+}
+
+# The ground truth's camera for the gt set-up: "<model> <refine principal point 0|1>". Strecha: one PINHOLE
+# (principal point ~8 px off centre); transforms.json with distortion terms (fox): OPENCV; without distortion
+# terms, principal point and fl_y (NeRF synthetic: camera_angle_x only): SIMPLE_PINHOLE, centre fixed.
+gt_camera() {
+  if [[ -d $1 ]]; then echo "PINHOLE 1"; return; fi
+  python3 - "$1" <<'PY'
+import json, sys
+top = json.load(open(sys.argv[1]))
+objs = [top] + top.get("frames", [])
+has = lambda k: any(k in o for o in objs)
+if any(o.get(k, 0) for o in objs for k in ("k1", "k2", "k3", "p1", "p2")): print("OPENCV 1")
+elif not has("cx") and not has("cy") and not has("fl_y") and not has("camera_angle_y"): print("SIMPLE_PINHOLE 0")
+else: print("PINHOLE 1")
+PY
+}
+
 summary="$out/summary.tsv"
 mkdir -p "$out"
 : > "$summary"
 IFS=, read -r -a setup_list <<< "$setups"
 for scene in "${scenes[@]}"; do
   src="$data/$scene"
+  if [[ ! -d "$src/images" ]] && nerf=$(nerf_scene "$scene"); then src=$nerf; fi
   images="$src/images"
   if [[ -d "$src/gt_dense_cameras" ]]; then gt="$src/gt_dense_cameras"
   elif [[ -f "$src/transforms.json" ]]; then gt="$src/transforms.json"
@@ -140,8 +240,9 @@ for scene in "${scenes[@]}"; do
     case "$setup" in
       auto) vg_args=(); ;;
       per-image) vg_args=(--camera-mode per-image) ;;
-      gt) if [[ -d "$src/gt_dense_cameras" ]]; then gt_model=PINHOLE; else gt_model=OPENCV; fi
-          vg_args=(--camera-model "$gt_model" --camera-mode single --refine-principal-point) ;;
+      gt) read -r gt_model gt_refine < <(gt_camera "$gt")
+          vg_args=(--camera-model "$gt_model" --camera-mode single)
+          if [[ $gt_refine == 1 ]]; then vg_args+=(--refine-principal-point); fi ;;
       *) echo "--setups: auto, per-image or gt, not $setup" >&2; exit 1 ;;
     esac
     echo "=== $scene ($n images), set-up $setup: vgsplat ${vg_args[*]:-(defaults)}"
@@ -164,9 +265,9 @@ for scene in "${scenes[@]}"; do
         t=$(run_colmap "$work/colmap_per-image" --ImageReader.camera_model PINHOLE --ImageReader.single_camera 0)
         args+=(--model "colmap:per-image=$(largest_model "$work/colmap_per-image/sparse")" --time "colmap:per-image=$t") ;;
       gt)
-        echo "    COLMAP $gt_model, one camera, principal point refined"
+        echo "    COLMAP $gt_model, one camera, principal point $( ((gt_refine)) && echo refined || echo fixed)"
         t=$(run_colmap "$work/colmap_gt" --ImageReader.camera_model "$gt_model" --ImageReader.single_camera 1 \
-              -- --Mapper.ba_refine_principal_point 1)
+              -- --Mapper.ba_refine_principal_point "$gt_refine")
         args+=(--model "colmap:gt=$(largest_model "$work/colmap_gt/sparse")" --time "colmap:gt=$t") ;;
     esac
   done
