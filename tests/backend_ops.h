@@ -5,6 +5,7 @@
 #pragma once
 #include <functional>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,11 @@
 namespace vg::test {
 
 using OpOutputs = std::map<std::string, Tensor>;  // output name -> tensor (any device)
+
+// Thrown by a case whose input is not here (a scene missing from $VGSPLAT_DATA): the case is skipped, not failed.
+struct OpInputMissing : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 struct OpCase {
   std::string name;                          // "preprocess_forward/n=1000/sh3"

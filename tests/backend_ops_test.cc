@@ -22,7 +22,12 @@ GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(BackendOps);
 
 TEST_P(BackendOps, CudaMatchesCpu) {
   const OpCase& c = op_registry()[GetParam()];
-  OpOutputs ref = c.run(Device::cpu());
+  OpOutputs ref;
+  try {
+    ref = c.run(Device::cpu());
+  } catch (const OpInputMissing& e) {
+    GTEST_SKIP() << c.name << ": " << e.what();
+  }
   ASSERT_FALSE(ref.empty()) << c.name;
   for (auto& [name, t] : ref) {
     for (float v : as_floats(t)) ASSERT_TRUE(std::isfinite(v)) << c.name << " CPU output " << name << " not finite";

@@ -81,6 +81,7 @@ class BilateralGridTrainTest : public ::testing::Test {
     c.tb_every = 0;
     c.disable_video = true;
     if (grid) {
+      c.use_color_correction_metric = true;
       c.post_processing = "bilateral_grid";
       c.bilateral_grid_shape = {4, 4, 4};
       c.bilateral_grid_lr = 0.02f;  // a short run: gsplat's 2e-3 would barely move the grids (more overshoots)
@@ -154,6 +155,15 @@ TEST_F(BilateralGridTrainTest, LowersTheLossOnPhotosWithChangingExposure) {
                 raw_l1, sliced_l1);
     EXPECT_GT(corr, 0.85);
     EXPECT_LT(sliced_l1, 0.8 * raw_l1);
+    // Evaluation with gsplat's colour-corrected metrics (the test views have no grid): reported beside the plain
+    // ones, and no worse than them by more than the affine fit's inverse can cost.
+    const EvalStats ev = t.evaluate(steps - 1, false);
+    ASSERT_TRUE(ev.cc_psnr && ev.cc_ssim);
+    std::printf("[bilateral_grid] test views: PSNR %.3f, CC_PSNR %.3f; SSIM %.4f, CC_SSIM %.4f\n", ev.psnr, *ev.cc_psnr,
+                ev.ssim, *ev.cc_ssim);
+    EXPECT_TRUE(std::isfinite(*ev.cc_psnr));
+    EXPECT_GT(*ev.cc_psnr, ev.psnr - 0.5);
+    EXPECT_FALSE(ev.cc_lpips);  // no LPIPS weights here
   }
   std::printf("[bilateral_grid] last-epoch training loss: %.4f without grids, %.4f with\n", last_epoch[0],
               last_epoch[1]);
@@ -191,19 +201,27 @@ TEST(BilateralGridOpt, OptionsRoundTripAndResumeCommand) {
   c.bilateral_grid_shape = {8, 6, 4};
   c.bilateral_grid_lr = 0.01f;
   c.bilateral_grid_warmup = 50;
+  c.use_color_correction_metric = true;
+  c.color_correct_method = "quadratic";
   c.validate();
   const TrainConfig rc = TrainConfig::from_json(c.to_json());
   EXPECT_EQ(rc.post_processing, "bilateral_grid");
   EXPECT_EQ(rc.bilateral_grid_shape, (std::array<int, 3>{8, 6, 4}));
   EXPECT_FLOAT_EQ(rc.bilateral_grid_lr, 0.01f);
   EXPECT_EQ(rc.bilateral_grid_warmup, 50);
+  EXPECT_TRUE(rc.use_color_correction_metric);
+  EXPECT_EQ(rc.color_correct_method, "quadratic");
   EXPECT_NE(c.to_yaml().find("post_processing: \"bilateral_grid\""), std::string::npos);
   const std::string cmd = resume_command(c, "ck.safetensors");
   EXPECT_NE(cmd.find("--post-processing bilateral_grid --bilateral-grid-shape 8,6,4 --bilateral-grid-lr 0.01 "
                      "--bilateral-grid-warmup 50"),
             std::string::npos)
       << cmd;
+  EXPECT_NE(cmd.find("--use-color-correction-metric --color-correct-method quadratic"), std::string::npos) << cmd;
   EXPECT_EQ(resume_command(TrainConfig{}, "x").find("post-processing"), std::string::npos);
+  c.color_correct_method = "gamma";
+  EXPECT_THROW(c.validate(), Error);
+  c.color_correct_method = "affine";
   c.post_processing = "ppisp";
   EXPECT_THROW(c.validate(), Error);
   EXPECT_EQ(TrainConfig::from_json("{}").post_processing, "none");

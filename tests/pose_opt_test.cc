@@ -223,6 +223,92 @@ TEST(PoseOpt, AdamWithWeightDecayAsTorch) {
   EXPECT_EQ(po.adam().step, 2);
 }
 
+// fit_sim3 recovers a similarity from cameras (rotations and centres), and transform_viewmat gives the same camera in
+// the transformed world: camera coordinates of s R X + t by the new viewmat are s times those of X by the old.
+TEST(PoseOpt, Sim3FitAndViewmatTransform) {
+  std::mt19937 rng(3);
+  std::normal_distribution<double> nd(0.0, 1.0);
+  pose::Sim3 S;
+  S.s = 1.7;
+  S.R = Eigen::AngleAxisd(0.8, Eigen::Vector3d(1.0, 2.0, -0.5).normalized()).toRotationMatrix();
+  S.t = Eigen::Vector3d(0.3, -2.0, 1.1);
+  std::vector<pose::Mat34> from, to;
+  for (int i = 0; i < 7; ++i) {
+    const Eigen::Matrix3d R = Eigen::AngleAxisd(0.3 * i, Eigen::Vector3d(nd(rng), nd(rng), nd(rng)).normalized())
+                                  .toRotationMatrix();
+    pose::Mat34 v;
+    for (int r = 0; r < 3; ++r) {
+      for (int c = 0; c < 3; ++c) v[r * 4 + c] = R(r, c);
+      v[r * 4 + 3] = nd(rng);
+    }
+    from.push_back(v);
+    to.push_back(pose::transform_viewmat(v, S));
+    const Eigen::Vector3d X(nd(rng), nd(rng), nd(rng)), Xt = S.s * S.R * X + S.t;
+    for (int r = 0; r < 3; ++r) {
+      const double a = v[r * 4] * X(0) + v[r * 4 + 1] * X(1) + v[r * 4 + 2] * X(2) + v[r * 4 + 3];
+      const pose::Mat34& w = to.back();
+      const double b = w[r * 4] * Xt(0) + w[r * 4 + 1] * Xt(1) + w[r * 4 + 2] * Xt(2) + w[r * 4 + 3];
+      EXPECT_NEAR(b, S.s * a, 1e-9);
+    }
+    EXPECT_NEAR((pose::camera_center(to.back()) - (S.s * S.R * pose::camera_center(v) + S.t)).norm(), 0.0, 1e-9);
+  }
+  const pose::Sim3 F = pose::fit_sim3(from, to);
+  EXPECT_NEAR(F.s, S.s, 1e-9);
+  EXPECT_NEAR((F.R - S.R).norm(), 0.0, 1e-9);
+  EXPECT_NEAR((F.t - S.t).norm(), 0.0, 1e-9);
+  // one camera: its rotation and centre, scale 1
+  const pose::Sim3 one = pose::fit_sim3({from[0]}, {to[0]});
+  EXPECT_EQ(one.s, 1.0);
+  EXPECT_NEAR((one.R - S.R).norm(), 0.0, 1e-9);
+  EXPECT_NEAR((pose::camera_center(pose::transform_viewmat(from[0], one)) - pose::camera_center(to[0])).norm(), 0.0, 1e-9);
+}
+
+// The gauge: residuals that move every training camera by one world motion G (c2w' = G c2w, i.e. the delta
+// Rd = R Rg R^T, dx = t - Rd t + R tg for world -> camera [R | t]) give gauge() = G, and error_vs's aligned
+// figures remove it.
+TEST(PoseOpt, GaugeIsTheCommonMotionOfTheAdjustedCameras) {
+  const Eigen::Matrix3d Rg = Eigen::AngleAxisd(0.05, Eigen::Vector3d(0.2, 1.0, 0.1).normalized()).toRotationMatrix();
+  const Eigen::Vector3d tg(0.04, -0.02, 0.03);
+  std::vector<Camera> given;
+  const int n = 9;
+  PoseOptConfig cfg;
+  cfg.optimise = true;
+  Tensor embeds = Tensor::zeros({n, 9});
+  for (int i = 0; i < n; ++i) {
+    const double a = 2 * M_PI * i / n;
+    const Eigen::Vector3d C(3 * std::cos(a), 0.4 * (i % 3), 3 * std::sin(a));
+    const Eigen::Vector3d z = -C.normalized(), x = Eigen::Vector3d::UnitY().cross(z).normalized(), y = z.cross(x);
+    Eigen::Matrix3d R;
+    R.row(0) = x, R.row(1) = y, R.row(2) = z;
+    const Eigen::Vector3d t = -R * C;
+    Camera cam;
+    cam.width = cam.height = 64;
+    pose::Mat34 m;
+    for (int r = 0; r < 3; ++r) {
+      for (int c = 0; c < 3; ++c) m[r * 4 + c] = R(r, c);
+      m[r * 4 + 3] = t(r);
+    }
+    pose::set_viewmat(cam, m);
+    given.push_back(cam);
+    const Eigen::Matrix3d Rd = R * Rg * R.transpose();
+    const Eigen::Vector3d dx = t - Rd * t + R * tg;
+    float* e = embeds.data<float>() + i * 9;
+    for (int k = 0; k < 3; ++k) e[k] = static_cast<float>(dx(k));
+    const double id6[6] = {1, 0, 0, 0, 1, 0};
+    for (int k = 0; k < 3; ++k) e[3 + k] = static_cast<float>(Rd(0, k) - id6[k]), e[6 + k] = static_cast<float>(Rd(1, k) - id6[3 + k]);
+  }
+  PoseOptimizer po(n, cfg);
+  po.restore(embeds, AdamState{});
+  const pose::Sim3 G = po.gauge(given);
+  EXPECT_NEAR(G.s, 1.0, 1e-5);
+  EXPECT_NEAR((G.R - Rg).norm(), 0.0, 1e-5);
+  EXPECT_NEAR((G.t - tg).norm(), 0.0, 1e-5);
+  const PoseOptimizer::Error e = po.error_vs(given);
+  EXPECT_NEAR(e.rot_mean_deg, 0.05 * 180 / M_PI, 1e-3);
+  EXPECT_LT(e.rot_max_aligned_deg, 0.03);  // acos of a trace from the cameras' F32 viewmats: ~0.02 deg resolution
+  EXPECT_LT(e.trans_mean_aligned, 1e-5);
+}
+
 // ---- short trainings on the demo scene ------------------------------------------------------------------
 class PoseOptTrainTest : public ::testing::Test {
  protected:
@@ -273,6 +359,9 @@ TEST_F(PoseOptTrainTest, RecoversPerturbedTrainingCameras) {
   c.pose_noise = 0.02f;
   c.pose_opt = true;
   c.pose_opt_lr = 0.1f;  // decayed to 0.1 * 0.01^(150/250) = 6e-3 at step 150, 1e-3 at the end
+  c.eval_steps = {250};
+  c.eval_pose_opt_steps = 40;  // the test cameras aligned to the adjusted frame, then optimised on their images
+  c.eval_pose_opt_lr = 3e-3f;
   Trainer t(c);
   t.set_verbose(false);
   ASSERT_EQ(t.start_step(), 150);
@@ -292,6 +381,16 @@ TEST_F(PoseOptTrainTest, RecoversPerturbedTrainingCameras) {
   EXPECT_EQ(j["images"].size(), truth.size());
   EXPECT_NEAR(j["error_vs_given"]["rotation_mean_deg"].get<double>(), after.rot_mean_deg, 1e-9);
   EXPECT_EQ(j["images"][0]["camtoworld"].size(), 4u);
+  EXPECT_LT(j["error_vs_given"]["after_similarity_alignment"]["rotation_mean_deg"].get<double>(),
+            after.rot_mean_deg + 1e-9);
+  // Evaluation: the metrics at the adjusted test cameras and at the given ones.
+  const auto v = nlohmann::json::parse(read_file(root_ / "noise" / "stats" / "val_step0249.json"));
+  std::printf("[pose_opt] test PSNR %.3f (%s), at the given test cameras %.3f; test cameras moved %.4f deg\n",
+              v["psnr"].get<double>(), v["test_poses"].get<std::string>().c_str(),
+              v["psnr_at_given_poses"].get<double>(), v["test_pose_change"]["rotation_mean_deg"].get<double>());
+  EXPECT_EQ(v["test_poses"], "aligned + optimised (40 steps)");
+  EXPECT_GT(v["psnr"].get<double>(), v["psnr_at_given_poses"].get<double>() - 0.05);
+  EXPECT_GT(v["test_pose_change"]["rotation_mean_deg"].get<double>(), 0.0);
 }
 
 TEST_F(PoseOptTrainTest, ResumeRestoresTheEmbeddingExactly) {

@@ -13,6 +13,7 @@ BUILD=${VGSPLAT_DEVICE_BUILD:-/root/vgbuild}
 STAGES=${*:-tests parity lego fox demo}
 LEGO_STEPS=${LEGO_STEPS:-30000}
 LEGO_REPEAT=${LEGO_REPEAT:-1}   # lego benchmark runs; the table reports each and the median
+PROFILE_EVERY=${PROFILE_EVERY:-}  # lego: time each training stage every N-th step (stats/profile.json; slows those steps)
 FOX_STEPS=${FOX_STEPS:-30000}
 TABLE=$OUT/table.txt
 : > "$TABLE"
@@ -49,6 +50,7 @@ lego)
     /usr/bin/time -v "$VG" train --data-dir "$VGSPLAT_DATA/lego" --result-dir $R --device cuda --data-factor 1 \
       --max-steps "$LEGO_STEPS" --init-type random --init-num-pts 100000 --init-aabb 1.3 --background white \
       --eval-steps "$LEGO_STEPS" --save-steps "$LEGO_STEPS" --ply-steps "$LEGO_STEPS" --save-ply --seed $((41 + i)) \
+      ${PROFILE_EVERY:+--profile-every $PROFILE_EVERY} \
       >"$OUT/lego_$i.log" 2>&1; rc=$?
     tail -3 "$OUT/lego_$i.log"
     row "lego run $i rc=$rc val" "$(json $R/stats/val_step$last.json psnr ssim lpips num_GS ellipse_time 2>&1)"

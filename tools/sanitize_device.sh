@@ -43,7 +43,7 @@ run() {  # run <binary> <tool> [extra compute-sanitizer options]
   local bin=$1 tool=$2; shift 2
   local log="$OUT/${bin}_$tool.log"
   [ -x "$BUILD/$bin" ] || { printf '%-26s %-10s %6s %8s %7s %10s  %s\n' "$bin" "$tool" - - - - "not built" | tee -a "$OUT/table.txt"; return; }
-  "$CS" --tool "$tool" "$@" --error-exitcode 99 "$BUILD/$bin" --gtest_filter="$FILTER" >"$log" 2>&1
+  "$CS" --tool "$tool" "$@" --error-exitcode 99 "$BUILD/$bin" --gtest_filter="${RUN_FILTER:-$FILTER}" >"$log" 2>&1
   local rc=$?
   local errors tests kernels leaks leaked="-" result=ok
   tests=$(grep -o '\[  PASSED  \] [0-9]*' "$log" | awk '{print $4}')
@@ -75,5 +75,13 @@ run() {  # run <binary> <tool> [extra compute-sanitizer options]
   printf '%-26s %-10s %6s %8s %7s %10s  %s\n' "$bin" "$tool" "${tests:-0}" "${kernels:-?}" "${errors:-?}" "$leaked" "$result" | tee -a "$OUT/table.txt"
 }
 for b in $MEMCHECK; do run "$b" memcheck --leak-check full; done
-for b in $RACECHECK; do run "$b" racecheck --racecheck-report hazard; done
+# The learned tracker's full-structure predictor cases (tracker_predictor/coarse*, fine*, tracker_tiny/*track) do
+# not finish under racecheck (over 200 s each on an H100, no hazard reported before the limit); its shared-memory
+# kernels (mha_kernel, build_input_kernel) are raced through tracker_mha/* and tracker_predictor/small
+# (SANITIZE_RACECHECK_SLOW= to include the others).
+SLOW=${SANITIZE_RACECHECK_SLOW-*tracker_predictor_coarse*:*tracker_predictor_fine*:*tracker_tiny_*track*}
+for b in $RACECHECK; do
+  if [ "$b" = backend_ops_test ] && [ -n "$SLOW" ]; then RUN_FILTER="$FILTER-$SLOW" run "$b" racecheck --racecheck-report hazard
+  else run "$b" racecheck --racecheck-report hazard; fi
+done
 exit $status

@@ -20,6 +20,7 @@
 #              fox one OPENCV camera (transforms.json has one K with k1 k2 p1 p2); both principal points
 #              are 7-9 px off the image centre, so it is refined (a fixed centre alone costs ~0.3-0.6 deg);
 #              NeRF synthetic one SIMPLE_PINHOLE camera (camera_angle_x only: fx = fy, centre exact, fixed).
+# VGSPLAT_SFM_EXTRA: more `vgsplat sfm` options for every vgsplat run (A/B of an option).
 # Prints a table per scene, then one table of all scenes and set-ups (mean / max rotation and centre errors,
 # registered images, seconds).
 set -euo pipefail
@@ -100,7 +101,7 @@ run_vgsplat() {
   local dir=$1; shift
   local t0 t1
   t0=$(now)
-  "$vgsplat" sfm "$src" --out "$dir" --device "$device" ${threads:+--threads "$threads"} "$@" \
+  "$vgsplat" sfm "$src" --out "$dir" --device "$device" ${threads:+--threads "$threads"} "$@" ${VGSPLAT_SFM_EXTRA:-} \
     --max-image-size 1600 --max-features 8192 --stats "$dir.stats.json" > "$dir.log" 2>&1 \
     || echo "vgsplat sfm failed (see $dir.log)" >&2
   t1=$(now)

@@ -43,6 +43,24 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
   cmd->add_option("--pose-opt-lr", c.pose_opt_lr, "Learning rate of the camera pose residuals")->capture_default_str();
   cmd->add_option("--pose-opt-reg", c.pose_opt_reg, "Weight decay of the camera pose residuals")->capture_default_str();
   cmd->add_option("--pose-noise", c.pose_noise, "Perturb the training cameras (to test pose optimisation)");
+  cmd->add_option("--profile-every", c.profile_every,
+                  "Every N-th step: time each stage with the device synchronised at its boundaries (stats/profile.json, "
+                  "a table at the end); 0: off")->capture_default_str();
+  cmd->add_flag("--use-color-correction-metric", c.use_color_correction_metric,
+                "Also report cc_psnr / cc_ssim / cc_lpips: the render colour-corrected to the ground truth first "
+                "(gsplat's; for --post-processing, whose per-image appearance the test views do not have)");
+  cmd->add_option("--color-correct-method", c.color_correct_method, "affine or quadratic")
+      ->check(CLI::IsMember({"affine", "quadratic"}))
+      ->capture_default_str();
+  cmd->add_flag("--eval-pose-align,!--no-eval-pose-align", c.eval_pose_align,
+                "With --pose-opt, evaluate at the test cameras moved into the optimised cameras' frame (the "
+                "similarity from the given training cameras to the adjusted ones)")
+      ->capture_default_str();
+  cmd->add_option("--eval-pose-opt-steps", c.eval_pose_opt_steps,
+                  "With --pose-opt, also optimise each test camera on its image for N steps (Gaussians frozen)")
+      ->capture_default_str();
+  cmd->add_option("--eval-pose-opt-lr", c.eval_pose_opt_lr, "Learning rate of the test-time pose optimisation")
+      ->capture_default_str();
   add_post_processing_options(cmd, c);
   cmd->add_option("--seed", c.seed, "Trainer seed")->capture_default_str();
   cmd->add_option("--lpips-weights", c.lpips_weights, "LPIPS weights (safetensors); default $VGSPLAT_LPIPS_WEIGHTS");

@@ -38,6 +38,10 @@ void add_sfm_options(CLI::App* cmd, SfmCliOptions& o) {
                 "Refine the principal point in bundle adjustment (COLMAP: Mapper.ba_refine_principal_point)");
   cmd->add_flag("!--two-view-tracks", o.sfm.mapper.ignore_two_view_tracks,
                 "Also triangulate tracks seen by only two images (COLMAP: Mapper.tri_ignore_two_view_tracks 0)");
+  cmd->add_flag("--final-retriangulation,!--no-final-retriangulation", o.sfm.mapper.final_retriangulation,
+                "Triangulate the points anew from the final cameras and refine once more at the end (off by default: "
+                "mixed on the Strecha scenes)")
+      ->capture_default_str();
   cmd->add_option("--device", o.sfm.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--threads", o.sfm.num_threads, "CPU worker threads (0: all)");
   cmd->add_option("--sfm-seed", o.sfm.seed, "RANSAC seed of the SfM stage")->capture_default_str();

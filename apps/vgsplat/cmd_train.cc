@@ -88,6 +88,9 @@ void register_train(CLI::App& app) {
                   "again); -1: half the machine's memory")->capture_default_str();
   cmd->add_option("--image-prefetch", cfg->image_prefetch,
                   "Training images decoded ahead of their step on a worker thread (0: on demand)")->capture_default_str();
+  cmd->add_option("--profile-every", cfg->profile_every,
+                  "Every N-th step: time each stage with the device synchronised at its boundaries (stats/profile.json, "
+                  "a table at the end); 0: off")->capture_default_str();
   cmd->add_flag("--disable-viewer", cfg->disable_viewer, "Accepted for compatibility (no viewer)");
   auto viewer = std::make_shared<TrainingViewerOptions>();
   auto with_viewer = std::make_shared<bool>(false);
@@ -124,6 +127,21 @@ void register_train(CLI::App& app) {
   cmd->add_option("--pose-opt-reg", cfg->pose_opt_reg, "Weight decay of the pose residuals")->capture_default_str();
   cmd->add_option("--pose-noise", cfg->pose_noise,
                   "Perturb the training cameras by residuals ~ normal(0, this) (to test --pose-opt)")
+      ->capture_default_str();
+  cmd->add_flag("--use-color-correction-metric", cfg->use_color_correction_metric,
+                "Also report cc_psnr / cc_ssim / cc_lpips: the render colour-corrected to the ground truth first "
+                "(gsplat's; for --post-processing, whose per-image appearance the test views do not have)");
+  cmd->add_option("--color-correct-method", cfg->color_correct_method, "affine or quadratic")
+      ->check(CLI::IsMember({"affine", "quadratic"}))
+      ->capture_default_str();
+  cmd->add_flag("--eval-pose-align,!--no-eval-pose-align", cfg->eval_pose_align,
+                "With --pose-opt, evaluate at the test cameras moved into the optimised cameras' frame (the "
+                "similarity from the given training cameras to the adjusted ones)")
+      ->capture_default_str();
+  cmd->add_option("--eval-pose-opt-steps", cfg->eval_pose_opt_steps,
+                  "With --pose-opt, also optimise each test camera on its image for N steps (Gaussians frozen)")
+      ->capture_default_str();
+  cmd->add_option("--eval-pose-opt-lr", cfg->eval_pose_opt_lr, "Learning rate of the test-time pose optimisation")
       ->capture_default_str();
   add_post_processing_options(cmd, *cfg);
   cmd->add_option("--seed", cfg->seed)->capture_default_str();

@@ -1,3 +1,4 @@
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -44,8 +45,11 @@ size_t pool_used(int device) { return pool_attribute(device, cudaMemPoolAttrUsed
 }
 }  // namespace
 
+static std::atomic<uint64_t> g_allocs{0}, g_host_copies{0};
+
 void* cuda_alloc(size_t bytes, int device) {
   if (bytes == 0) return nullptr;
+  g_allocs.fetch_add(1, std::memory_order_relaxed);
   int prev = 0;
   VG_CUDA_CHECK(cudaGetDevice(&prev));
   if (prev != device) VG_CUDA_CHECK(cudaSetDevice(device));
@@ -78,8 +82,13 @@ void cuda_copy(void* dst, const Device& dd, const void* src, const Device& sd, s
   if (kind == cudaMemcpyDeviceToDevice) {
     VG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kind, 0));
   } else {
+    if (kind != cudaMemcpyHostToHost) g_host_copies.fetch_add(1, std::memory_order_relaxed);
     VG_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kind));
   }
+}
+
+CudaCounters cuda_counters() {
+  return {g_allocs.load(std::memory_order_relaxed), g_host_copies.load(std::memory_order_relaxed)};
 }
 
 void cuda_memset_zero(void* p, size_t bytes) {

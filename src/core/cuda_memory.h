@@ -2,6 +2,7 @@
 // default stream, pool kept warm), so per-step temporaries cost no synchronisation.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 #include "core/device.h"
 #include "core/error.h"
@@ -33,5 +34,11 @@ size_t cuda_peak_memory(int device);
 void cuda_reset_peak_memory(int device);
 // Bytes used / total on the device, as the driver reports them.
 void cuda_mem_info(int device, size_t* used, size_t* total);
+// Counts since the process started: tensor allocations on CUDA devices, and copies with a host side (each one a
+// host synchronisation). The trainer's --profile-every reports them per step.
+struct CudaCounters {
+  uint64_t allocs = 0, host_copies = 0;
+};
+CudaCounters cuda_counters();
 
 }  // namespace vg

@@ -60,6 +60,10 @@ void grow(Recon& r, Shared& sh, const MapperOptions& opt, int num_images, const 
     if (progress) progress(static_cast<int>(r.reg_order.size()), num_images);
   }
   global_refinement(r, opt, true);
+  if (opt.final_retriangulation && r.reg_order.size() >= 2) {
+    retriangulate_from_scratch(r, opt);
+    global_refinement(r, opt, true);
+  }
 }
 
 }  // namespace

@@ -66,6 +66,8 @@ bool triangulate_track(Recon& r, int track, const MapperOptions& opt, std::mt199
 int complete_track(Recon& r, int track, const MapperOptions& opt);  // observations added
 void triangulate_image(Recon& r, int image, const MapperOptions& opt);
 void retriangulate(Recon& r, const MapperOptions& opt);
+// Every point deleted, every track triangulated anew from the current cameras (MapperOptions::final_retriangulation).
+void retriangulate_from_scratch(Recon& r, const MapperOptions& opt);
 // Removes bad observations (error, depth) then points with < 2 views or a small angle; returns removed obs.
 int filter_points(Recon& r, const std::vector<int>& tracks, const MapperOptions& opt);
 int filter_all_points(Recon& r, const MapperOptions& opt);

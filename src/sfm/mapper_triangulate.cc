@@ -128,6 +128,12 @@ void retriangulate(Recon& r, const MapperOptions& opt) {
   }
 }
 
+void retriangulate_from_scratch(Recon& r, const MapperOptions& opt) {
+  for (int track = 0; track < static_cast<int>(r.points.size()); ++track)
+    if (r.points[track].valid) delete_point(r, track);
+  for (int track = 0; track < static_cast<int>(r.points.size()); ++track) triangulate_track(r, track, opt);
+}
+
 int filter_points(Recon& r, const std::vector<int>& tracks, const MapperOptions& opt) {
   const double max_sq = opt.filter_max_reproj_error * opt.filter_max_reproj_error;
   const double min_angle = opt.filter_min_tri_angle_deg * kDeg;

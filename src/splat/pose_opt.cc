@@ -133,6 +133,61 @@ double center_distance(const Mat34& a, const Mat34& b) {
   return std::sqrt(d2);
 }
 
+Eigen::Vector3d camera_center(const Mat34& v) {
+  Eigen::Vector3d c;
+  for (int j = 0; j < 3; ++j) c(j) = -(v[j] * v[3] + v[4 + j] * v[7] + v[8 + j] * v[11]);
+  return c;
+}
+
+Sim3 fit_sim3(const std::vector<Mat34>& from, const std::vector<Mat34>& to) {
+  VG_CHECK(from.size() == to.size(), "fit_sim3: ", from.size(), " and ", to.size(), " cameras");
+  const int n = static_cast<int>(from.size());
+  Sim3 S;
+  if (n == 0) return S;
+  // Rotation: a world motion R maps a camera's rotation Rf to Rf R^T, so R = Rt^T Rf for each camera; their
+  // chordal L2 mean (Hartley et al. 2013, "Rotation Averaging", Sec. 5.3): the SVD projection of the sum.
+  Eigen::Matrix3d M = Eigen::Matrix3d::Zero();
+  Eigen::Matrix3Xd a(3, n), b(3, n);
+  for (int i = 0; i < n; ++i) {
+    Eigen::Matrix3d Rf, Rt;
+    for (int r = 0; r < 3; ++r)
+      for (int c = 0; c < 3; ++c) Rf(r, c) = from[i][r * 4 + c], Rt(r, c) = to[i][r * 4 + c];
+    M += Rt.transpose() * Rf;
+    a.col(i) = camera_center(from[i]), b.col(i) = camera_center(to[i]);
+  }
+  Eigen::JacobiSVD<Eigen::Matrix3d> svd(M, Eigen::ComputeFullU | Eigen::ComputeFullV);
+  Eigen::Matrix3d D = Eigen::Matrix3d::Identity();
+  D(2, 2) = (svd.matrixU() * svd.matrixV().transpose()).determinant() < 0 ? -1 : 1;
+  S.R = svd.matrixU() * D * svd.matrixV().transpose();
+  // Scale and translation from the centres in least squares given R: b = s R a + t.
+  const Eigen::Vector3d ma = a.rowwise().mean(), mb = b.rowwise().mean();
+  const Eigen::Matrix3Xd ac = S.R * (a.colwise() - ma), bc = b.colwise() - mb;
+  const double den = ac.squaredNorm();
+  if (n >= 2 && den > 1e-18 * std::max(1.0, ma.squaredNorm())) {
+    const double s = (ac.array() * bc.array()).sum() / den;
+    if (std::isfinite(s) && s > 0) S.s = s;
+  }
+  S.t = mb - S.s * S.R * ma;
+  return S;
+}
+
+Mat34 transform_viewmat(const Mat34& v, const Sim3& S) {
+  Eigen::Matrix3d Rv;
+  Eigen::Vector3d tv;
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 3; ++j) Rv(i, j) = v[i * 4 + j];
+    tv(i) = v[i * 4 + 3];
+  }
+  const Eigen::Matrix3d R = Rv * S.R.transpose();
+  const Eigen::Vector3d t = S.s * tv - R * S.t;
+  Mat34 out;
+  for (int i = 0; i < 3; ++i) {
+    for (int j = 0; j < 3; ++j) out[i * 4 + j] = R(i, j);
+    out[i * 4 + 3] = t(i);
+  }
+  return out;
+}
+
 }  // namespace pose
 
 PoseOptimizer::PoseOptimizer(int n_images, const PoseOptConfig& cfg) : cfg_(cfg), n_(n_images) {
@@ -146,6 +201,19 @@ PoseOptimizer::PoseOptimizer(int n_images, const PoseOptConfig& cfg) : cfg_(cfg)
     for (auto& r : noise_)
       for (double& x : r) x = nd(rng);
   }
+}
+
+pose::Mat34 PoseOptimizer::initial(int image, const Camera& given) const {
+  VG_CHECK(image >= 0 && image < n_, "pose optimisation: no training image ", image);
+  const pose::Mat34 m = pose::to_mat34(given);
+  return cfg_.noise > 0 ? pose::apply_delta(m, noise_[image].data()) : m;
+}
+
+pose::Sim3 PoseOptimizer::gauge(const std::vector<Camera>& given) const {
+  VG_CHECK(static_cast<int>(given.size()) == n_, "pose gauge: ", given.size(), " cameras for ", n_, " images");
+  std::vector<pose::Mat34> from, to;
+  for (int i = 0; i < n_; ++i) from.push_back(initial(i, given[i])), to.push_back(pose::to_mat34(train_camera(i, given[i])));
+  return pose::fit_sim3(from, to);
 }
 
 Camera PoseOptimizer::train_camera(int image, const Camera& given) const {
@@ -211,12 +279,20 @@ void PoseOptimizer::step(int step) {
 PoseOptimizer::Error PoseOptimizer::error_vs(const std::vector<Camera>& truth) const {
   VG_CHECK(static_cast<int>(truth.size()) == n_, "pose error: ", truth.size(), " cameras for ", n_, " images");
   Error err;
+  std::vector<pose::Mat34> adjusted, given;
+  for (int i = 0; i < n_; ++i) adjusted.push_back(pose::to_mat34(train_camera(i, truth[i]))), given.push_back(pose::to_mat34(truth[i]));
+  const pose::Sim3 S = pose::fit_sim3(given, adjusted);
   for (int i = 0; i < n_; ++i) {
-    const pose::Mat34 a = pose::to_mat34(train_camera(i, truth[i])), b = pose::to_mat34(truth[i]);
+    const pose::Mat34 &a = adjusted[i], &b = given[i];
     const double r = pose::rotation_error_deg(a, b);
     err.rot_mean_deg += r / n_;
     err.rot_max_deg = std::max(err.rot_max_deg, r);
     err.trans_mean += pose::center_distance(a, b) / n_;
+    const pose::Mat34 bt = pose::transform_viewmat(b, S);  // centre distance in the adjusted frame, / its scale
+    const double ra = pose::rotation_error_deg(a, bt);
+    err.rot_mean_aligned_deg += ra / n_;
+    err.rot_max_aligned_deg = std::max(err.rot_max_aligned_deg, ra);
+    err.trans_mean_aligned += pose::center_distance(a, bt) / (S.s * n_);
   }
   return err;
 }
@@ -296,7 +372,11 @@ void write_pose_report(const std::filesystem::path& file, const PoseOptimizer& p
     const PoseOptimizer::Error e = po.error_vs(given);
     j["error_vs_given"] = {{"rotation_mean_deg", e.rot_mean_deg},
                            {"rotation_max_deg", e.rot_max_deg},
-                           {"center_mean_normalized_world", e.trans_mean}};
+                           {"center_mean_normalized_world", e.trans_mean},
+                           {"after_similarity_alignment",
+                            {{"rotation_mean_deg", e.rot_mean_aligned_deg},
+                             {"rotation_max_deg", e.rot_max_aligned_deg},
+                             {"center_mean_normalized_world", e.trans_mean_aligned}}}};
   }
   write_file_atomic(file, j.dump(2) + "\n");
 }

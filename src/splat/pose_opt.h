@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <Eigen/Core>
+#include <Eigen/Geometry>
 #include <filesystem>
 
 #include "core/tensor.h"
@@ -43,6 +44,20 @@ void apply_delta_vjp(const Mat34& viewmat, const double* delta, const double* v_
 // Rotation angle (degrees) between two world -> camera rotations, and the distance of their centres.
 double rotation_error_deg(const Mat34& a, const Mat34& b);
 double center_distance(const Mat34& a, const Mat34& b);
+
+// A similarity of the world, x' = s R x + t.
+struct Sim3 {
+  double s = 1;
+  Eigen::Matrix3d R = Eigen::Matrix3d::Identity();
+  Eigen::Vector3d t = Eigen::Vector3d::Zero();
+};
+Eigen::Vector3d camera_center(const Mat34& viewmat);  // -R^T t
+// The world similarity that maps the cameras `from` onto `to`: the rotation the chordal mean of the
+// cameras' relative rotations, then scale and translation from the centres in least squares (scale 1 when
+// the centres coincide).
+Sim3 fit_sim3(const std::vector<Mat34>& from, const std::vector<Mat34>& to);
+// The same camera in the world x' = s R x + t: [Rv R^T | s tv - Rv R^T t] (rigid, unit scale).
+Mat34 transform_viewmat(const Mat34& viewmat, const Sim3& S);
 
 }  // namespace pose
 
@@ -74,10 +89,19 @@ class PoseOptimizer {
   void step(int step);
   double lr(int step) const;
 
+  // The camera training started from: the dataset's (`given`), perturbed by --pose-noise.
+  pose::Mat34 initial(int image, const Camera& given) const;
+  // The optimisation's gauge: the similarity that maps the training cameras as they started (given,
+  // perturbed) onto the adjusted ones. Evaluation moves the test cameras (given in the dataset's frame) by it.
+  pose::Sim3 gauge(const std::vector<Camera>& given) const;
+
   // Mean / max rotation error (deg) and mean centre distance of the adjusted training cameras against
   // `truth` (the dataset's cameras: with --pose-noise, what the optimisation should recover).
+  // The *_aligned figures after the similarity that best maps `truth` onto the adjusted cameras (the error
+  // less the gauge freedom: a common rotation, translation and scale of all cameras and the scene).
   struct Error {
     double rot_mean_deg = 0, rot_max_deg = 0, trans_mean = 0;
+    double rot_mean_aligned_deg = 0, rot_max_aligned_deg = 0, trans_mean_aligned = 0;
   };
   Error error_vs(const std::vector<Camera>& truth) const;
 

@@ -68,6 +68,12 @@ std::string resume_command(const TrainConfig& cfg, const std::string& ckpt) {
   flag_if(os, "--pose-opt-lr", cfg.pose_opt_lr, d.pose_opt_lr);
   flag_if(os, "--pose-opt-reg", cfg.pose_opt_reg, d.pose_opt_reg);
   flag_if(os, "--pose-noise", cfg.pose_noise, d.pose_noise);
+  flag_if(os, "--profile-every", cfg.profile_every, d.profile_every);
+  if (!cfg.eval_pose_align) os << " --no-eval-pose-align";
+  if (cfg.use_color_correction_metric) os << " --use-color-correction-metric";
+  if (cfg.color_correct_method != d.color_correct_method) os << " --color-correct-method " << shell_word(cfg.color_correct_method);
+  flag_if(os, "--eval-pose-opt-steps", cfg.eval_pose_opt_steps, d.eval_pose_opt_steps);
+  flag_if(os, "--eval-pose-opt-lr", cfg.eval_pose_opt_lr, d.eval_pose_opt_lr);
   if (cfg.post_processing != d.post_processing) {
     os << " --post-processing " << shell_word(cfg.post_processing);
     if (cfg.bilateral_grid_shape != d.bilateral_grid_shape)

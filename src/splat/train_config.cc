@@ -71,6 +71,7 @@ void TrainConfig::validate() const {
   VG_CHECK(save_every >= 0 && save_every_min >= 0, "--save-every and --save-every-min must be >= 0");
   VG_CHECK(image_cache_gb >= 0 || image_cache_gb == -1, "--image-cache-gb must be >= 0 (or -1: half the memory)");
   VG_CHECK(image_prefetch >= 0, "--image-prefetch must be >= 0, got ", image_prefetch);
+  VG_CHECK(profile_every >= 0, "--profile-every must be >= 0, got ", profile_every);
   VG_CHECK(sh_degree >= 0 && sh_degree <= 3, "--sh-degree must be in 0..3, got ", sh_degree);
   VG_CHECK(sh_degree_interval > 0, "--sh-degree-interval must be > 0 (after --steps-scaler)");
   VG_CHECK(init_opa > 0 && init_opa < 1, "--init-opa must be in (0, 1), got ", init_opa);
@@ -78,6 +79,9 @@ void TrainConfig::validate() const {
   VG_CHECK(ssim_lambda >= 0 && ssim_lambda <= 1, "--ssim-lambda must be in [0, 1]");
   VG_CHECK(pose_opt_lr >= 0 && pose_opt_reg >= 0 && pose_noise >= 0,
            "--pose-opt-lr, --pose-opt-reg and --pose-noise must be >= 0");
+  VG_CHECK(color_correct_method == "affine" || color_correct_method == "quadratic",
+           "--color-correct-method must be affine or quadratic, not '", color_correct_method, "'");
+  VG_CHECK(eval_pose_opt_steps >= 0 && eval_pose_opt_lr > 0, "--eval-pose-opt-steps must be >= 0 and --eval-pose-opt-lr > 0");
   VG_CHECK(strategy.refine_every > 0 && strategy.reset_every > 0,
            "refine_every and reset_every must be > 0 (after --steps-scaler)");
   VG_CHECK(strategy_type == "default" || strategy_type == "mcmc", "--strategy must be default or mcmc, got '",
@@ -140,6 +144,7 @@ json to_json_obj(const TrainConfig& c) {
               {"tb_every", c.tb_every},
               {"image_cache_gb", c.image_cache_gb},
               {"image_prefetch", c.image_prefetch},
+              {"profile_every", c.profile_every},
               {"tb_save_image", c.tb_save_image},
               {"disable_viewer", c.disable_viewer},
               {"render_traj_path", c.render_traj_path},
@@ -171,6 +176,11 @@ json to_json_obj(const TrainConfig& c) {
               {"pose_opt_lr", c.pose_opt_lr},
               {"pose_opt_reg", c.pose_opt_reg},
               {"pose_noise", c.pose_noise},
+              {"use_color_correction_metric", c.use_color_correction_metric},
+              {"color_correct_method", c.color_correct_method},
+              {"eval_pose_align", c.eval_pose_align},
+              {"eval_pose_opt_steps", c.eval_pose_opt_steps},
+              {"eval_pose_opt_lr", c.eval_pose_opt_lr},
               {"post_processing", c.post_processing},
               {"bilateral_grid_shape", c.bilateral_grid_shape},
               {"bilateral_grid_lr", c.bilateral_grid_lr},
@@ -257,6 +267,7 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
   get(j, "tb_every", c.tb_every);
   get(j, "image_cache_gb", c.image_cache_gb);
   get(j, "image_prefetch", c.image_prefetch);
+  get(j, "profile_every", c.profile_every);
   get(j, "tb_save_image", c.tb_save_image);
   get(j, "disable_viewer", c.disable_viewer);
   get(j, "render_traj_path", c.render_traj_path);
@@ -313,6 +324,11 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
   get(j, "pose_opt_lr", c.pose_opt_lr);
   get(j, "pose_opt_reg", c.pose_opt_reg);
   get(j, "pose_noise", c.pose_noise);
+  get(j, "use_color_correction_metric", c.use_color_correction_metric);
+  get(j, "color_correct_method", c.color_correct_method);
+  get(j, "eval_pose_align", c.eval_pose_align);
+  get(j, "eval_pose_opt_steps", c.eval_pose_opt_steps);
+  get(j, "eval_pose_opt_lr", c.eval_pose_opt_lr);
   get(j, "post_processing", c.post_processing);
   get(j, "bilateral_grid_shape", c.bilateral_grid_shape);
   get(j, "bilateral_grid_lr", c.bilateral_grid_lr);

@@ -36,6 +36,7 @@ struct TrainConfig {
   bool tb_save_image = false;  // ... and the GT | render image of that step
   double image_cache_gb = -1;  // host memory for the 8-bit training images (-1: half the machine's; see image_cache.h)
   int image_prefetch = 4;      // training images decoded ahead on a worker thread
+  int profile_every = 0;       // --profile-every N: stage times of every N-th step (core/stage_profiler.h); 0 off
   bool disable_viewer = false; // accepted for compatibility (no viewer)
   std::string render_traj_path = "interp";  // trajectory video at eval steps: interp | ellipse | spiral
   bool disable_video = false;  // --no-traj: no trajectory video
@@ -78,6 +79,18 @@ struct TrainConfig {
   float pose_opt_lr = 1e-5f;
   float pose_opt_reg = 1e-6f;
   float pose_noise = 0.0f;
+  // evaluation with --pose-opt: the test cameras (given in the dataset's frame, as the training cameras were)
+  // are moved by the optimisation's gauge (PoseOptimizer::gauge: the similarity from the training cameras as
+  // given to the adjusted ones), then optionally optimised on their own images for N steps with the Gaussians
+  // frozen (test-time pose optimisation, its own Adam at lr decaying to 1%); the PSNR at the given test
+  // cameras is reported beside
+  // gsplat --use-color-correction-metric / --color-correct-method: also cc_psnr / cc_ssim / cc_lpips, the render
+  // mapped to the ground truth's colours first (metrics/color_correct.h: affine | quadratic)
+  bool use_color_correction_metric = false;
+  std::string color_correct_method = "affine";
+  bool eval_pose_align = true;
+  int eval_pose_opt_steps = 0;
+  float eval_pose_opt_lr = 1e-3f;
 
   // appearance post-processing (gsplat --post-processing; splat/bilateral_grid_opt.h): none | bilateral_grid, a
   // per-training-image bilateral grid of affine colour transforms (grid_X, grid_Y, grid_W) applied to the

@@ -224,32 +224,44 @@ float Trainer::train_view(int64_t sample, int step, int sh_degree, GaussianGrads
   const Camera cam = train_camera(view);
   Tensor gt = train_image_for_sample(sample, view);
   const float weight = 1.0f / static_cast<float>(cfg_.batch_size);
+  mark("image");
 
-  Render r = render_view(g_, cam, sh_degree, cfg_);
-  // --post-processing bilateral_grid: the loss sees the render through the view's grid (gsplat slices in
-  // rasterize_splats); its backward gives d loss / d render and the grids' gradient (their step follows the batch).
-  const Tensor colors = bilagrid_ ? bilagrid_->slice(view, r.raster.colors) : r.raster.colors;
-  PhotometricLoss loss = photometric_loss(colors, gt, cfg_.ssim_lambda);
-  const Tensor v_render = bilagrid_ ? bilagrid_->backward(view, r.raster.colors, loss.v_render) : loss.v_render;
-  RasterGrads rg = rasterize_backward(r.pre.means2d, r.pre.conics, r.pre.colors, r.pre.opacities, cfg_.background,
-                                      r.isect, cam.width, cam.height, r.raster, v_render, Tensor(),
-                                      cfg_.strategy.absgrad);
-  last_loss_ = loss;
-  if (cfg_.tb_save_image) last_render_ = colors, last_gt_ = gt;
   PreprocessSettings ps;
   ps.sh_degree = sh_degree;
   ps.antialiased = cfg_.antialiased;
   ps.near_plane = cfg_.near_plane;
   ps.far_plane = cfg_.far_plane;
+  Render r;  // render_view, stage by stage
+  r.pre = preprocess_forward(g_, cam, ps);
+  mark("preprocess");
+  r.isect = isect_tiles(r.pre.means2d, r.pre.radii, r.pre.depths, cam.width, cam.height);
+  mark("isect (sort)");
+  r.raster = rasterize_forward(r.pre.means2d, r.pre.conics, r.pre.colors, r.pre.opacities, cfg_.background, r.isect,
+                               cam.width, cam.height);
+  mark("rasterize");
+  // --post-processing bilateral_grid: the loss sees the render through the view's grid (gsplat slices in
+  // rasterize_splats); its backward gives d loss / d render and the grids' gradient (their step follows the batch).
+  const Tensor colors = bilagrid_ ? bilagrid_->slice(view, r.raster.colors) : r.raster.colors;
+  PhotometricLoss loss = photometric_loss(colors, gt, cfg_.ssim_lambda);
+  const Tensor v_render = bilagrid_ ? bilagrid_->backward(view, r.raster.colors, loss.v_render) : loss.v_render;
+  mark(bilagrid_ ? "loss + bilateral grid" : "loss");
+  RasterGrads rg = rasterize_backward(r.pre.means2d, r.pre.conics, r.pre.colors, r.pre.opacities, cfg_.background,
+                                      r.isect, cam.width, cam.height, r.raster, v_render, Tensor(),
+                                      cfg_.strategy.absgrad);
+  mark("rasterize backward");
+  last_loss_ = loss;
+  if (cfg_.tb_save_image) last_render_ = colors, last_gt_ = gt;
   const bool pose_grad = pose_ && pose_->optimising();
   Tensor v_viewmat;
   preprocess_backward(g_, cam, ps, r.pre, PreprocessGradsIn{rg.v_means2d, rg.v_conics, rg.v_opacities, rg.v_colors},
                       grads, pose_grad ? &v_viewmat : nullptr);
+  mark("preprocess backward");
   if (pose_grad) pose_->accumulate(view, data_.train[view].camera, v_viewmat, weight);
   // Each view's own means2d gradient, as gsplat's (grads x n_cameras of the batch-mean loss).
   if (!mcmc_)
     strategy_->step_post_backward_accumulate(step, cfg_.strategy.absgrad ? rg.v_means2d_abs : rg.v_means2d,
                                              r.pre.radii, cam.width, cam.height);
+  mark("pose + grad2d stats");
   return read_loss ? loss.loss.item() : NAN;
 }
 
@@ -269,6 +281,7 @@ float Trainer::train_step(int step, bool read_loss) {
   }
   if (pose_ && pose_->optimising()) pose_->step(step);
   if (bilagrid_) bilagrid_->step(step, 1.0f / batch);  // + 10 TV, its Adam
+  mark("pose / grid step");
 
   // simple_trainer: loss += opacity_reg * mean(sigmoid(opacities)) + scale_reg * mean(exp(scales)), gradients here.
   Tensor reg_loss;
@@ -277,8 +290,10 @@ float Trainer::train_step(int step, bool read_loss) {
 
   // simple_trainer order: optimizer steps, lr scheduler, then strategy.step_post_backward
   // (which returns at once from refine_stop_iter on).
+  mark("regularisers");
   for (int i = 0; i < Gaussians::kGroups; ++i)
     adam_step(g_.group(i), grads.group(i), adam_[i], cfg_.adam_config(i, step, scene_scale_));
+  mark("adam");
   RefineStats rs;
   if (mcmc_) {  // lr: the means' rate after the scheduler step (gsplat passes schedulers[0].get_last_lr())
     const MCMCStats ms = mcmc_->step_post_optimizer(step, g_, adam_, cfg_.adam_config(0, step + 1, scene_scale_).lr);
@@ -288,6 +303,7 @@ float Trainer::train_step(int step, bool read_loss) {
   } else {
     rs = strategy_->step_post_optimizer(step, g_, adam_);
   }
+  mark("strategy");
   if (verbose_ && (rs.duplicated || rs.split || rs.pruned))
     log_info("step " + std::to_string(step) + ": " + std::to_string(rs.duplicated) + " duplicated, " +
              std::to_string(rs.split) + " split, " + std::to_string(rs.pruned) + " pruned, now " +
@@ -395,6 +411,16 @@ void Trainer::stop_on_interrupt(int step, bool saved, double elapsed) {
            (resume_cmd_.empty() ? resume_command(cfg_, interrupt_ckpt_) : resume_cmd_));
 }
 
+// --profile-every: the stage table logged and stats/profile.json.
+void Trainer::write_profile() {
+  if (!prof_ || prof_->profiled_steps() == 0) return;
+  log_info("where a training step's time goes (every " + std::to_string(cfg_.profile_every) + "th step):\n" +
+           prof_->table());
+  nlohmann::json j = prof_->to_json();
+  j["device"] = device_.str();
+  write_file_atomic(fs::path(cfg_.result_dir) / "stats" / "profile.json", j.dump(2) + "\n");
+}
+
 // --pose-opt / --pose-noise: poses/train_poses_<step>.json (splat/pose_opt.h), the pose error logged.
 void Trainer::write_poses(int step) {
   if (!pose_) return;
@@ -404,10 +430,12 @@ void Trainer::write_poses(int step) {
   const fs::path file = fs::path(cfg_.result_dir) / "poses" / ("train_poses_" + std::to_string(step) + ".json");
   write_pose_report(file, *pose_, pose_config(cfg_), names, given, data_.transform, step);
   const PoseOptimizer::Error e = pose_->error_vs(given);
-  char line[200];
-  std::snprintf(line, sizeof line, "training cameras %s given: rotation %.4f deg mean (%.4f max), centre %.5f; %s",
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "training cameras %s given: rotation %.4f deg mean (%.4f max), centre %.5f; after similarity "
+                "alignment %.4f deg (%.4f max), %.5f; %s",
                 cfg_.pose_noise > 0 ? "vs the" : "moved from the", e.rot_mean_deg, e.rot_max_deg, e.trans_mean,
-                file.string().c_str());
+                e.rot_mean_aligned_deg, e.rot_max_aligned_deg, e.trans_mean_aligned, file.string().c_str());
   log_info(line);
 }
 
@@ -503,13 +531,16 @@ std::optional<EvalStats> Trainer::run() {
   if (!cfg_.ckpt.empty()) last_ckpt_ = cfg_.ckpt;
   last_save_ = std::chrono::steady_clock::now();
   InterruptGuard guard;  // Ctrl-C: finish the step, checkpoint, return (a second one exits at once)
+  prof_ = cfg_.profile_every > 0 ? std::make_unique<StageProfiler>(device_, cfg_.profile_every) : nullptr;
   ProgressBar bar("train", cfg_.max_steps);
   float loss = NAN;
   for (int step = start_step_; step < cfg_.max_steps; ++step) {
     bool read = step % 10 == 0 || step == cfg_.max_steps - 1;
     bool saved = false;
     try {
+      if (prof_) prof_->begin(step);
       float l = train_step(step, read);
+      if (prof_) prof_->end();
       if (read) loss = l;
       if (tb_ && step % cfg_.tb_every == 0) log_tensorboard(step);
       bar.update(step + 1, progress_fields(loss, step));
@@ -528,6 +559,7 @@ std::optional<EvalStats> Trainer::run() {
     }
   }
   bar.finish();
+  write_profile();
   if (start_step_ == cfg_.max_steps) output_points(cfg_.max_steps - 1, last);  // resumed after the last checkpoint
   write_poses(cfg_.max_steps - 1);
   write_train_status(cfg_.result_dir, "complete", run_id_, cfg_.max_steps);

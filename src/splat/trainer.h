@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "io/dataset.h"
+#include "core/stage_profiler.h"
 #include "io/tb_events.h"
 #include "metrics/loss.h"
 #include "splat/adam.h"
@@ -35,6 +36,13 @@ struct EvalStats {
   std::string lpips_reason;     // why lpips is empty
   double ellipse_time = 0;      // seconds per rendered image
   int64_t num_gs = 0;
+  // with --pose-opt: the test cameras were adjusted (TrainConfig::eval_pose_align / eval_pose_opt_steps);
+  // the metrics at the given test cameras, and how the test cameras moved
+  // --use-color-correction-metric: the metrics of the colour-corrected renders
+  std::optional<double> cc_psnr, cc_ssim, cc_lpips;
+  std::string test_poses = "given";
+  std::optional<double> psnr_given, ssim_given;
+  double test_pose_rot_deg = 0, test_pose_center = 0;  // mean change from the given test cameras
 };
 
 // One forward render of `g` from `cam`.
@@ -114,8 +122,13 @@ class Trainer {
   void keep_rolling(int step);
   void resume_state(const Checkpoint& ck);
   void write_poses(int step);
+  void write_profile();
   [[noreturn]] void rethrow_out_of_memory(const std::exception& e, int step) const;
   const Lpips* lpips(std::string& reason);
+  // The camera test view `v` is evaluated at (trainer_eval.cc): as given, or with --pose-opt moved by the
+  // gauge and optimised on its image `gt`.
+  Camera eval_camera(const View& v, const Tensor& gt, const std::optional<Camera>& aligned);
+  Camera optimise_test_pose(const Camera& start, const Tensor& gt);
 
   TrainConfig cfg_;
   Dataset data_;
@@ -126,6 +139,10 @@ class Trainer {
   std::unique_ptr<DefaultStrategy> strategy_;
   std::unique_ptr<MCMCStrategy> mcmc_;  // --strategy mcmc (then strategy_ is unused)
   std::unique_ptr<PoseOptimizer> pose_;  // with cfg.pose_opt or cfg.pose_noise
+  std::unique_ptr<StageProfiler> prof_;  // --profile-every (created by run())
+  void mark(const char* stage) {
+    if (prof_) prof_->mark(stage);
+  }
   std::unique_ptr<BilateralGridOptimizer> bilagrid_;  // with cfg.post_processing == "bilateral_grid"
   int start_step_ = 0;
   std::unique_ptr<TrainImageCache> images_;  // 8-bit training images on the host, decoded ahead

@@ -10,8 +10,11 @@
 #include "core/fs.h"
 #include "core/progress.h"
 #include "io/image.h"
+#include "metrics/color_correct.h"
 #include "metrics/image_metrics.h"
 #include "metrics/lpips.h"
+#include "splat/pose_opt.h"
+#include "splat/preprocess.h"
 #include "splat/trainer.h"
 
 namespace vg {
@@ -69,6 +72,41 @@ const Lpips* Trainer::lpips(std::string& reason) {
   return lpips_.get();
 }
 
+// Test-time pose optimisation: the Gaussians frozen, one 9-dim residual of `start` (PoseOptimizer with one
+// image), the training loss (L1 + SSIM) on the test image.
+Camera Trainer::optimise_test_pose(const Camera& start, const Tensor& gt) {
+  PoseOptConfig pc;
+  pc.optimise = true;
+  pc.lr = cfg_.eval_pose_opt_lr;
+  pc.reg = 0.0f;
+  pc.max_steps = cfg_.eval_pose_opt_steps;
+  PoseOptimizer po(1, pc);
+  GaussianGrads scratch = zeros_like(g_);  // the Gaussians' gradients, not used
+  PreprocessSettings ps;
+  ps.sh_degree = cfg_.sh_degree;
+  ps.antialiased = cfg_.antialiased;
+  ps.near_plane = cfg_.near_plane;
+  ps.far_plane = cfg_.far_plane;
+  for (int it = 0; it < cfg_.eval_pose_opt_steps; ++it) {
+    const Camera cam = po.train_camera(0, start);
+    Render r = render_view(g_, cam, cfg_.sh_degree, cfg_);
+    PhotometricLoss loss = photometric_loss(r.raster.colors, gt, cfg_.ssim_lambda);
+    RasterGrads rg = rasterize_backward(r.pre.means2d, r.pre.conics, r.pre.colors, r.pre.opacities, cfg_.background,
+                                        r.isect, cam.width, cam.height, r.raster, loss.v_render, Tensor(), false);
+    Tensor v_viewmat;
+    preprocess_backward(g_, cam, ps, r.pre, PreprocessGradsIn{rg.v_means2d, rg.v_conics, rg.v_opacities, rg.v_colors},
+                        scratch, &v_viewmat);
+    po.step(0, start, v_viewmat, it);
+  }
+  return po.train_camera(0, start);
+}
+
+Camera Trainer::eval_camera(const View& v, const Tensor& gt, const std::optional<Camera>& aligned) {
+  Camera cam = aligned ? *aligned : v.camera;
+  if (pose_ && pose_->optimising() && cfg_.eval_pose_opt_steps > 0) cam = optimise_test_pose(cam, gt);
+  return cam;
+}
+
 EvalStats Trainer::evaluate(int step, bool write_outputs) {
   VG_CHECK(!data_.test.empty(), "the dataset has no test views to evaluate");
   std::string reason;
@@ -77,12 +115,47 @@ EvalStats Trainer::evaluate(int step, bool write_outputs) {
   st.step = step;
   double lpips_sum = 0, render_time = 0;
   fs::path renders = fs::path(cfg_.result_dir) / "renders";
+  // --pose-opt: the test cameras in the optimised cameras' frame, then optionally optimised on their images.
+  const bool adjust = pose_ && pose_->optimising() && (cfg_.eval_pose_align || cfg_.eval_pose_opt_steps > 0);
+  std::optional<pose::Sim3> gauge;
+  if (adjust && cfg_.eval_pose_align) {
+    std::vector<Camera> given;
+    for (const View& t : data_.train) given.push_back(t.camera);
+    gauge = pose_->gauge(given);
+  }
+  if (adjust) {
+    st.test_poses = cfg_.eval_pose_align ? "aligned" : "given";
+    if (cfg_.eval_pose_opt_steps > 0)
+      st.test_poses += " + optimised (" + std::to_string(cfg_.eval_pose_opt_steps) + " steps)";
+    st.psnr_given = 0.0, st.ssim_given = 0.0;
+  }
   for (size_t i = 0; i < data_.test.size(); ++i) {
     const View& v = data_.test[i];
     Tensor gt = data_.load_image(v);
+    Camera cam = v.camera;
+    if (adjust) {
+      Tensor at_given = clamped_host(render_view(g_, v.camera, cfg_.sh_degree, cfg_).raster.colors);
+      *st.psnr_given += psnr(at_given, gt);
+      *st.ssim_given += ssim(at_given, gt);
+      std::optional<Camera> aligned;
+      if (gauge) {
+        aligned = v.camera;
+        pose::set_viewmat(*aligned, pose::transform_viewmat(pose::to_mat34(v.camera), *gauge));
+      }
+      cam = eval_camera(v, gt.to(device_), aligned);
+      // the change, in the given frame: the adjusted camera mapped back by the gauge's inverse
+      pose::Mat34 back = pose::to_mat34(cam);
+      if (gauge) {
+        pose::Sim3 inv;
+        inv.s = 1.0 / gauge->s, inv.R = gauge->R.transpose(), inv.t = -inv.R * gauge->t / gauge->s;
+        back = pose::transform_viewmat(back, inv);
+      }
+      st.test_pose_rot_deg += pose::rotation_error_deg(back, pose::to_mat34(v.camera));
+      st.test_pose_center += pose::center_distance(back, pose::to_mat34(v.camera));
+    }
     if (device_.is_cuda()) cuda_synchronize();
     auto tic = std::chrono::steady_clock::now();
-    Render r = render_view(g_, v.camera, cfg_.sh_degree, cfg_);
+    Render r = render_view(g_, cam, cfg_.sh_degree, cfg_);
     if (device_.is_cuda()) cuda_synchronize();
     render_time += std::max(std::chrono::duration<double>(std::chrono::steady_clock::now() - tic).count(), 1e-10);
     Tensor img = clamped_host(r.raster.colors);
@@ -93,10 +166,22 @@ EvalStats Trainer::evaluate(int step, bool write_outputs) {
     st.psnr += psnr(img, gt);
     st.ssim += ssim(img, gt);
     if (lp) lpips_sum += lp->distance(img, gt);
+    if (cfg_.use_color_correction_metric) {
+      const Tensor cc = color_correct(img, gt, cfg_.color_correct_method);
+      st.cc_psnr = st.cc_psnr.value_or(0.0) + psnr(cc, gt);
+      st.cc_ssim = st.cc_ssim.value_or(0.0) + ssim(cc, gt);
+      if (lp) st.cc_lpips = st.cc_lpips.value_or(0.0) + lp->distance(cc, gt);
+    }
   }
   double n = static_cast<double>(data_.test.size());
   st.psnr /= n;
   st.ssim /= n;
+  if (adjust) {
+    *st.psnr_given /= n, *st.ssim_given /= n;
+    st.test_pose_rot_deg /= n, st.test_pose_center /= n;
+  }
+  if (st.cc_psnr) *st.cc_psnr /= n, *st.cc_ssim /= n;
+  if (st.cc_lpips) *st.cc_lpips /= n;
   if (lp) st.lpips = lpips_sum / n;
   else st.lpips_reason = reason;
   st.ellipse_time = render_time / n;
@@ -109,6 +194,18 @@ EvalStats Trainer::evaluate(int step, bool write_outputs) {
     j["lpips"] = nullptr;
     j["lpips_reason"] = st.lpips_reason;
   }
+  if (st.cc_psnr) {
+    j["cc_psnr"] = *st.cc_psnr;
+    j["cc_ssim"] = *st.cc_ssim;
+    j["cc_lpips"] = st.cc_lpips ? nlohmann::json(*st.cc_lpips) : nlohmann::json(nullptr);
+    j["color_correct_method"] = cfg_.color_correct_method;
+  }
+  if (adjust) {
+    j["test_poses"] = st.test_poses;
+    j["psnr_at_given_poses"] = *st.psnr_given;
+    j["ssim_at_given_poses"] = *st.ssim_given;
+    j["test_pose_change"] = {{"rotation_mean_deg", st.test_pose_rot_deg}, {"center_mean", st.test_pose_center}};
+  }
   char stats[64];
   std::snprintf(stats, sizeof stats, "val_step%04d.json", step);
   if (write_outputs) write_file_atomic(fs::path(cfg_.result_dir) / "stats" / stats, j.dump(2));
@@ -117,6 +214,17 @@ EvalStats Trainer::evaluate(int step, bool write_outputs) {
                 st.ssim, st.lpips ? std::to_string(*st.lpips).c_str() : "n/a", st.ellipse_time,
                 static_cast<long long>(st.num_gs));
   log_info(line);
+  if (st.cc_psnr) {
+    std::snprintf(line, sizeof line, "  colour-corrected (%s): CC_PSNR %.3f, CC_SSIM %.4f, CC_LPIPS %s",
+                  cfg_.color_correct_method.c_str(), *st.cc_psnr, *st.cc_ssim,
+                  st.cc_lpips ? std::to_string(*st.cc_lpips).c_str() : "n/a");
+    log_info(line);
+  }
+  if (adjust) {
+    std::snprintf(line, sizeof line, "  test cameras %s (moved %.4f deg, %.5f): at the given ones PSNR %.3f, SSIM %.4f",
+                  st.test_poses.c_str(), st.test_pose_rot_deg, st.test_pose_center, *st.psnr_given, *st.ssim_given);
+    log_info(line);
+  }
   return st;
 }
 

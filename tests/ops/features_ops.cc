@@ -5,6 +5,7 @@
 // `desc` = share of those whose descriptors have dot > 0.95. On the CPU both are 1; the tolerance 0.03
 // on the relative L2 error of (found, desc) therefore requires about >= 97% on CUDA. Matching is exact
 // (integer dot products), so its case compares the match lists with tolerance 0.
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <random>
@@ -62,7 +63,9 @@ RegisterOps reg([](std::vector<OpCase>& cases) {
                      return run_sift(d, "textured", img, SiftOptions{});
                    }, 0.03});
   cases.push_back({"sift/fountain0000_768", [](Device d) {
-                     static const Image img = read_image(data_dir() / "strecha/fountain-P11/images/0000.jpg");
+                     const std::filesystem::path file = data_dir() / "strecha/fountain-P11/images/0000.jpg";
+                     if (!std::filesystem::exists(file)) throw OpInputMissing(file.string() + " not found (set VGSPLAT_DATA)");
+                     static const Image img = read_image(file);
                      SiftOptions opt;
                      opt.max_image_size = 768;
                      return run_sift(d, "fountain", img, opt);

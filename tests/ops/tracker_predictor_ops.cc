@@ -200,6 +200,15 @@ PredictorCase fine_case() {
   return {"fine_predictor", c, 3, 2, 4, 31, 31, 3, 1};
 }
 
+// A small coarse structure (2 levels of radius 2, depth 1, one iteration, 4 tracks in 2 frames): every kernel of
+// the predictor once, small enough for compute-sanitizer's racecheck (tools/sanitize_device.sh).
+PredictorCase small_case() {
+  tracks::TrackPredictorConfig c;
+  c.corr_levels = 2, c.corr_radius = 2, c.latent_dim = 16, c.hidden_size = 64, c.depth = 1;
+  c.num_virtual_tracks = 4;
+  return {"coarse_predictor", c, 1, 4, 2, 12, 12, 1, 2};
+}
+
 RegisterOps reg([](std::vector<OpCase>& cases) {
   for (auto [M, H, Lq, Lk, D] : {std::tuple{3, 2, 37, 70, 32}, std::tuple{2, 8, 64, 131, 48},
                                  std::tuple{5, 3, 5, 5, 64}, std::tuple{1, 8, 200, 33, 48},
@@ -214,6 +223,8 @@ RegisterOps reg([](std::vector<OpCase>& cases) {
                    [](Device d) { return run_predictor(d, coarse_case(2, 20), Precision::F32, 7u); }, 1e-4});
   cases.push_back({"tracker_predictor/fine_B3/fp32",
                    [](Device d) { return run_predictor(d, fine_case(), Precision::F32, 6u); }, 1e-4});
+  cases.push_back({"tracker_predictor/small/fp32",
+                   [](Device d) { return run_predictor(d, small_case(), Precision::F32, 9u); }, 1e-4});
   cases.push_back({"tracker_predictor/coarse/bf16",
                    [](Device d) { return run_predictor(d, coarse_case(), Precision::BF16, 5u); }, 5e-2});
 });
