@@ -1,5 +1,6 @@
 #include "splat/checkpoint.h"
 
+#include <functional>
 #include <map>
 
 #include <nlohmann/json.hpp>
@@ -10,6 +11,42 @@
 namespace vg {
 
 using nlohmann::json;
+
+namespace {
+
+using TensorMap = std::map<std::string, Tensor>;
+
+// optim.<name>.exp_avg / exp_avg_sq (tensors) and optim.<name>.step (metadata); nothing for an empty state.
+void put_adam(const std::string& name, const AdamState& a, TensorMap& tensors, std::map<std::string, std::string>& meta) {
+  if (!a.exp_avg.defined()) return;
+  tensors["optim." + name + ".exp_avg"] = a.exp_avg;
+  tensors["optim." + name + ".exp_avg_sq"] = a.exp_avg_sq;
+  meta["optim." + name + ".step"] = std::to_string(a.step);
+}
+
+// The Adam state of parameter `param` stored under optim.<name> (empty when the checkpoint has none): F32 moments
+// of param's shape and an integer step in the metadata (`meta` throws when the key is missing). `what` names the
+// parameter in errors.
+AdamState get_adam(const TensorMap& tensors, const std::function<std::string(const std::string&)>& meta,
+                   const std::string& file, const std::string& name, const Tensor& param, const std::string& what) {
+  AdamState a;
+  auto m1 = tensors.find("optim." + name + ".exp_avg"), m2 = tensors.find("optim." + name + ".exp_avg_sq");
+  if (m1 == tensors.end() || m2 == tensors.end()) return a;
+  VG_CHECK(m1->second.shape() == param.shape() && m2->second.shape() == param.shape() &&
+               m1->second.dtype() == DType::F32 && m2->second.dtype() == DType::F32,
+           file, ": Adam moments of ", what, " do not match its shape ", shape_str(param.shape()));
+  a.exp_avg = m1->second;
+  a.exp_avg_sq = m2->second;
+  const std::string steps = meta("optim." + name + ".step");
+  try {
+    a.step = std::stoll(steps);
+  } catch (const std::exception&) {
+    VG_FAIL(file, ": bad Adam step count '", steps, "' of ", what);
+  }
+  return a;
+}
+
+}  // namespace
 
 void save_checkpoint(const std::filesystem::path& path, const Checkpoint& ckpt) {
   std::map<std::string, Tensor> tensors;
@@ -23,27 +60,15 @@ void save_checkpoint(const std::filesystem::path& path, const Checkpoint& ckpt) 
   for (int i = 0; i < Gaussians::kGroups; ++i) {
     std::string name = Gaussians::group_name(i);
     tensors["splats." + name] = ckpt.gaussians.group(i);
-    const AdamState& a = ckpt.adam[i];
-    if (!a.exp_avg.defined()) continue;
-    tensors["optim." + name + ".exp_avg"] = a.exp_avg;
-    tensors["optim." + name + ".exp_avg_sq"] = a.exp_avg_sq;
-    meta["optim." + name + ".step"] = std::to_string(a.step);
+    put_adam(name, ckpt.adam[i], tensors, meta);
   }
   if (ckpt.pose_adjust.defined()) {  // gsplat's data["pose_adjust"]
     tensors["pose_adjust.embeds"] = ckpt.pose_adjust;
-    if (ckpt.pose_adam.exp_avg.defined()) {
-      tensors["optim.pose_adjust.exp_avg"] = ckpt.pose_adam.exp_avg;
-      tensors["optim.pose_adjust.exp_avg_sq"] = ckpt.pose_adam.exp_avg_sq;
-      meta["optim.pose_adjust.step"] = std::to_string(ckpt.pose_adam.step);
-    }
+    put_adam("pose_adjust", ckpt.pose_adam, tensors, meta);
   }
   if (ckpt.bilateral_grids.defined()) {  // gsplat's data["post_processing"] (the BilateralGrid's "grids")
     tensors["post_processing.grids"] = ckpt.bilateral_grids;
-    if (ckpt.bilateral_grid_adam.exp_avg.defined()) {
-      tensors["optim.post_processing.exp_avg"] = ckpt.bilateral_grid_adam.exp_avg;
-      tensors["optim.post_processing.exp_avg_sq"] = ckpt.bilateral_grid_adam.exp_avg_sq;
-      meta["optim.post_processing.step"] = std::to_string(ckpt.bilateral_grid_adam.step);
-    }
+    put_adam("post_processing", ckpt.bilateral_grid_adam, tensors, meta);
   }
   if (ckpt.strategy.grad2d.defined()) {
     tensors["strategy.grad2d"] = ckpt.strategy.grad2d;
@@ -83,18 +108,7 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     auto it = p.tensors.find("splats." + name);
     VG_CHECK(it != p.tensors.end(), file, ": checkpoint lacks parameter group ", name);
     c.gaussians.group(i) = it->second;
-    auto m1 = p.tensors.find("optim." + name + ".exp_avg"), m2 = p.tensors.find("optim." + name + ".exp_avg_sq");
-    if (m1 == p.tensors.end() || m2 == p.tensors.end()) continue;
-    VG_CHECK(m1->second.shape() == it->second.shape() && m2->second.shape() == it->second.shape(), file,
-             ": Adam moments of ", name, " do not match the parameter shape ", shape_str(it->second.shape()));
-    c.adam[i].exp_avg = m1->second;
-    c.adam[i].exp_avg_sq = m2->second;
-    const std::string steps = meta("optim." + name + ".step");
-    try {
-      c.adam[i].step = std::stoll(steps);
-    } catch (const std::exception&) {
-      VG_FAIL(file, ": bad Adam step count '", steps, "' of ", name);
-    }
+    c.adam[i] = get_adam(p.tensors, meta, file, name, it->second, name);
   }
   // The shapes the trainer indexes by: means/scales/sh0 [N,3], quats [N,4], opacities [N], shN [N,K-1,3]; F32.
   const int ndim[Gaussians::kGroups] = {2, 2, 2, 1, 2, 3}, last[Gaussians::kGroups] = {3, 3, 4, 0, 3, 3};
@@ -121,39 +135,13 @@ Checkpoint load_checkpoint(const std::filesystem::path& path) {
     VG_CHECK(pe->second.ndim() == 2 && pe->second.size(1) == 9 && pe->second.dtype() == DType::F32, file,
              ": pose embedding of shape ", shape_str(pe->second.shape()), " (expected [images, 9], f32)");
     c.pose_adjust = pe->second;
-    auto m1 = p.tensors.find("optim.pose_adjust.exp_avg"), m2 = p.tensors.find("optim.pose_adjust.exp_avg_sq");
-    if (m1 != p.tensors.end() && m2 != p.tensors.end()) {
-      VG_CHECK(m1->second.shape() == pe->second.shape() && m2->second.shape() == pe->second.shape() &&
-                   m1->second.dtype() == DType::F32 && m2->second.dtype() == DType::F32,
-               file, ": pose Adam moments do not match the pose embedding");
-      c.pose_adam.exp_avg = m1->second;
-      c.pose_adam.exp_avg_sq = m2->second;
-      const std::string steps = meta("optim.pose_adjust.step");
-      try {
-        c.pose_adam.step = std::stoll(steps);
-      } catch (const std::exception&) {
-        VG_FAIL(file, ": bad Adam step count '", steps, "' of the pose embedding");
-      }
-    }
+    c.pose_adam = get_adam(p.tensors, meta, file, "pose_adjust", pe->second, "the pose embedding");
   }
   if (auto bg = p.tensors.find("post_processing.grids"); bg != p.tensors.end()) {
     VG_CHECK(bg->second.ndim() == 5 && bg->second.size(1) == 12 && bg->second.dtype() == DType::F32, file,
              ": bilateral grids of shape ", shape_str(bg->second.shape()), " (expected [images, 12, L, H, W], f32)");
     c.bilateral_grids = bg->second;
-    auto m1 = p.tensors.find("optim.post_processing.exp_avg"), m2 = p.tensors.find("optim.post_processing.exp_avg_sq");
-    if (m1 != p.tensors.end() && m2 != p.tensors.end()) {
-      VG_CHECK(m1->second.shape() == bg->second.shape() && m2->second.shape() == bg->second.shape() &&
-                   m1->second.dtype() == DType::F32 && m2->second.dtype() == DType::F32,
-               file, ": bilateral-grid Adam moments do not match the grids");
-      c.bilateral_grid_adam.exp_avg = m1->second;
-      c.bilateral_grid_adam.exp_avg_sq = m2->second;
-      const std::string steps = meta("optim.post_processing.step");
-      try {
-        c.bilateral_grid_adam.step = std::stoll(steps);
-      } catch (const std::exception&) {
-        VG_FAIL(file, ": bad Adam step count '", steps, "' of the bilateral grids");
-      }
-    }
+    c.bilateral_grid_adam = get_adam(p.tensors, meta, file, "post_processing", bg->second, "the bilateral grids");
   }
   c.strategy.scene_scale = c.scene_scale;
   return c;

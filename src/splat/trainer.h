@@ -126,7 +126,7 @@ class Trainer {
   [[noreturn]] void rethrow_out_of_memory(const std::exception& e, int step) const;
   const Lpips* lpips(std::string& reason);
   // The camera test view `v` is evaluated at (trainer_eval.cc): as given, or with --pose-opt moved by the
-  // gauge and optimised on its image `gt`.
+  // gauge and optimised on its image `gt` (on the host).
   Camera eval_camera(const View& v, const Tensor& gt, const std::optional<Camera>& aligned);
   Camera optimise_test_pose(const Camera& start, const Tensor& gt);
 

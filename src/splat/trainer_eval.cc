@@ -81,6 +81,7 @@ Camera Trainer::optimise_test_pose(const Camera& start, const Tensor& gt) {
   pc.reg = 0.0f;
   pc.max_steps = cfg_.eval_pose_opt_steps;
   PoseOptimizer po(1, pc);
+  const Tensor gt_dev = gt.to(device_);
   GaussianGrads scratch = zeros_like(g_);  // the Gaussians' gradients, not used
   PreprocessSettings ps;
   ps.sh_degree = cfg_.sh_degree;
@@ -90,7 +91,7 @@ Camera Trainer::optimise_test_pose(const Camera& start, const Tensor& gt) {
   for (int it = 0; it < cfg_.eval_pose_opt_steps; ++it) {
     const Camera cam = po.train_camera(0, start);
     Render r = render_view(g_, cam, cfg_.sh_degree, cfg_);
-    PhotometricLoss loss = photometric_loss(r.raster.colors, gt, cfg_.ssim_lambda);
+    PhotometricLoss loss = photometric_loss(r.raster.colors, gt_dev, cfg_.ssim_lambda);
     RasterGrads rg = rasterize_backward(r.pre.means2d, r.pre.conics, r.pre.colors, r.pre.opacities, cfg_.background,
                                         r.isect, cam.width, cam.height, r.raster, loss.v_render, Tensor(), false);
     Tensor v_viewmat;
@@ -142,7 +143,7 @@ EvalStats Trainer::evaluate(int step, bool write_outputs) {
         aligned = v.camera;
         pose::set_viewmat(*aligned, pose::transform_viewmat(pose::to_mat34(v.camera), *gauge));
       }
-      cam = eval_camera(v, gt.to(device_), aligned);
+      cam = eval_camera(v, gt, aligned);
       // the change, in the given frame: the adjusted camera mapped back by the gauge's inverse
       pose::Mat34 back = pose::to_mat34(cam);
       if (gauge) {
