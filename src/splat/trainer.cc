@@ -198,12 +198,17 @@ Tensor Trainer::train_image_for_sample(int64_t sample, int view) {
   return images_->get(view, device_);
 }
 
-Render render_view(const Gaussians& g, const Camera& cam, int sh_degree, const TrainConfig& cfg) {
+PreprocessSettings preprocess_settings(const TrainConfig& cfg, int sh_degree) {
   PreprocessSettings ps;
   ps.sh_degree = sh_degree;
   ps.antialiased = cfg.antialiased;
   ps.near_plane = cfg.near_plane;
   ps.far_plane = cfg.far_plane;
+  return ps;
+}
+
+Render render_view(const Gaussians& g, const Camera& cam, int sh_degree, const TrainConfig& cfg) {
+  const PreprocessSettings ps = preprocess_settings(cfg, sh_degree);
   Render r;
   r.pre = preprocess_forward(g, cam, ps);
   r.isect = isect_tiles(r.pre.means2d, r.pre.radii, r.pre.depths, cam.width, cam.height);
@@ -226,11 +231,7 @@ float Trainer::train_view(int64_t sample, int step, int sh_degree, GaussianGrads
   const float weight = 1.0f / static_cast<float>(cfg_.batch_size);
   mark("image");
 
-  PreprocessSettings ps;
-  ps.sh_degree = sh_degree;
-  ps.antialiased = cfg_.antialiased;
-  ps.near_plane = cfg_.near_plane;
-  ps.far_plane = cfg_.far_plane;
+  const PreprocessSettings ps = preprocess_settings(cfg_, sh_degree);
   Render r;  // render_view, stage by stage
   r.pre = preprocess_forward(g_, cam, ps);
   mark("preprocess");

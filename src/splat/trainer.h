@@ -51,6 +51,8 @@ struct Render {
   TileIntersections isect;
   RasterOut raster;
 };
+// The projection settings of a training config at SH degree `sh_degree`.
+PreprocessSettings preprocess_settings(const TrainConfig& cfg, int sh_degree);
 Render render_view(const Gaussians& g, const Camera& cam, int sh_degree, const TrainConfig& cfg);
 
 class Trainer {

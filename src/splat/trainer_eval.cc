@@ -83,11 +83,7 @@ Camera Trainer::optimise_test_pose(const Camera& start, const Tensor& gt) {
   PoseOptimizer po(1, pc);
   const Tensor gt_dev = gt.to(device_);
   GaussianGrads scratch = zeros_like(g_);  // the Gaussians' gradients, not used
-  PreprocessSettings ps;
-  ps.sh_degree = cfg_.sh_degree;
-  ps.antialiased = cfg_.antialiased;
-  ps.near_plane = cfg_.near_plane;
-  ps.far_plane = cfg_.far_plane;
+  const PreprocessSettings ps = preprocess_settings(cfg_, cfg_.sh_degree);
   for (int it = 0; it < cfg_.eval_pose_opt_steps; ++it) {
     const Camera cam = po.train_camera(0, start);
     Render r = render_view(g_, cam, cfg_.sh_degree, cfg_);
