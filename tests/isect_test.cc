@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <vector>
 
 #include "raster_scene.h"
@@ -97,6 +98,88 @@ TEST(IsectTiles, BadInputsThrow) {
   EXPECT_THROW(isect_tiles(means, radii, depths, 10, 10, 0), Error);
 }
 
+// Tight culling: per tile, the box's list less the Gaussians whose alpha >= 1/255 ellipse reaches none of the tile's
+// pixel centres (checked in double at every pixel centre), in the same order.
+void check_tight(const SceneSpec& spec, int tile_size, double max_kept_fraction) {
+  RasterScene s = make_scene(spec);
+  const TileIntersections box = isect_tiles(s.means2d, s.radii, s.depths, s.width, s.height, tile_size);
+  const TileIntersections tight =
+      isect_tiles(s.means2d, s.radii, s.depths, s.width, s.height, tile_size, s.conics, s.opacities);
+  const auto xy = s.means2d.to_vector<float>(), q = s.conics.to_vector<float>(), o = s.opacities.to_vector<float>();
+  const auto bo = box.tile_offsets.to_vector<int32_t>(), bi = box.flatten_ids.to_vector<int32_t>();
+  const auto to = tight.tile_offsets.to_vector<int32_t>(), ti = tight.flatten_ids.to_vector<int32_t>();
+  const int n_tiles = box.tiles_x * box.tiles_y;
+  int dropped = 0;
+  for (int t = 0; t < n_tiles; ++t) {
+    const int b_end = t + 1 < n_tiles ? bo[t + 1] : static_cast<int>(bi.size());
+    const int t_end = t + 1 < n_tiles ? to[t + 1] : static_cast<int>(ti.size());
+    int k = to[t];
+    for (int i = bo[t]; i < b_end; ++i) {
+      const int g = bi[i];
+      if (k < t_end && ti[k] == g) {
+        ++k;
+        continue;
+      }
+      ++dropped;  // no pixel centre of the tile may see it
+      const int x0 = (t % box.tiles_x) * tile_size, y0 = (t / box.tiles_x) * tile_size;
+      for (int y = y0; y < std::min(y0 + tile_size, s.height); ++y)
+        for (int x = x0; x < std::min(x0 + tile_size, s.width); ++x) {
+          const double dx = xy[2 * g] - (x + 0.5), dy = xy[2 * g + 1] - (y + 0.5);
+          const double sigma = 0.5 * (q[3 * g] * dx * dx + q[3 * g + 2] * dy * dy) + q[3 * g + 1] * dx * dy;
+          ASSERT_LT(o[g] * std::exp(-sigma), 1.0 / 255.0) << "tile " << t << " Gaussian " << g << " pixel " << x << ","
+                                                         << y;
+        }
+    }
+    ASSERT_EQ(k, t_end) << "tile " << t << ": the tight list is not a subsequence of the box list";
+  }
+  EXPECT_GT(dropped, 0);
+  EXPECT_LE(static_cast<double>(tight.n_isects), max_kept_fraction * static_cast<double>(box.n_isects));
+}
+
+TEST(IsectTiles, TightCullingDropsOnlyTilesTheEllipseMisses) {
+  check_tight({.n = 400, .width = 160, .height = 96, .min_scale = 0.5f, .max_scale = 14.f, .min_opacity = 0.01f,
+               .max_opacity = 1.0f, .margin = 30.f, .seed = 11},
+              16, 0.9);
+  check_tight({.n = 400, .width = 77, .height = 53, .min_scale = 0.3f, .max_scale = 6.f, .min_opacity = 0.01f,
+               .max_opacity = 1.0f, .seed = 12},
+              8, 0.95);
+}
+
+// The rasterizer skips exactly what the tight lists leave out: the same image and the same gradients.
+TEST(IsectTiles, TightCullingRendersTheSame) {
+  RasterScene s = make_scene({.n = 600, .width = 96, .height = 80, .min_scale = 0.5f, .max_scale = 10.f,
+                              .min_opacity = 0.02f, .max_opacity = 0.99f, .margin = 20.f, .seed = 13});
+  const TileIntersections box = isect_tiles(s.means2d, s.radii, s.depths, s.width, s.height);
+  const TileIntersections tight =
+      isect_tiles(s.means2d, s.radii, s.depths, s.width, s.height, kTileSize, s.conics, s.opacities);
+  ASSERT_LT(tight.n_isects, box.n_isects);
+  auto render = [&](const TileIntersections& isect) {
+    return rasterize_forward(s.means2d, s.conics, s.colors, s.opacities, s.background, isect, s.width, s.height);
+  };
+  const RasterOut a = render(box), b = render(tight);
+  EXPECT_EQ(a.colors.to_vector<float>(), b.colors.to_vector<float>());
+  EXPECT_EQ(a.alphas.to_vector<float>(), b.alphas.to_vector<float>());
+  std::mt19937 rng(5);
+  Tensor v_colors = Tensor::empty({s.height, s.width, 3});
+  for (int64_t i = 0; i < v_colors.numel(); ++i) v_colors.data<float>()[i] = std::uniform_real_distribution<float>(-1, 1)(rng);
+  const RasterGrads ga = rasterize_backward(s.means2d, s.conics, s.colors, s.opacities, s.background, box, s.width,
+                                            s.height, a, v_colors, Tensor(), true);
+  const RasterGrads gb = rasterize_backward(s.means2d, s.conics, s.colors, s.opacities, s.background, tight, s.width,
+                                            s.height, b, v_colors, Tensor(), true);
+  EXPECT_EQ(ga.v_means2d.to_vector<float>(), gb.v_means2d.to_vector<float>());
+  EXPECT_EQ(ga.v_means2d_abs.to_vector<float>(), gb.v_means2d_abs.to_vector<float>());
+  EXPECT_EQ(ga.v_conics.to_vector<float>(), gb.v_conics.to_vector<float>());
+  EXPECT_EQ(ga.v_colors.to_vector<float>(), gb.v_colors.to_vector<float>());
+  EXPECT_EQ(ga.v_opacities.to_vector<float>(), gb.v_opacities.to_vector<float>());
+}
+
+TEST(IsectTiles, TightCullingNeedsBothTensors) {
+  RasterScene s = make_scene({.n = 10, .seed = 14});
+  EXPECT_THROW(isect_tiles(s.means2d, s.radii, s.depths, s.width, s.height, kTileSize, s.conics, Tensor()), Error);
+  EXPECT_THROW(isect_tiles(s.means2d, s.radii, s.depths, s.width, s.height, kTileSize, s.opacities, s.opacities),
+               Error);
+}
+
 TEST(IsectTiles, CudaMatchesCpu) {
   if (!have_cuda()) GTEST_SKIP() << "no usable CUDA GPU";
   RasterScene s = make_scene({.n = 3000, .width = 203, .height = 150, .max_scale = 10.f, .margin = 20.f, .seed = 9});
@@ -107,6 +190,14 @@ TEST(IsectTiles, CudaMatchesCpu) {
   EXPECT_EQ(gpu.n_isects, cpu.n_isects);
   EXPECT_EQ(gpu.tile_offsets.to_vector<int32_t>(), cpu.tile_offsets.to_vector<int32_t>());
   EXPECT_EQ(gpu.flatten_ids.to_vector<int32_t>(), cpu.flatten_ids.to_vector<int32_t>());
+  // tight culling: the same lists bit for bit (exactly rounded operations on both sides)
+  TileIntersections cpu_t = isect_tiles(s.means2d, s.radii, s.depths, s.width, s.height, kTileSize, s.conics, s.opacities);
+  TileIntersections gpu_t = isect_tiles(s.means2d.to(d), s.radii.to(d), s.depths.to(d), s.width, s.height, kTileSize,
+                                        s.conics.to(d), s.opacities.to(d));
+  EXPECT_LT(cpu_t.n_isects, cpu.n_isects);
+  EXPECT_EQ(gpu_t.n_isects, cpu_t.n_isects);
+  EXPECT_EQ(gpu_t.tile_offsets.to_vector<int32_t>(), cpu_t.tile_offsets.to_vector<int32_t>());
+  EXPECT_EQ(gpu_t.flatten_ids.to_vector<int32_t>(), cpu_t.flatten_ids.to_vector<int32_t>());
 }
 
 }  // namespace

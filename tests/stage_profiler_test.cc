@@ -13,7 +13,7 @@ namespace {
 TEST(StageProfiler, TimesEveryNthStepByStage) {
   StageProfiler p(Device::cpu(), 2);
   ASSERT_TRUE(p.enabled());
-  for (int step = 0; step < 5; ++step) {  // steps 0, 2, 4 profiled
+  for (int step = 0; step < 6; ++step) {  // steps 1, 3, 5 profiled (half-way between multiples of 2)
     p.begin(step);
     std::this_thread::sleep_for(std::chrono::milliseconds(4));
     p.mark("a");

@@ -68,7 +68,7 @@ int main(int argc, char** argv) {
 
     Gaussians gd = g.to(dev);
     PreprocessOut p = preprocess_forward(gd, cam, ps);
-    TileIntersections isect = isect_tiles(p.means2d, p.radii, p.depths, W, H);
+    TileIntersections isect = isect_tiles(p.means2d, p.radii, p.depths, W, H, kTileSize, p.conics, p.opacities);
     RasterOut r = rasterize_forward(p.means2d, p.conics, p.colors, p.opacities, bg, isect, W, H);
     RasterGrads rg = rasterize_backward(p.means2d, p.conics, p.colors, p.opacities, bg, isect, W, H, r,
                                         v_render.to(dev), Tensor(), false);

@@ -88,6 +88,9 @@ void register_train(CLI::App& app) {
                   "again); -1: half the machine's memory")->capture_default_str();
   cmd->add_option("--image-prefetch", cfg->image_prefetch,
                   "Training images decoded ahead of their step on a worker thread (0: on demand)")->capture_default_str();
+  cmd->add_option("--image-cache-gpu-gb", cfg->image_cache_gpu_gb,
+                  "GPU memory for the training images kept resident as 8 bits (-1: 1/8 of the GPU, at most 8 GiB; "
+                  "0: upload every step)");
   cmd->add_option("--profile-every", cfg->profile_every,
                   "Every N-th step: time each stage with the device synchronised at its boundaries (stats/profile.json, "
                   "a table at the end); 0: off")->capture_default_str();
@@ -112,6 +115,9 @@ void register_train(CLI::App& app) {
   cmd->add_option("--near-plane", cfg->near_plane);
   cmd->add_option("--far-plane", cfg->far_plane);
   cmd->add_flag("--antialiased", cfg->antialiased, "Mip-Splatting style antialiased rasterization");
+  cmd->add_flag("--tight-tiles,!--no-tight-tiles", cfg->tight_tiles,
+                "List each Gaussian only in the tiles its alpha >= 1/255 ellipse reaches (default; the rendering is "
+                "the same as gsplat's box lists, with less work)");
   cmd->add_option("--means-lr", cfg->means_lr);
   cmd->add_option("--scales-lr", cfg->scales_lr);
   cmd->add_option("--opacities-lr", cfg->opacities_lr);

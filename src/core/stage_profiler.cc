@@ -12,7 +12,8 @@ void StageProfiler::sync() const {
 }
 
 void StageProfiler::begin(int step) {
-  active_ = every_ > 0 && step % every_ == 0;
+  // half-way between multiples of N: steps like the trainer's refinement ones (every 100th) stay out of the sample
+  active_ = every_ > 0 && (step + every_ / 2) % every_ == 0;
   if (!active_) return;
   sync();
   at_begin_ = cuda_counters();
@@ -27,6 +28,10 @@ void StageProfiler::mark(const char* stage) {
   if (fresh) order_.push_back(stage);
   it->second += std::chrono::duration<double>(now - last_).count();
   last_ = now;
+}
+
+void StageProfiler::count(const char* name, double v) {
+  if (active_) counts_[name] += v;
 }
 
 void StageProfiler::end() {
@@ -63,6 +68,10 @@ std::string StageProfiler::table() const {
   std::snprintf(line, sizeof line, "GPU allocations / step %.1f, host copies / step %.1f\n", allocs_per_step(),
                 host_copies_per_step());
   out += line;
+  for (const auto& [name, v] : counts_) {
+    std::snprintf(line, sizeof line, "%s / step %.0f\n", name.c_str(), steps_ ? v / steps_ : 0.0);
+    out += line;
+  }
   return out;
 }
 
@@ -70,7 +79,9 @@ nlohmann::json StageProfiler::to_json() const {
   nlohmann::json stages = nlohmann::json::array();
   double total = 0;
   for (const auto& [s, ms] : ms_per_step()) stages.push_back({{"stage", s}, {"ms_per_step", ms}}), total += ms;
-  return {{"profiled_steps", steps_},  {"every", every_},
+  nlohmann::json counts = nlohmann::json::object();
+  for (const auto& [name, v] : counts_) counts[name] = steps_ ? v / steps_ : 0.0;
+  return {{"profiled_steps", steps_},  {"every", every_}, {"per_step", counts},
           {"step_ms", total},          {"stages", stages},
           {"gpu_allocations_per_step", allocs_per_step()},
           {"host_copies_per_step", host_copies_per_step()}};

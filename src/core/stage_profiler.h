@@ -17,7 +17,8 @@ namespace vg {
 
 class StageProfiler {
  public:
-  // every: profile steps with step % every == 0 (0: off, every call a no-op).
+  // every: profile steps with (step + every / 2) % every == 0, half-way between multiples of `every` so that
+  // periodic work on those multiples (the trainer's refinement every 100 steps) stays out (0: off, every call a no-op).
   StageProfiler(Device device, int every);
 
   bool enabled() const { return every_ > 0; }
@@ -26,6 +27,8 @@ class StageProfiler {
   // In a profiled step: synchronise, then the time since the previous mark (or begin) goes to `stage`.
   void mark(const char* stage);
   void end();
+  // In a profiled step: adds v to the quantity `name` (e.g. tile intersections), reported as a mean per profiled step.
+  void count(const char* name, double v);
 
   int profiled_steps() const { return steps_; }
   // Per stage in first-seen order: mean milliseconds per profiled step.
@@ -45,6 +48,7 @@ class StageProfiler {
   std::chrono::steady_clock::time_point last_;
   std::map<std::string, double> seconds_;
   std::vector<std::string> order_;
+  std::map<std::string, double> counts_;
   CudaCounters at_begin_;
   uint64_t allocs_ = 0, host_copies_ = 0;
 };

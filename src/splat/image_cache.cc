@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "core/cuda_memory.h"
 #include "core/error.h"
 #include "core/parallel.h"
 #include "core/tensor_ops.h"
@@ -37,7 +38,10 @@ TrainImageCache::TrainImageCache(int num_views, Loader load, ImageCacheOptions o
     : load_(std::move(load)),
       budget_(opt.budget_bytes < 0 ? default_image_budget_bytes() : opt.budget_bytes),
       prefetch_(std::max(opt.prefetch, 0)),
-      entries_(static_cast<size_t>(std::max(num_views, 0))) {
+      entries_(static_cast<size_t>(std::max(num_views, 0))),
+      gpu_budget_(opt.gpu_budget_bytes),
+      gpu_u8_(static_cast<size_t>(std::max(num_views, 0))),
+      gpu_use_(static_cast<size_t>(std::max(num_views, 0)), 0) {
   if (prefetch_ > 0) worker_ = std::thread([this] { worker(); });
 }
 
@@ -170,12 +174,44 @@ Tensor TrainImageCache::get(int view, Device device) {
   Tensor u8 = e.u8;  // shares the storage: an eviction meanwhile does not free it under us
   evict_over_budget(view, 0);
   lk.unlock();
-  return unorm8_to_f32(device.is_cpu() ? u8 : u8.to(device));
+  return unorm8_to_f32(device.is_cpu() ? u8 : device_u8(view, u8, device));
+}
+
+Tensor TrainImageCache::device_u8(int view, const Tensor& u8, Device device) {
+  Tensor& d = gpu_u8_[static_cast<size_t>(view)];
+  gpu_use_[static_cast<size_t>(view)] = ++gpu_clock_;
+  if (d.defined() && d.device() == device) {
+    ++gpu_hits_;
+    return d;
+  }
+  ++gpu_uploads_;
+  if (gpu_budget_ < 0) {  // auto: 1/8 of the GPU, at most 8 GiB
+    size_t used = 0, total = 0;
+    cuda_mem_info(device.index, &used, &total);
+    gpu_budget_ = std::min<int64_t>(static_cast<int64_t>(total / 8), int64_t{8} << 30);
+  }
+  const int64_t bytes = static_cast<int64_t>(u8.nbytes());
+  if (bytes > gpu_budget_) return u8.to(device);
+  while (gpu_bytes_ + bytes > gpu_budget_) {  // drop the least recently used copy
+    size_t lru = gpu_u8_.size();
+    for (size_t i = 0; i < gpu_u8_.size(); ++i)
+      if (gpu_u8_[i].defined() && static_cast<int>(i) != view && (lru == gpu_u8_.size() || gpu_use_[i] < gpu_use_[lru]))
+        lru = i;
+    if (lru == gpu_u8_.size()) break;
+    gpu_bytes_ -= static_cast<int64_t>(gpu_u8_[lru].nbytes());
+    gpu_u8_[lru] = Tensor();
+  }
+  if (d.defined()) gpu_bytes_ -= static_cast<int64_t>(d.nbytes());
+  d = u8.to(device);
+  gpu_bytes_ += bytes;
+  return d;
 }
 
 ImageCacheStats TrainImageCache::stats() const {
   std::lock_guard<std::mutex> lk(m_);
-  return stats_;
+  ImageCacheStats st = stats_;
+  st.gpu_hits = gpu_hits_, st.gpu_uploads = gpu_uploads_, st.gpu_bytes = gpu_bytes_;
+  return st;
 }
 
 }  // namespace vg

@@ -1,6 +1,7 @@
 // CUDA isect_tiles: count tiles per Gaussian -> CUB inclusive scan -> read the total back (the one
 // host sync) -> fill (tile << 32 | depth bits, gaussian id) pairs -> CUB radix sort over the used key
-// bits (stable) -> tile_offsets from the tile-id boundaries (gsplat isect_tiles + isect_offset_encode).
+// bits (stable) -> tile_offsets from the tile-id boundaries (gsplat isect_tiles + isect_offset_encode). With conics
+// and opacities, each box row keeps only the columns the Gaussian's ellipse reaches (ellipse_row_span).
 #include <cub/cub.cuh>
 
 #include "core/cuda_check.h"
@@ -11,37 +12,55 @@ namespace {
 
 constexpr int kBlock = 256;
 
+struct Cull {  // the Gaussians' conics and opacities, or null for the box alone
+  const float* conics;
+  const float* opacities;
+};
+
+// Calls f(tile row, first column, end column) for the tiles Gaussian g is listed in, row by row.
+template <typename F>
+__device__ __forceinline__ void for_each_row(int64_t g, const float* __restrict__ means2d,
+                                             const int32_t* __restrict__ radii, Cull cull, float inv_tile, int tiles_x,
+                                             int tiles_y, F&& f) {
+  const int rx = radii[2 * g], ry = radii[2 * g + 1];
+  if (rx <= 0 || ry <= 0) return;
+  const float mx = means2d[2 * g], my = means2d[2 * g + 1];
+  const TileRect r = tile_rect(mx, my, rx, ry, inv_tile, tiles_x, tiles_y);
+  const TileEllipse e = cull.conics ? tile_ellipse(cull.conics[3 * g], cull.conics[3 * g + 1], cull.conics[3 * g + 2],
+                                                   cull.opacities[g])
+                                    : TileEllipse{};
+  for (int ty = r.y0; ty < r.y1; ++ty) {
+    int x0 = r.x0, x1 = r.x1;
+    if (cull.conics) ellipse_row_span(e, mx, my, ty, kTileSize, inv_tile, &x0, &x1);
+    if (x1 > x0) f(ty, x0, x1);
+  }
+}
+
 __global__ void count_tiles_kernel(int64_t n, const float* __restrict__ means2d, const int32_t* __restrict__ radii,
-                                   float inv_tile, int tiles_x, int tiles_y, int64_t* __restrict__ counts) {
+                                   Cull cull, float inv_tile, int tiles_x, int tiles_y, int64_t* __restrict__ counts) {
   int64_t g = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (g >= n) return;
-  int rx = radii[2 * g], ry = radii[2 * g + 1];
   int c = 0;
-  if (rx > 0 && ry > 0) {
-    TileRect r = tile_rect(means2d[2 * g], means2d[2 * g + 1], rx, ry, inv_tile, tiles_x, tiles_y);
-    c = (r.x1 - r.x0) * (r.y1 - r.y0);
-  }
+  for_each_row(g, means2d, radii, cull, inv_tile, tiles_x, tiles_y, [&](int, int x0, int x1) { c += x1 - x0; });
   counts[g] = c;
 }
 
 // cum[g] = inclusive prefix sum of counts: Gaussian g writes slots [cum[g-1], cum[g]).
 __global__ void fill_keys_kernel(int64_t n, const float* __restrict__ means2d, const int32_t* __restrict__ radii,
-                                 const float* __restrict__ depths, const int64_t* __restrict__ cum, float inv_tile,
-                                 int tiles_x, int tiles_y, unsigned long long* __restrict__ keys,
+                                 Cull cull, const float* __restrict__ depths, const int64_t* __restrict__ cum,
+                                 float inv_tile, int tiles_x, int tiles_y, unsigned long long* __restrict__ keys,
                                  int32_t* __restrict__ ids) {
   int64_t g = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (g >= n) return;
-  int rx = radii[2 * g], ry = radii[2 * g + 1];
-  if (rx <= 0 || ry <= 0) return;
-  TileRect r = tile_rect(means2d[2 * g], means2d[2 * g + 1], rx, ry, inv_tile, tiles_x, tiles_y);
   int64_t k = g == 0 ? 0 : cum[g - 1];
   const float z = depths[g];
-  for (int ty = r.y0; ty < r.y1; ++ty)
-    for (int tx = r.x0; tx < r.x1; ++tx) {
+  for_each_row(g, means2d, radii, cull, inv_tile, tiles_x, tiles_y, [&](int ty, int x0, int x1) {
+    for (int tx = x0; tx < x1; ++tx) {
       keys[k] = isect_key(ty * tiles_x + tx, z);
       ids[k] = static_cast<int32_t>(g);
       ++k;
     }
+  });
 }
 
 // Sorted keys: each intersection where the tile changes writes the offsets of the tiles in between
@@ -68,7 +87,7 @@ Tensor device_bytes(size_t bytes, Device d) {
 }  // namespace
 
 TileIntersections isect_tiles_cuda(const Tensor& means2d, const Tensor& radii, const Tensor& depths, int tiles_x,
-                                   int tiles_y, int tile_size) {
+                                   int tiles_y, int tile_size, const Tensor& conics, const Tensor& opacities) {
   const Device dev = means2d.device();
   const int64_t n = means2d.size(0);
   const int n_tiles = tiles_x * tiles_y;
@@ -84,9 +103,11 @@ TileIntersections isect_tiles_cuda(const Tensor& means2d, const Tensor& radii, c
   }
   const float* xy = means2d.data<float>();
   const int32_t* rad = radii.data<int32_t>();
+  const Cull cull{conics.defined() ? conics.data<float>() : nullptr,
+                  opacities.defined() ? opacities.data<float>() : nullptr};
 
   Tensor counts = Tensor::empty({n}, DType::I64, dev);  // i64 so the scan cannot overflow
-  count_tiles_kernel<<<grid_for(n, kBlock), kBlock>>>(n, xy, rad, inv_tile, tiles_x, tiles_y,
+  count_tiles_kernel<<<grid_for(n, kBlock), kBlock>>>(n, xy, rad, cull, inv_tile, tiles_x, tiles_y,
                                                       counts.data<int64_t>());
   VG_CUDA_CHECK_LAUNCH();
   Tensor cum = Tensor::empty({n}, DType::I64, dev);
@@ -107,7 +128,7 @@ TileIntersections isect_tiles_cuda(const Tensor& means2d, const Tensor& radii, c
   Tensor ids_in = Tensor::empty({n_isects}, DType::I32, dev);
   auto* kin = reinterpret_cast<unsigned long long*>(keys_in.raw());
   auto* kout = reinterpret_cast<unsigned long long*>(keys_out.raw());
-  fill_keys_kernel<<<grid_for(n, kBlock), kBlock>>>(n, xy, rad, depths.data<float>(), cum.data<int64_t>(), inv_tile,
+  fill_keys_kernel<<<grid_for(n, kBlock), kBlock>>>(n, xy, rad, cull, depths.data<float>(), cum.data<int64_t>(), inv_tile,
                                                     tiles_x, tiles_y, kin, ids_in.data<int32_t>());
   VG_CUDA_CHECK_LAUNCH();
 

@@ -3,7 +3,8 @@
 
 namespace vg {
 
-TileIntersections isect_tiles_cuda(const Tensor&, const Tensor&, const Tensor&, int, int, int) {
+TileIntersections isect_tiles_cuda(const Tensor&, const Tensor&, const Tensor&, int, int, int, const Tensor&,
+                                   const Tensor&) {
   VG_FAIL("isect_tiles: CUDA tensors given but vgsplat was built without CUDA");
 }
 

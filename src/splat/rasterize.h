@@ -20,9 +20,12 @@ struct TileIntersections {
   Tensor flatten_ids;   // i32 [n_isects]: Gaussian ids sorted by tile, then depth (front first)
 };
 
-// Every (tile, Gaussian) pair whose 3-sigma box (radii) touches the tile, sorted.
+// Every (tile, Gaussian) pair whose box (radii) touches the tile, sorted. With the conics [N,3] and opacities [N]
+// of the rasterizer, pairs whose tile no pixel centre of the Gaussian's alpha >= 1/255 ellipse reaches are left out
+// (the rendering is the same: the rasterizer would skip them); undefined tensors = the box alone (gsplat).
 TileIntersections isect_tiles(const Tensor& means2d, const Tensor& radii, const Tensor& depths, int width,
-                              int height, int tile_size = kTileSize);
+                              int height, int tile_size = kTileSize, const Tensor& conics = Tensor(),
+                              const Tensor& opacities = Tensor());
 
 struct RasterOut {
   Tensor colors;    // [H,W,3] composited colour including background

@@ -70,6 +70,8 @@ void TrainConfig::validate() const {
   VG_CHECK(strategy.max_gaussians >= 0, "--max-gaussians must be >= 0 (0: no cap), got ", strategy.max_gaussians);
   VG_CHECK(save_every >= 0 && save_every_min >= 0, "--save-every and --save-every-min must be >= 0");
   VG_CHECK(image_cache_gb >= 0 || image_cache_gb == -1, "--image-cache-gb must be >= 0 (or -1: half the memory)");
+  VG_CHECK(image_cache_gpu_gb >= 0 || image_cache_gpu_gb == -1,
+           "--image-cache-gpu-gb must be >= 0 (or -1: 1/8 of the GPU's memory, at most 8 GiB)");
   VG_CHECK(image_prefetch >= 0, "--image-prefetch must be >= 0, got ", image_prefetch);
   VG_CHECK(profile_every >= 0, "--profile-every must be >= 0, got ", profile_every);
   VG_CHECK(sh_degree >= 0 && sh_degree <= 3, "--sh-degree must be in 0..3, got ", sh_degree);
@@ -144,6 +146,7 @@ json to_json_obj(const TrainConfig& c) {
               {"tb_every", c.tb_every},
               {"image_cache_gb", c.image_cache_gb},
               {"image_prefetch", c.image_prefetch},
+              {"image_cache_gpu_gb", c.image_cache_gpu_gb},
               {"profile_every", c.profile_every},
               {"tb_save_image", c.tb_save_image},
               {"disable_viewer", c.disable_viewer},
@@ -161,6 +164,7 @@ json to_json_obj(const TrainConfig& c) {
               {"near_plane", c.near_plane},
               {"far_plane", c.far_plane},
               {"antialiased", c.antialiased},
+              {"tight_tiles", c.tight_tiles},
               {"means_lr", c.means_lr},
               {"scales_lr", c.scales_lr},
               {"opacities_lr", c.opacities_lr},
@@ -267,6 +271,7 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
   get(j, "tb_every", c.tb_every);
   get(j, "image_cache_gb", c.image_cache_gb);
   get(j, "image_prefetch", c.image_prefetch);
+  get(j, "image_cache_gpu_gb", c.image_cache_gpu_gb);
   get(j, "profile_every", c.profile_every);
   get(j, "tb_save_image", c.tb_save_image);
   get(j, "disable_viewer", c.disable_viewer);
@@ -284,6 +289,7 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
   get(j, "near_plane", c.near_plane);
   get(j, "far_plane", c.far_plane);
   get(j, "antialiased", c.antialiased);
+  get(j, "tight_tiles", c.tight_tiles);
   get(j, "means_lr", c.means_lr);
   get(j, "scales_lr", c.scales_lr);
   get(j, "opacities_lr", c.opacities_lr);

@@ -36,6 +36,7 @@ struct TrainConfig {
   bool tb_save_image = false;  // ... and the GT | render image of that step
   double image_cache_gb = -1;  // host memory for the 8-bit training images (-1: half the machine's; see image_cache.h)
   int image_prefetch = 4;      // training images decoded ahead on a worker thread
+  double image_cache_gpu_gb = -1;  // GPU memory for resident 8-bit images (-1: 1/8 of the GPU, <= 8 GiB; 0: none)
   int profile_every = 0;       // --profile-every N: stage times of every N-th step (core/stage_profiler.h); 0 off
   bool disable_viewer = false; // accepted for compatibility (no viewer)
   std::string render_traj_path = "interp";  // trajectory video at eval steps: interp | ellipse | spiral
@@ -56,6 +57,7 @@ struct TrainConfig {
   float near_plane = 0.01f;
   float far_plane = 1e10f;
   bool antialiased = false;
+  bool tight_tiles = true;  // list a Gaussian only in the tiles its alpha >= 1/255 ellipse reaches (same rendering)
 
   // learning rates (means_lr is multiplied by scene_scale and decays exponentially to 1% at max_steps)
   float means_lr = 1.6e-4f;

@@ -32,7 +32,7 @@ bool ignored_key(const std::string& k) {
       "result_dir", "ckpt",          "eval_only",      "restart",          "device",         "lpips_weights",
       "tb_every",   "tb_save_image", "disable_viewer", "render_traj_path", "disable_video",  "save_ply",
       "ply_steps",  "eval_steps",    "save_steps",     "save_every",       "save_every_min", "image_cache_gb",
-      "image_prefetch", "eval_pose_align", "profile_every", "use_color_correction_metric", "color_correct_method", "eval_pose_opt_steps", "eval_pose_opt_lr"};
+      "image_prefetch", "image_cache_gpu_gb", "eval_pose_align", "profile_every", "use_color_correction_metric", "color_correct_method", "eval_pose_opt_steps", "eval_pose_opt_lr"};
   return keys.count(k) || k.rfind("viewer", 0) == 0;
 }
 

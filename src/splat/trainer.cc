@@ -92,6 +92,8 @@ void Trainer::setup() {
   ImageCacheOptions io;
   io.budget_bytes = cfg_.image_cache_gb < 0 ? -1 : static_cast<int64_t>(cfg_.image_cache_gb * double(1 << 30));
   io.prefetch = cfg_.image_prefetch;
+  io.gpu_budget_bytes =
+      cfg_.image_cache_gpu_gb < 0 ? -1 : static_cast<int64_t>(cfg_.image_cache_gpu_gb * double(1 << 30));
   images_ = std::make_unique<TrainImageCache>(
       static_cast<int>(data_.train.size()), [this](int i) { return data_.load_image(data_.train[i]); }, io);
 
@@ -207,11 +209,16 @@ PreprocessSettings preprocess_settings(const TrainConfig& cfg, int sh_degree) {
   return ps;
 }
 
+TileIntersections isect_for(const PreprocessOut& pre, const Camera& cam, const TrainConfig& cfg) {
+  if (!cfg.tight_tiles) return isect_tiles(pre.means2d, pre.radii, pre.depths, cam.width, cam.height);
+  return isect_tiles(pre.means2d, pre.radii, pre.depths, cam.width, cam.height, kTileSize, pre.conics, pre.opacities);
+}
+
 Render render_view(const Gaussians& g, const Camera& cam, int sh_degree, const TrainConfig& cfg) {
   const PreprocessSettings ps = preprocess_settings(cfg, sh_degree);
   Render r;
   r.pre = preprocess_forward(g, cam, ps);
-  r.isect = isect_tiles(r.pre.means2d, r.pre.radii, r.pre.depths, cam.width, cam.height);
+  r.isect = isect_for(r.pre, cam, cfg);
   r.raster = rasterize_forward(r.pre.means2d, r.pre.conics, r.pre.colors, r.pre.opacities, cfg.background, r.isect,
                                cam.width, cam.height);
   return r;
@@ -235,7 +242,9 @@ float Trainer::train_view(int64_t sample, int step, int sh_degree, GaussianGrads
   Render r;  // render_view, stage by stage
   r.pre = preprocess_forward(g_, cam, ps);
   mark("preprocess");
-  r.isect = isect_tiles(r.pre.means2d, r.pre.radii, r.pre.depths, cam.width, cam.height);
+  r.isect = isect_for(r.pre, cam, cfg_);
+  if (prof_) prof_->count("tile intersections", static_cast<double>(r.isect.n_isects));
+  if (prof_) prof_->count("Gaussians", static_cast<double>(g_.size()));
   mark("isect (sort)");
   r.raster = rasterize_forward(r.pre.means2d, r.pre.conics, r.pre.colors, r.pre.opacities, cfg_.background, r.isect,
                                cam.width, cam.height);
@@ -320,7 +329,10 @@ void Trainer::save_train_stats(int step, double elapsed) {
   j["image_cache"] = {{"hits", ic.hits},           {"misses", ic.misses},
                       {"evictions", ic.evictions}, {"peak_gb", ic.peak_bytes / double(1 << 30)},
                       {"budget_gb", images_->budget_bytes() / double(1 << 30)},
-                      {"decode_seconds", ic.load_seconds}};
+                      {"decode_seconds", ic.load_seconds},
+                      {"gpu_hits", ic.gpu_hits},
+                      {"gpu_uploads", ic.gpu_uploads},
+                      {"gpu_resident_gb", ic.gpu_bytes / double(1 << 30)}};
   char name[64];
   std::snprintf(name, sizeof name, "train_step%04d.json", step);
   write_file_atomic(fs::path(cfg_.result_dir) / "stats" / name, j.dump());

@@ -53,6 +53,8 @@ struct Render {
 };
 // The projection settings of a training config at SH degree `sh_degree`.
 PreprocessSettings preprocess_settings(const TrainConfig& cfg, int sh_degree);
+// The tile lists of a projected view (tight culling unless --no-tight-tiles).
+TileIntersections isect_for(const PreprocessOut& pre, const Camera& cam, const TrainConfig& cfg);
 Render render_view(const Gaussians& g, const Camera& cam, int sh_degree, const TrainConfig& cfg);
 
 class Trainer {

@@ -15,9 +15,13 @@ SceneSpec ops_scene() {
           .max_opacity = 0.8f, .margin = 10.f, .background = {0.1f, 0.4f, 0.8f}, .seed = 2024};
 }
 
-OpOutputs run_isect(Device d) {
-  RasterScene s = make_scene(ops_scene(), d);
-  TileIntersections isect = isect_tiles(s.means2d, s.radii, s.depths, s.width, s.height);
+OpOutputs run_isect(Device d, bool tight) {
+  SceneSpec spec = ops_scene();
+  if (tight) spec.min_scale = 0.5f, spec.max_scale = 12.f;  // elongated ellipses, where the box is loose
+  RasterScene s = make_scene(spec, d);
+  TileIntersections isect = tight ? isect_tiles(s.means2d, s.radii, s.depths, s.width, s.height, kTileSize, s.conics,
+                                                s.opacities)
+                                  : isect_tiles(s.means2d, s.radii, s.depths, s.width, s.height);
   return {{"tile_offsets", isect.tile_offsets}, {"flatten_ids", isect.flatten_ids}};
 }
 
@@ -48,7 +52,8 @@ OpOutputs run_backward(Device d, bool alpha_loss, bool absgrad) {
 }
 
 RegisterOps reg([](std::vector<OpCase>& r) {
-  r.push_back({"isect_tiles/n=5000/200x150", run_isect});
+  r.push_back({"isect_tiles/n=5000/200x150", [](Device d) { return run_isect(d, false); }});
+  r.push_back({"isect_tiles/n=5000/200x150/tight", [](Device d) { return run_isect(d, true); }});
   r.push_back({"rasterize_forward/n=5000/200x150", run_forward});
   r.push_back({"rasterize_backward/n=5000/200x150/alpha_loss/absgrad",
                [](Device d) { return run_backward(d, true, true); }});
