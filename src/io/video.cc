@@ -119,8 +119,11 @@ struct VideoReader::Impl {
   std::vector<std::string> warnings;
   mutable SwsContext* sws = nullptr;
   mutable RgbFrame scratch;  // the coded-orientation picture of a rotated video
+  mutable uint8_t* sws_out = nullptr;  // libswscale's destination: padded rows (see to_rgb)
+  mutable size_t sws_out_size = 0;
 
   ~Impl() {
+    av_free(sws_out);
     sws_freeContext(sws);
     av_packet_free(&pkt);
     avcodec_free_context(&dec);
@@ -289,9 +292,23 @@ void VideoReader::to_rgb(const DecodedFrame& f, int max_size, RgbFrame& out) con
   const int* coeffs = sws_getCoefficients(src->colorspace);  // unspecified -> BT.601, as the ffmpeg CLI
   sws_setColorspaceDetails(impl_->sws, coeffs, is_full_range(src) ? 1 : 0, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0,
                            1 << 16, 1 << 16);
-  uint8_t* dst[4] = {rgb.pixels.data(), nullptr, nullptr, nullptr};
-  int dst_stride[4] = {rgb.width * 3, 0, 0, 0};
+  // libswscale's SIMD writers store whole vectors and may run past a row's last pixel (and past the
+  // picture's end: heap corruption on odd sizes from damaged files): convert into 64-byte aligned rows
+  // with a spare row, then copy the pixels out.
+  const int stride = FFALIGN(rgb.width * 3, 64);
+  const size_t need = static_cast<size_t>(stride) * (rgb.height + 1) + 64;
+  if (impl_->sws_out_size < need) {
+    av_freep(&impl_->sws_out);
+    impl_->sws_out = static_cast<uint8_t*>(av_malloc(need));
+    impl_->sws_out_size = impl_->sws_out ? need : 0;
+    VG_CHECK(impl_->sws_out, "cannot convert frame ", f.index, " of ", impl_->path, ": out of memory");
+  }
+  uint8_t* dst[4] = {impl_->sws_out, nullptr, nullptr, nullptr};
+  int dst_stride[4] = {stride, 0, 0, 0};
   sws_scale(impl_->sws, src->data, src->linesize, 0, h, dst, dst_stride);
+  for (int y = 0; y < rgb.height; ++y)
+    std::memcpy(&rgb.pixels[static_cast<size_t>(y) * rgb.width * 3], impl_->sws_out + static_cast<size_t>(y) * stride,
+                static_cast<size_t>(rgb.width) * 3);
   if (rotation != 0) rotate(rgb, rotation, out);
 }
 
