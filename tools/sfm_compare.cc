@@ -23,40 +23,59 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::map<std::string, Eigen::Matrix4d> read_ground_truth(const fs::path& gt) {
-  std::map<std::string, Eigen::Matrix4d> out;
-  for (const auto& [name, cam] : vg::tools::read_gt_cameras(gt)) out[name] = cam.cam_from_world;
-  return out;
-}
+using GtMap = std::map<std::string, vg::tools::GtCamera>;
 
 struct Row {
   std::string name;
   bool ok = false;
   int registered = 0, matched = 0;
   vg::PoseErrors err;
+  // The model itself (stage by stage against COLMAP: what the mapper kept and how well it fits).
+  int64_t points = 0, observations = 0;
+  double reprojection_px = 0;  // mean over observations (each point's stored error, weighted by its track)
+  double focal_error_pct = 0;  // mean |f - f_gt| / f_gt over the registered images (fx; fy where modelled)
   std::vector<std::string> images;  // names in the order of err.rotation_deg / err.center
   std::vector<std::pair<std::string, double>> seconds;
 };
 
-Row evaluate(const std::string& name, const fs::path& dir, const std::map<std::string, Eigen::Matrix4d>& gt) {
+// The model's focal length(s) of a camera in COLMAP's parameter order: {fx, fy}.
+std::pair<double, double> focal(const vg::ColmapCamera& c) {
+  const bool two = c.model == "PINHOLE" || c.model == "OPENCV" || c.model == "OPENCV_FISHEYE" ||
+                   c.model == "FULL_OPENCV";
+  return {c.params.at(0), c.params.at(two ? 1 : 0)};
+}
+
+Row evaluate(const std::string& name, const fs::path& dir, const GtMap& gt) {
   Row r;
   r.name = name;
   if (!fs::exists(dir / "cameras.bin") && !fs::exists(dir / "cameras.txt")) return r;
   const vg::ColmapModel m = vg::read_colmap_model(dir);
   r.registered = static_cast<int>(m.images.size());
   std::vector<Eigen::Matrix4d> est, truth;
+  double focal_sum = 0;
   for (const auto& [id, im] : m.images) {
     auto it = gt.find(fs::path(im.name).filename().string());
     if (it == gt.end()) continue;
     est.push_back(im.world_to_camera());
-    truth.push_back(it->second);
+    truth.push_back(it->second.cam_from_world);
     r.images.push_back(im.name);
+    const auto [fx, fy] = focal(m.cameras.at(im.camera_id));
+    const vg::Intrinsics& K = it->second.K;
+    focal_sum += 50 * (std::abs(fx - K.fx) / K.fx + std::abs(fy - K.fy) / K.fy);
   }
   r.matched = static_cast<int>(est.size());
   if (r.matched >= 3) {
     r.err = vg::compare_poses(est, truth);
+    r.focal_error_pct = focal_sum / r.matched;
     r.ok = true;
   }
+  double err_sum = 0;
+  for (const auto& [id, p] : m.points) {
+    r.observations += static_cast<int64_t>(p.track.size());
+    err_sum += p.error * static_cast<double>(p.track.size());
+  }
+  r.points = static_cast<int64_t>(m.points.size());
+  r.reprojection_px = r.observations ? err_sum / r.observations : 0;
   return r;
 }
 
@@ -79,6 +98,13 @@ void print_table(const std::vector<Row>& rows, int num_images) {
   line("max rotation error (deg)", [&](const Row& r) { return r.ok ? num(r.err.max_rotation_deg, "%.4f") : "-"; });
   line("mean centre error (GT)", [&](const Row& r) { return r.ok ? num(r.err.mean_center, "%.5f") : "-"; });
   line("max centre error (GT)", [&](const Row& r) { return r.ok ? num(r.err.max_center, "%.5f") : "-"; });
+  line("focal error (%)", [&](const Row& r) { return r.ok ? num(r.focal_error_pct, "%.3f") : "-"; });
+  line("points", [&](const Row& r) { return std::to_string(r.points); });
+  line("observations", [&](const Row& r) { return std::to_string(r.observations); });
+  line("mean track length", [&](const Row& r) {
+    return r.points ? num(static_cast<double>(r.observations) / r.points, "%.2f") : "-";
+  });
+  line("mean reproj. error (px)", [&](const Row& r) { return r.points ? num(r.reprojection_px, "%.3f") : "-"; });
   std::vector<std::string> steps;
   for (const Row& r : rows)
     for (const auto& [s, v] : r.seconds)
@@ -181,7 +207,7 @@ int main(int argc, char** argv) {
       }
     }
     if (gt_path.empty() || models.empty()) return usage();
-    const auto gt = read_ground_truth(gt_path);
+    const auto gt = vg::tools::read_gt_cameras(gt_path);
     if (num_images < 0) num_images = static_cast<int>(gt.size());
     std::vector<Row> rows;
     for (const auto& [name, dir] : models) {

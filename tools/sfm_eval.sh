@@ -20,6 +20,8 @@
 #              fox one OPENCV camera (transforms.json has one K with k1 k2 p1 p2); both principal points
 #              are 7-9 px off the image centre, so it is refined (a fixed centre alone costs ~0.3-0.6 deg);
 #              NeRF synthetic one SIMPLE_PINHOLE camera (camera_angle_x only: fx = fy, centre exact, fixed).
+# Synthetic scenes with exact cameras (synth-facade-15, synth-facade-wide-8, synth-object-24, synth-object-10) are
+# rendered by make_gt_scene from the shared photos (src/pipeline/gt_scene.h) into OUT/scenes.
 # VGSPLAT_SFM_EXTRA: more `vgsplat sfm` options for every vgsplat run (A/B of an option).
 # Prints a table per scene, then one table of all scenes and set-ups (mean / max rotation and centre errors,
 # registered images, seconds).
@@ -41,7 +43,7 @@ while [[ $# -gt 0 ]]; do
     --threads) threads=$2; shift 2 ;;
     --no-colmap) run_colmap=0; shift ;;
     --setups|--camera) setups=$2; shift 2 ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) scenes+=("$1"); shift ;;
   esac
 done
@@ -222,13 +224,70 @@ else: print("PINHOLE 1")
 PY
 }
 
+# A synthetic scene made here (synth-<preset>: facade-15, facade-wide-8, object-24, object-10; see
+# src/pipeline/gt_scene.h): photos of the shared scenes as textures on planar faces, ray-traced at exact
+# cameras by $build/make_gt_scene into $out/scenes/synth-<preset> (kept: it is deterministic). Prints the folder.
+synth_scene() {
+  [[ $1 =~ ^synth-(.+)$ ]] || return 1
+  local dest="$out/scenes/$1"
+  if [[ ! -f "$dest/transforms.json" ]]; then
+    [[ -x "$build/make_gt_scene" ]] || { echo "missing $build/make_gt_scene (ninja -C $build make_gt_scene)" >&2; return 1; }
+    rm -rf "$dest"
+    "$build/make_gt_scene" --preset "${BASH_REMATCH[1]}" --out "$dest" --textures "$data/strecha/fountain-P11/images" \
+      "$data/strecha/Herz-Jesus-P8/images" "$data/vggsfm/kitchen/images" "$data/vggsfm/british_museum/images" \
+      "$data/fox/images" "$data/vggsfm/cake/images" "$data/vggsfm/statue/images" "$data/fern/images" >&2 || return 1
+  fi
+  echo "$dest"
+}
+
+# The stages before the mapper, per run of a scene's folder $1: features, verified pairs and their inlier matches
+# (vgsplat: its statistics; COLMAP: its database, pairs with at least 15 inliers as its mapper reads them) and the
+# initial pair each mapper chose (from the logs).
+stages() {
+  python3 - "$1" <<'PY'
+import glob, json, os, re, sqlite3, sys
+work = sys.argv[1]
+rows = []
+for stats in sorted(glob.glob(os.path.join(work, "vgsplat_*.stats.json"))):
+    name = "vg:" + os.path.basename(stats)[len("vgsplat_"):-len(".stats.json")]
+    try:
+        s = json.load(open(stats))
+    except Exception:
+        continue
+    log = open(stats[:-len(".stats.json")] + ".log", errors="replace").read()
+    m = re.search(r"initial pair (\S+), (\S+):", log)
+    rows.append((name, s.get("features", "-"), s.get("pairs_verified", "-"), s.get("verified_matches", "-"),
+                 f"{m.group(1)} {m.group(2)}" if m else "-"))
+for db in sorted(glob.glob(os.path.join(work, "colmap_*", "database.db"))):
+    d = os.path.dirname(db)
+    name = "colmap:" + os.path.basename(d)[len("colmap_"):]
+    try:
+        con = sqlite3.connect(db, timeout=30)
+        feats = con.execute("SELECT SUM(rows) FROM keypoints").fetchone()[0]
+        pairs, inl = con.execute("SELECT COUNT(*), SUM(rows) FROM two_view_geometries WHERE rows >= 15").fetchone()
+        names = dict(con.execute("SELECT image_id, name FROM images"))
+        con.close()
+    except Exception:
+        continue
+    log = open(os.path.join(d, "colmap.log"), errors="replace").read()
+    m = re.search(r"Initializing with image pair #(\d+) and #(\d+)", log)
+    init = f"{names.get(int(m.group(1)), '?')} {names.get(int(m.group(2)), '?')}" if m else "-"
+    rows.append((name, feats, pairs, inl, init))
+if rows:
+    print(f"{'stages':<22}{'features':>10}{'verified pairs':>16}{'inlier matches':>16}  initial pair")
+    for r in rows:
+        print(f"{r[0]:<22}{r[1]:>10}{r[2]:>16}{r[3]:>16}  {r[4]}")
+PY
+}
+
 summary="$out/summary.tsv"
 mkdir -p "$out"
 : > "$summary"
 IFS=, read -r -a setup_list <<< "$setups"
 for scene in "${scenes[@]}"; do
   src="$data/$scene"
-  if [[ ! -d "$src/images" ]] && nerf=$(nerf_scene "$scene"); then src=$nerf; fi
+  if [[ ! -d "$src/images" ]] && synth=$(synth_scene "$scene"); then src=$synth
+  elif [[ ! -d "$src/images" ]] && nerf=$(nerf_scene "$scene"); then src=$nerf; fi
   images="$src/images"
   if [[ -d "$src/gt_dense_cameras" ]]; then gt="$src/gt_dense_cameras"
   elif [[ -f "$src/transforms.json" ]]; then gt="$src/transforms.json"
@@ -273,6 +332,7 @@ for scene in "${scenes[@]}"; do
     esac
   done
   "$compare" "${args[@]}" | tee "$work/table.txt"
+  stages "$work" | tee -a "$work/table.txt"
 done
 
 echo

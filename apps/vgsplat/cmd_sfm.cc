@@ -36,6 +36,14 @@ void add_sfm_options(CLI::App* cmd, SfmCliOptions& o) {
       ->capture_default_str();
   cmd->add_flag("--refine-principal-point", o.sfm.mapper.refine_principal_point,
                 "Refine the principal point in bundle adjustment (COLMAP: Mapper.ba_refine_principal_point)");
+  cmd->add_option("--final-principal-point", o.sfm.mapper.final_principal_point_min_images,
+                  "Refine the principal points at the end when every camera is shared by at least N registered "
+                  "images (kept only within 5 % of the image size from the centre; 0: never, as COLMAP)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_flag("--split-tracks,!--no-split-tracks", o.sfm.mapper.split_tracks,
+                "Before the final refinement, triangulate the members a track's point left out as a point of their own")
+      ->capture_default_str();
   cmd->add_flag("!--two-view-tracks", o.sfm.mapper.ignore_two_view_tracks,
                 "Also triangulate tracks seen by only two images (COLMAP: Mapper.tri_ignore_two_view_tracks 0)");
   cmd->add_flag("--final-retriangulation,!--no-final-retriangulation", o.sfm.mapper.final_retriangulation,

@@ -63,6 +63,7 @@ nlohmann::json sfm_stats_json(const SfmStats& s) {
           {"features", s.num_features},
           {"pairs_matched", s.num_pairs},
           {"pairs_verified", s.num_verified_pairs},
+          {"verified_matches", s.num_verified_matches},
           {"other_models_registered", s.other_models},
           {"skipped", s.skipped},
           {"seconds_per_step", seconds},

@@ -68,7 +68,7 @@ nlohmann::json reopen_run(const fs::path& dir, const Pipeline& p, const fs::path
   VG_CHECK(!(meta.value("hostname", "") == host_name() && pid != ::getpid() && process_alive(pid)), where,
            ": still being written by process ", pid);
   std::string base = name;
-  for (const std::string tail : {std::string(kIncompleteSuffix), std::string("_failed")})
+  for (const std::string& tail : {std::string(kIncompleteSuffix), std::string("_failed")})
     if (ends_with(base, tail)) base.resize(base.size() - tail.size());
   VG_CHECK(base != name, where, ": not an unfinished run folder (<name>", kIncompleteSuffix, ")");
   final_dir = dir.parent_path() / base;

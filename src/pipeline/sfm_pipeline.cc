@@ -235,6 +235,8 @@ SfmStats run_sfm(const fs::path& images_dir, const fs::path& out_dir, const SfmO
     stats.camera_mode = camera_mode_name(opt.camera_mode);
     if (!opt.mapper_cache.empty()) save_mapper_input(opt.mapper_cache, in);
   }
+  for (const auto& [pair, geometry] : in.pairs)
+    stats.num_verified_matches += static_cast<int64_t>(geometry.inlier_matches.size());
 
   auto t0 = std::chrono::steady_clock::now();
   MapperOptions mopt = opt.mapper;

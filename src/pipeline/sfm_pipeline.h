@@ -54,6 +54,7 @@ struct SfmStats {
   int64_t num_features = 0;    // over all images
   int num_pairs = 0;           // pairs matched
   int num_verified_pairs = 0;  // pairs with a two-view geometry and >= min inliers
+  int64_t num_verified_matches = 0;  // their inlier matches, summed (COLMAP: two_view_geometries rows)
   std::vector<int> other_models;                 // registered images of sparse/1, sparse/2, ...
   std::vector<std::string> skipped;              // "<file>: <reason>" for unreadable / featureless images
   std::vector<std::pair<std::string, double>> seconds;  // per step: features, matching, geometry, mapping, output

@@ -51,7 +51,22 @@ struct MapperOptions {
   // refinement runs again (as vgsplat refine's final re-triangulation). Off: on the Strecha scenes it helped as
   // often as it hurt (fountain gt 0.0651 -> 0.0532 deg, Herz-Jesus gt 0.0197 -> 0.0222 deg; BENCHMARKS.md).
   bool final_retriangulation = false;
+  // Before the final refinement, the registered members of a track that its point left out become a track of their
+  // own and are triangulated (COLMAP's points are per correspondence set, not per union-find track).
+  bool split_tracks = false;
+  // After the final refinement, when every camera is shared by at least this many registered images and the
+  // points are seen in 3 images on average, the principal points are refined too and the refinement runs again
+  // (0: never, as COLMAP's defaults). A centre is
+  // kept only within principal_point_max_offset x max(W, H) of the image centre, else the model before is
+  // restored. Real lenses sit some pixels off centre (Strecha 8 px, fox 7 px) and a fixed centre costs ~0.1-0.2
+  // deg; one camera seen from 8+ images pins it down (auto set-up: Herz-Jesus 0.070 -> 0.024 deg, fountain 0.182
+  // -> 0.052, fox 0.183 -> 0.157; lego, centred, unchanged; BENCHMARKS.md).
+  int final_principal_point_min_images = 8;
+  double principal_point_max_offset = 0.05;
   int min_model_size = 3;
+  // A model with fewer than min(images, keep_model_size) registered images is set aside and its images stay free
+  // for later initial pairs (COLMAP's Mapper.min_model_size, 10); it is output only when no model reaches that.
+  int keep_model_size = 10;
   bool multiple_models = true;
   uint64_t seed = 0;
   Device device = Device::cpu();

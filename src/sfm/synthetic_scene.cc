@@ -18,7 +18,8 @@ constexpr double kPi = 3.14159265358979323846;
 
 ColmapCamera true_camera(const SyntheticOptions& opt, uint32_t id) {
   const double f = opt.focal_factor * std::max(opt.width, opt.height);
-  const double cx = opt.width / 2.0, cy = opt.height / 2.0;
+  const double cx = opt.width / 2.0 + opt.principal_point_offset.x();
+  const double cy = opt.height / 2.0 + opt.principal_point_offset.y();
   ColmapCamera c{id, opt.camera_model, opt.width, opt.height, {}};
   if (opt.camera_model == "SIMPLE_PINHOLE") c.params = {f, cx, cy};
   else if (opt.camera_model == "PINHOLE") c.params = {f, f * 1.002, cx, cy};
@@ -29,11 +30,15 @@ ColmapCamera true_camera(const SyntheticOptions& opt, uint32_t id) {
   return c;
 }
 
-// What the mapper starts from when the focal is unknown: COLMAP's guess, no distortion.
-ColmapCamera guessed_camera(const ColmapCamera& truth) {
+// What the mapper starts from: the principal point at the image centre; when the focal is unknown (prior_focal
+// false), also COLMAP's focal guess and no distortion.
+ColmapCamera input_camera(const ColmapCamera& truth, bool prior_focal) {
   ColmapCamera c = truth;
-  const double f = 1.2 * std::max(truth.width, truth.height);
   const int nf = (c.model == "PINHOLE" || c.model == "OPENCV") ? 2 : 1;
+  c.params[nf] = truth.width / 2.0;
+  c.params[nf + 1] = truth.height / 2.0;
+  if (prior_focal) return c;
+  const double f = 1.2 * std::max(truth.width, truth.height);
   for (int k = 0; k < nf; ++k) c.params[k] = f;
   for (size_t k = nf + 2; k < c.params.size(); ++k) c.params[k] = 0;
   return c;
@@ -233,16 +238,17 @@ SyntheticScene make_synthetic_scene(const SyntheticOptions& opt) {
                                                           opt.ring_radius * 0.2 * (2 * u01(rng) - 1));
       Eigen::Vector3d target = c.offset + 0.1 * opt.scene_radius * Eigen::Vector3d(g(rng), g(rng), g(rng));
       poses[i] = look_at(center, target);
-      const ColmapCamera cam = true_camera(opt, static_cast<uint32_t>(i + 1));
+      const uint32_t cam_id = opt.shared_camera ? 1u : static_cast<uint32_t>(i + 1);
+      const ColmapCamera cam = true_camera(opt, cam_id);
       obs[i] = observe(opt, cam, poses[i], X, normals, c.points, rng);
 
       const uint32_t id = static_cast<uint32_t>(i + 1);
-      s.truth.cameras[id] = cam;
-      s.input.cameras[id] = opt.prior_focal ? cam : guessed_camera(cam);
-      s.input.camera_has_prior_focal[id] = opt.prior_focal;
+      s.truth.cameras[cam_id] = cam;
+      s.input.cameras[cam_id] = input_camera(cam, opt.prior_focal);
+      s.input.camera_has_prior_focal[cam_id] = opt.prior_focal;
       MapperImage mi;
       mi.name = "synthetic_" + std::to_string(i) + ".png";
-      mi.camera_id = id;
+      mi.camera_id = cam_id;
       mi.keypoints = obs[i].xy;
       for (int64_t p : obs[i].point)
         mi.colors.push_back(p >= 0 ? rgb[p] : std::array<uint8_t, 3>{uint8_t(rng() % 256), 0, 0});
@@ -250,7 +256,7 @@ SyntheticScene make_synthetic_scene(const SyntheticOptions& opt) {
 
       ColmapImage im;
       im.id = id;
-      im.camera_id = id;
+      im.camera_id = cam_id;
       im.name = s.input.images.back().name;
       Eigen::Quaterniond q(poses[i].R);
       im.qvec = {q.w(), q.x(), q.y(), q.z()};

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <Eigen/Core>
+
 #include "io/colmap.h"
 #include "sfm/mapper.h"
 
@@ -20,6 +22,8 @@ struct SyntheticOptions {
   double focal_factor = 0.8;             // true focal = focal_factor * max(width, height)
   double radial = 0;                     // true k (SIMPLE_RADIAL) / k1 (RADIAL, OPENCV)
   bool prior_focal = true;  // false: MapperInput cameras start from COLMAP's guess (1.2 max(W,H), no distortion)
+  Eigen::Vector2d principal_point_offset{0, 0};  // true principal point - image centre (the input starts at the centre)
+  bool shared_camera = false;                    // one camera (id 1) for all images, else camera i+1 for image i
   double noise_px = 0.5;    // Gaussian keypoint noise (sigma, pixels)
   double outlier_ratio = 0.2;     // fraction of every pair's matches that are wrong (one-to-one kept)
   double distractor_ratio = 0.1;  // unmatched keypoints per image, relative to its visible points
