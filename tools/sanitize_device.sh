@@ -81,7 +81,7 @@ for b in $MEMCHECK; do run "$b" memcheck --leak-check full; done
 # (SANITIZE_RACECHECK_SLOW= to include the others).
 SLOW=${SANITIZE_RACECHECK_SLOW-*tracker_predictor_coarse*:*tracker_predictor_fine*:*tracker_tiny_*track*}
 for b in $RACECHECK; do
-  if [ "$b" = backend_ops_test ] && [ -n "$SLOW" ]; then RUN_FILTER="$FILTER-$SLOW" run "$b" racecheck --racecheck-report hazard
+  if [ "$b" = backend_ops_test ] && [ -n "$SLOW" ]; then RUN_FILTER="${RUN_FILTER:-$FILTER}-$SLOW" run "$b" racecheck --racecheck-report hazard
   else run "$b" racecheck --racecheck-report hazard; fi
 done
 exit $status

@@ -31,6 +31,10 @@ struct RasterOut {
   Tensor colors;    // [H,W,3] composited colour including background
   Tensor alphas;    // [H,W]   1 - T_final
   Tensor last_ids;  // i32 [H,W] index into flatten_ids of the last Gaussian that contributed (-1 = none)
+  // CUDA only, for the backward's work split: each tile's list in chunks of kTileSize^2 Gaussians; chunk_base
+  // i32 [tiles + 1] = first chunk of each tile, chunk_state f32 [chunks, kTileSize^2, 4] = every pixel's
+  // transmittance and accumulated colour after each chunk.
+  Tensor chunk_base, chunk_state;
 };
 
 RasterOut rasterize_forward(const Tensor& means2d, const Tensor& conics, const Tensor& colors,
