@@ -121,11 +121,46 @@ TEST(Matching, GpuPairMatcherEqualsPerPairMatching) {
   for (bool cross : {true, false}) {
     MatchOptions opt;
     opt.cross_check = cross;
+    std::vector<std::pair<int, int>> pairs;
     for (int a = 0; a < 5; ++a)
       for (int b = 0; b < 5; ++b) {
         if (a == b) continue;
         EXPECT_EQ(gpu.match(a, b, opt), match_descriptors(sets[a], sets[b], opt)) << a << " " << b << " " << cross;
+        pairs.emplace_back(a, b);
       }
+    int last = 0;
+    const std::vector<FeatureMatches> many = gpu.match_many(pairs, opt, [&](int done) { last = done; });
+    EXPECT_EQ(last, static_cast<int>(pairs.size()));
+    for (size_t k = 0; k < pairs.size(); ++k)
+      EXPECT_EQ(many[k], match_descriptors(sets[pairs[k].first], sets[pairs[k].second], opt)) << k << " " << cross;
+  }
+}
+
+// The CUDA kernels' raw best / second / index equal a sequential scan (first index wins ties, an equal later
+// dot becomes the second, nothing below a dot of 1), with duplicated and all-zero descriptors and sizes off the
+// kernels' tiles (tensor cores: 32 queries a warp, 64 train rows a tile, 8 columns an MMA).
+TEST(Matching, CudaBest2EqualsSequentialScanWithTies) {
+  if (!have_cuda()) GTEST_SKIP() << "no usable CUDA GPU";
+  std::mt19937 rng(12);
+  for (auto [nq, nt] : {std::pair{129, 70}, {200, 1000}, {33, 7}, {1, 0}, {64, 65}}) {
+    SiftDescriptors q = random_descriptors(nq, rng), t = random_descriptors(nt, rng);
+    for (int i = 0; i + 3 < nt; i += 5) t.row(i + 3) = t.row(i);  // equal train rows: ties for best
+    for (int i = 0; i < std::min(nq, nt); i += 7) q.row(i) = t.row(i);
+    if (nt > 10) t.row(nt - 1).setZero(), t.row(2) = t.row(nt - 2);
+    if (nq > 4) q.row(4).setZero();
+    const match::Best2 got = match::best2_cuda(q.data(), nq, t.data(), nt, 0);
+    for (int i = 0; i < nq; ++i) {
+      int32_t best = 0, second = 0, idx = -1;
+      for (int j = 0; j < nt; ++j) {
+        int32_t d = 0;
+        for (int k = 0; k < 128; ++k) d += int32_t{q(i, k)} * int32_t{t(j, k)};
+        if (d > best) idx = j, second = best, best = d;
+        else if (d > second) second = d;
+      }
+      ASSERT_EQ(got.idx[i], idx) << nq << "x" << nt << " row " << i;
+      ASSERT_EQ(got.best[i], best) << nq << "x" << nt << " row " << i;
+      ASSERT_EQ(got.second[i], second) << nq << "x" << nt << " row " << i;
+    }
   }
 }
 

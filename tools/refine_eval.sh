@@ -12,6 +12,7 @@
 # default (--camera gt) for all three: the ground truth's own model, one camera for all images (strecha PINHOLE,
 # fox OPENCV), principal point refined; max image size 1600, 8192 features for both commands. Ends with one
 # table: errors (mean rotation deg / mean centre, ground-truth units) and wall seconds; speed-up = P1 / refine.
+# VGSPLAT_REFINE_EXTRA="--opt v ..." is appended to the refine command (A/B of its options).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -87,7 +88,7 @@ for scene in "${scenes[@]}"; do
   t0=$(now)
   if "$vgsplat" refine "$src" --init-model "$work/perturbed" --out "$work/refine" --device "$device" \
       ${threads:+--threads "$threads"} "${camera[@]}" --max-image-size 1600 --max-features 8192 \
-      --stats "$work/refine_stats.json" > "$work/refine.log" 2>&1; then
+      --stats "$work/refine_stats.json" ${VGSPLAT_REFINE_EXTRA:-} > "$work/refine.log" 2>&1; then
     grep -E '^(refine:|  mean reprojection)' "$work/refine.log" || true
   else
     echo "vgsplat refine failed (see $work/refine.log)"; tail -3 "$work/refine.log"

@@ -51,6 +51,9 @@ void add_refine_options(CLI::App* cmd, RefineCliOptions& o) {
   cmd->add_option("--min-overlap", r.overlap.min_overlap,
                   "Candidate pairs: share of one view that the other sees at the scene depth")
       ->capture_default_str();
+  cmd->add_option("--max-axis-angle", r.overlap.max_axis_angle_deg,
+                  "Candidate pairs: views whose optical axes differ by more (degrees) are not matched (0: no limit)")
+      ->capture_default_str();
   cmd->add_option("--max-pairs-per-image", r.overlap.max_pairs_per_image,
                   "At most this many best-overlapping partners per image (0: all above --min-overlap)")
       ->capture_default_str();

@@ -181,6 +181,34 @@ FeatureMatches GpuPairMatcher::match(int a, int b, const MatchOptions& opt) {
   return combine(bank_->best2_pair(a, b, opt.cross_check), opt);
 }
 
+std::vector<FeatureMatches> GpuPairMatcher::match_many(const std::vector<std::pair<int, int>>& pairs,
+                                                       const MatchOptions& opt, const std::function<void(int)>& progress) {
+  check_options(opt);
+  std::vector<FeatureMatches> out(pairs.size());
+  // Batches of about 4M query descriptors (48 MB of results on the device and the host).
+  constexpr int64_t kBatchQueries = int64_t{1} << 22;
+  size_t begin = 0;
+  while (begin < pairs.size()) {
+    std::vector<std::pair<int, int>> batch;
+    std::vector<size_t> where;
+    int64_t queries = 0;
+    size_t end = begin;
+    for (; end < pairs.size() && (batch.empty() || queries < kBatchQueries); ++end) {
+      const auto [a, b] = pairs[end];
+      if (counts_.at(a) == 0 || counts_.at(b) == 0) continue;
+      batch.push_back(pairs[end]), where.push_back(end);
+      queries += counts_[a] + (opt.cross_check ? counts_[b] : 0);
+    }
+    std::vector<std::pair<match::Best2, match::Best2>> b2 = bank_->best2_pairs(batch, opt.cross_check);
+    parallel_for(static_cast<int64_t>(batch.size()), [&](int64_t b, int64_t e) {
+      for (int64_t k = b; k < e; ++k) out[where[k]] = combine(b2[k], opt);
+    }, 1);
+    begin = end;
+    if (progress) progress(static_cast<int>(end));
+  }
+  return out;
+}
+
 std::vector<std::pair<int, int>> exhaustive_pairs(int num_images) {
   std::vector<std::pair<int, int>> p;
   for (int i = 0; i < num_images; ++i)

@@ -1,8 +1,15 @@
-// CUDA brute-force matcher: integer dot products of uint8 descriptors with __dp4a (exact, so the result
-// equals the CPU's float GEMM), fused with the best / second-best reduction; the dot matrix is never stored.
-// A block owns 32 query descriptors and streams the train descriptors through shared memory in tiles of 64;
-// each query is served by 8 threads (strided train columns) whose partial results merge by warp shuffles.
+// CUDA brute-force matcher: exact integer dot products of uint8 descriptors (so the result equals the CPU's
+// float GEMM), fused with the best / second-best reduction; the dot matrix is never stored.
+//   sm_80+: int8 tensor cores (mma.sync m16n8k32 u8 x u8 -> s32). A warp owns 32 queries (two 16-row tiles, their
+//           A fragments in registers); the block's 4 warps share train tiles of 64 descriptors in shared memory;
+//           each 16 x 8 score tile updates the owning threads' best / second, merged over the 4 threads of a
+//           row at the end. Many (query set, train set) jobs run in one launch (a block table maps blocks to jobs).
+//   sm_75:  __dp4a. A block owns 32 queries and streams the train tiles through shared memory; each query is
+//           served by 8 threads (strided train columns) whose partial results merge by warp shuffles.
+#include <cuda_runtime.h>
+
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "core/cuda_check.h"
@@ -77,26 +84,166 @@ __global__ void best2_kernel(const uint32_t* q, int nq, const uint32_t* t, int n
   }
 }
 
+// ---- tensor-core path (sm_80+) ----
+constexpr int kMmaWarps = 4;
+constexpr int kMmaWarpQueries = 32;                      // two m16 tiles per warp
+constexpr int kMmaQueries = kMmaWarps * kMmaWarpQueries;  // per block
+constexpr int kMmaTrainTile = 64;
+constexpr int kMmaStride = kWords + 4;  // 36 words a row: a fragment's 8 rows x 4 words hit 32 distinct banks
+
+struct MatchJob {
+  int64_t q, t, out;  // first descriptor row of the query / train set in the bank, first output slot
+  int nq, nt;
+};
+
+// Sequential-scan update (strict >: the first index of equal bests wins, an equal later value becomes second).
+__device__ __forceinline__ void push(Partial& p, int d, int idx) {
+  if (d > p.second) {
+    if (d > p.best) {
+      p.second = p.best, p.best = d, p.idx = idx;
+    } else {
+      p.second = d;
+    }
+  }
+}
+
+// One 16x8 tile of dot products, K = 32 bytes: PTX ISA "Matrix Fragments for mma.m16n8k32" (.u8): a thread
+// (group g = lane / 4, t = lane % 4) holds A rows g and g + 8, bytes 4t..4t+3 and 16+4t..; B column g, bytes
+// 4t.. and 16+4t..; C rows g / g + 8, columns 2t and 2t + 1.
+__device__ __forceinline__ void mma_u8(int (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  asm volatile(
+      "mma.sync.aligned.m16n8k32.row.col.s32.u8.u8.s32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
+      : "+r"(c[0]), "+r"(c[1]), "+r"(c[2]), "+r"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
+}
+
+// blocks[b] = (job, first query of the block).
+__global__ void __launch_bounds__(kMmaWarps * 32)
+    best2_mma_kernel(const uint32_t* __restrict__ bank, const MatchJob* __restrict__ jobs,
+                     const int2* __restrict__ blocks, int* __restrict__ out_idx, int* __restrict__ out_best,
+                     int* __restrict__ out_second) {
+  __shared__ uint32_t st[kMmaTrainTile][kMmaStride];
+  const int2 bi = blocks[blockIdx.x];
+  const MatchJob job = jobs[bi.x];
+  const uint32_t* q = bank + job.q * kWords;
+  const uint32_t* t = bank + job.t * kWords;
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, tg = lane % 4;
+  const int qw = bi.y + warp * kMmaWarpQueries;
+  uint32_t a[2][4][4];  // [m tile][k chunk of 32 bytes][fragment register]
+#pragma unroll
+  for (int m = 0; m < 2; ++m) {
+    const int r0 = qw + m * 16 + g, r1 = r0 + 8;
+#pragma unroll
+    for (int kc = 0; kc < 4; ++kc) {
+      a[m][kc][0] = r0 < job.nq ? q[static_cast<int64_t>(r0) * kWords + kc * 8 + tg] : 0u;
+      a[m][kc][1] = r1 < job.nq ? q[static_cast<int64_t>(r1) * kWords + kc * 8 + tg] : 0u;
+      a[m][kc][2] = r0 < job.nq ? q[static_cast<int64_t>(r0) * kWords + kc * 8 + 4 + tg] : 0u;
+      a[m][kc][3] = r1 < job.nq ? q[static_cast<int64_t>(r1) * kWords + kc * 8 + 4 + tg] : 0u;
+    }
+  }
+  Partial p[2][2];  // [m tile][row g / g + 8]
+#pragma unroll
+  for (int m = 0; m < 2; ++m) p[m][0] = p[m][1] = Partial{0, 0, -1};
+  for (int t0 = 0; t0 < job.nt; t0 += kMmaTrainTile) {
+    __syncthreads();
+    for (int i = threadIdx.x; i < kMmaTrainTile * kWords; i += kMmaWarps * 32) {
+      const int r = i / kWords, c = i % kWords;
+      st[r][c] = t0 + r < job.nt ? t[static_cast<int64_t>(t0 + r) * kWords + c] : 0u;  // zero rows never win (dot 0)
+    }
+    __syncthreads();
+    const int cols = min(kMmaTrainTile, job.nt - t0);
+    for (int n0 = 0; n0 < cols; n0 += 8) {
+      uint32_t b[4][2];
+#pragma unroll
+      for (int kc = 0; kc < 4; ++kc) b[kc][0] = st[n0 + g][kc * 8 + tg], b[kc][1] = st[n0 + g][kc * 8 + 4 + tg];
+      const int col = t0 + n0 + 2 * tg;
+#pragma unroll
+      for (int m = 0; m < 2; ++m) {
+        int c[4] = {0, 0, 0, 0};
+#pragma unroll
+        for (int kc = 0; kc < 4; ++kc) mma_u8(c, a[m][kc], b[kc][0], b[kc][1]);
+        push(p[m][0], c[0], col), push(p[m][0], c[1], col + 1);
+        push(p[m][1], c[2], col), push(p[m][1], c[3], col + 1);
+      }
+    }
+  }
+#pragma unroll
+  for (int m = 0; m < 2; ++m)
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      Partial& r = p[m][h];
+#pragma unroll
+      for (int off = 1; off < 4; off *= 2) {  // the 4 threads of a row: lanes 4g .. 4g + 3
+        Partial o{__shfl_xor_sync(0xffffffffu, r.best, off), __shfl_xor_sync(0xffffffffu, r.second, off),
+                  __shfl_xor_sync(0xffffffffu, r.idx, off)};
+        r = merge(r, o);
+      }
+      const int row = qw + m * 16 + h * 8 + g;
+      if (tg == 0 && row < job.nq) {
+        out_idx[job.out + row] = r.idx;
+        out_best[job.out + row] = r.best;
+        out_second[job.out + row] = r.second;
+      }
+    }
+}
+
+bool have_tensor_core_imma(int device) {
+  int major = 0;
+  return cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess && major >= 8;
+}
+
+// Runs every job (query set x train set of one bank buffer) and returns each job's Best2, with one upload of the
+// job table and one download. sm_75: one dp4a kernel per job into the same output buffer.
+std::vector<Best2> run_jobs(const uint32_t* bank, const std::vector<MatchJob>& jobs, const Device& dev) {
+  std::vector<Best2> res(jobs.size());
+  int64_t total = 0;
+  for (const MatchJob& j : jobs) total += j.nq;
+  if (total == 0) return res;
+  Tensor out = Tensor::empty({3 * total}, DType::I32, dev);
+  int32_t* o = out.data<int32_t>();
+  if (have_tensor_core_imma(dev.index)) {
+    std::vector<int2> blocks;
+    for (size_t j = 0; j < jobs.size(); ++j)
+      for (int q0 = 0; q0 < jobs[j].nq; q0 += kMmaQueries) blocks.push_back(make_int2(static_cast<int>(j), q0));
+    std::vector<uint8_t> host(jobs.size() * sizeof(MatchJob) + blocks.size() * sizeof(int2));
+    std::memcpy(host.data(), jobs.data(), jobs.size() * sizeof(MatchJob));
+    std::memcpy(host.data() + jobs.size() * sizeof(MatchJob), blocks.data(), blocks.size() * sizeof(int2));
+    Tensor table = Tensor::from_vector(host, {static_cast<int64_t>(host.size())}, dev);
+    const auto* djobs = reinterpret_cast<const MatchJob*>(table.raw());
+    const auto* dblocks = reinterpret_cast<const int2*>(static_cast<const uint8_t*>(table.raw()) + jobs.size() * sizeof(MatchJob));
+    best2_mma_kernel<<<static_cast<unsigned>(blocks.size()), kMmaWarps * 32>>>(bank, djobs, dblocks, o, o + total,
+                                                                             o + 2 * total);
+    VG_CUDA_CHECK_LAUNCH();
+  } else {
+    for (const MatchJob& j : jobs) {
+      if (j.nq == 0) continue;
+      best2_kernel<<<grid_for(j.nq, kQueries), kThreads>>>(bank + j.q * kWords, j.nq, bank + j.t * kWords, j.nt,
+                                                          o + j.out, o + total + j.out, o + 2 * total + j.out);
+      VG_CUDA_CHECK_LAUNCH();
+    }
+  }
+  const std::vector<int32_t> host = out.to_vector<int32_t>();
+  for (size_t k = 0; k < jobs.size(); ++k) {
+    const auto b = host.begin() + jobs[k].out;
+    res[k].idx.assign(b, b + jobs[k].nq);
+    res[k].best.assign(b + total, b + total + jobs[k].nq);
+    res[k].second.assign(b + 2 * total, b + 2 * total + jobs[k].nq);
+  }
+  return res;
+}
+
 }  // namespace
 
 Best2 best2_cuda(const uint8_t* q, int nq, const uint8_t* t, int nt, int device) {
   const Device dev = Device::cuda(device);
   set_current_device(dev);
-  Best2 r;
-  if (nq == 0) return r;
-  std::vector<uint8_t> hq(q, q + static_cast<size_t>(nq) * 128), ht(t, t + static_cast<size_t>(std::max(nt, 1)) * 128);
-  Tensor dq = Tensor::from_vector(hq, {nq, 128}, dev);
-  Tensor dt = Tensor::from_vector(ht, {std::max(nt, 1), 128}, dev);
-  Tensor idx = Tensor::empty({nq}, DType::I32, dev), best = Tensor::empty({nq}, DType::I32, dev),
-         second = Tensor::empty({nq}, DType::I32, dev);
-  best2_kernel<<<grid_for(nq, kQueries), kThreads>>>(static_cast<const uint32_t*>(dq.raw()), nq,
-                                                     static_cast<const uint32_t*>(dt.raw()), nt, idx.data<int32_t>(),
-                                                     best.data<int32_t>(), second.data<int32_t>());
-  VG_CUDA_CHECK_LAUNCH();
-  r.idx = idx.to_vector<int32_t>();
-  r.best = best.to_vector<int32_t>();
-  r.second = second.to_vector<int32_t>();
-  return r;
+  if (nq == 0) return {};
+  std::vector<uint8_t> both(q, q + static_cast<size_t>(nq) * 128);
+  both.insert(both.end(), t, t + static_cast<size_t>(nt) * 128);
+  Tensor d = Tensor::from_vector(both, {nq + nt, 128}, dev);
+  return run_jobs(static_cast<const uint32_t*>(d.raw()), {MatchJob{0, nq, 0, nq, nt}}, dev)[0];
 }
 
 struct CudaDescriptorBank::Impl {
@@ -104,7 +251,6 @@ struct CudaDescriptorBank::Impl {
   Tensor all;                  // every set, concatenated
   std::vector<int64_t> offset;  // rows before set i
   std::vector<int> count;
-  Tensor out;  // [3 * max count]: idx, best, second of one direction
 };
 
 CudaDescriptorBank::CudaDescriptorBank(const std::vector<const uint8_t*>& sets, const std::vector<int>& counts,
@@ -115,40 +261,40 @@ CudaDescriptorBank::CudaDescriptorBank(const std::vector<const uint8_t*>& sets, 
   set_current_device(m.dev);
   m.count = counts;
   int64_t rows = 0;
-  int max_count = 1;
-  for (int c : counts) m.offset.push_back(rows), rows += c, max_count = std::max(max_count, c);
+  for (int c : counts) m.offset.push_back(rows), rows += c;
   std::vector<uint8_t> host(static_cast<size_t>(std::max<int64_t>(rows, 1)) * 128);
   for (size_t i = 0; i < sets.size(); ++i)
     if (counts[i] > 0) std::copy(sets[i], sets[i] + static_cast<size_t>(counts[i]) * 128, host.data() + m.offset[i] * 128);
   m.all = Tensor::from_vector(host, {std::max<int64_t>(rows, 1), 128}, m.dev);
-  m.out = Tensor::empty({3 * static_cast<int64_t>(max_count)}, DType::I32, m.dev);
 }
 
 CudaDescriptorBank::~CudaDescriptorBank() = default;
 
 std::pair<Best2, Best2> CudaDescriptorBank::best2_pair(int a, int b, bool both) {
+  return std::move(best2_pairs({{a, b}}, both)[0]);
+}
+
+std::vector<std::pair<Best2, Best2>> CudaDescriptorBank::best2_pairs(const std::vector<std::pair<int, int>>& pairs,
+                                                                     bool both) {
   Impl& m = *impl_;
   set_current_device(m.dev);
-  auto scan = [&](int q, int t) {
-    Best2 r;
-    const int nq = m.count[q], nt = m.count[t];
-    if (nq == 0) return r;
-    const uint32_t* base = static_cast<const uint32_t*>(m.all.raw());
-    int32_t* out = m.out.data<int32_t>();
-    best2_kernel<<<grid_for(nq, kQueries), kThreads>>>(base + m.offset[q] * kWords, nq, base + m.offset[t] * kWords,
-                                                       nt, out, out + nq, out + 2 * nq);
-    VG_CUDA_CHECK_LAUNCH();
-    std::vector<int32_t> host(3 * static_cast<size_t>(nq));
-    cuda_copy(host.data(), Device::cpu(), out, m.dev, host.size() * sizeof(int32_t));
-    r.idx.assign(host.begin(), host.begin() + nq);
-    r.best.assign(host.begin() + nq, host.begin() + 2 * nq);
-    r.second.assign(host.begin() + 2 * nq, host.end());
-    return r;
+  std::vector<MatchJob> jobs;
+  int64_t out = 0;
+  auto add = [&](int q, int t) {
+    jobs.push_back(MatchJob{m.offset.at(q), m.offset.at(t), out, m.count.at(q), m.count.at(t)});
+    out += m.count[q];
   };
-  std::pair<Best2, Best2> r;
-  r.first = scan(a, b);
-  if (both) r.second = scan(b, a);
-  return r;
+  for (auto [a, b] : pairs) {
+    add(a, b);
+    if (both) add(b, a);
+  }
+  std::vector<Best2> r = run_jobs(static_cast<const uint32_t*>(m.all.raw()), jobs, m.dev);
+  std::vector<std::pair<Best2, Best2>> res(pairs.size());
+  for (size_t k = 0, j = 0; k < pairs.size(); ++k) {
+    res[k].first = std::move(r[j++]);
+    if (both) res[k].second = std::move(r[j++]);
+  }
+  return res;
 }
 
 }  // namespace vg::match

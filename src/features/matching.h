@@ -3,6 +3,7 @@
 // (cross-check) consistency. Brute force on CPU (threads) and GPU. Pair lists: exhaustive, sequential, file.
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -28,13 +29,17 @@ FeatureMatches match_descriptors(const SiftDescriptors& d1, const SiftDescriptor
 namespace match {
 class CudaDescriptorBank;
 }
-// Many pairs of one image set on a GPU: every image's descriptors are uploaded once, each pair then costs two
-// kernels and two downloads (match_descriptors uploads both sets per pair). Same result as match_descriptors.
+// Many pairs of one image set on a GPU: every image's descriptors are uploaded once (match_descriptors uploads
+// both sets per pair); match_many scans a batch of pairs in one launch and one download, and selects the matches
+// of the batch on CPU threads. Same result as match_descriptors.
 class GpuPairMatcher {
  public:
   GpuPairMatcher(const std::vector<const SiftDescriptors*>& sets, const Device& device);  // sets outlive it
   ~GpuPairMatcher();
   FeatureMatches match(int a, int b, const MatchOptions& opt);
+  // match(a, b) of every pair; progress(done) after each batch.
+  std::vector<FeatureMatches> match_many(const std::vector<std::pair<int, int>>& pairs, const MatchOptions& opt,
+                                         const std::function<void(int)>& progress = {});
 
  private:
   std::vector<int> counts_;

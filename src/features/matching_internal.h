@@ -33,6 +33,8 @@ class CudaDescriptorBank {
   ~CudaDescriptorBank();
   // a's descriptors over b's (first) and, when both, b's over a's (second).
   std::pair<Best2, Best2> best2_pair(int a, int b, bool both);
+  // Many pairs in one launch and one download (best2_pair of each, in order).
+  std::vector<std::pair<Best2, Best2>> best2_pairs(const std::vector<std::pair<int, int>>& pairs, bool both);
 
  private:
   struct Impl;

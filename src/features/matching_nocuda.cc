@@ -17,5 +17,8 @@ CudaDescriptorBank::~CudaDescriptorBank() = default;
 std::pair<Best2, Best2> CudaDescriptorBank::best2_pair(int, int, bool) {
   VG_FAIL("descriptor matching on CUDA: vgsplat was built without CUDA");
 }
+std::vector<std::pair<Best2, Best2>> CudaDescriptorBank::best2_pairs(const std::vector<std::pair<int, int>>&, bool) {
+  VG_FAIL("descriptor matching on CUDA: vgsplat was built without CUDA");
+}
 
 }  // namespace vg::match

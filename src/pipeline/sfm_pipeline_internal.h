@@ -1,6 +1,7 @@
 // Internals of the SfM stage shared by its source files (not a public API): per-image features,
 // the worker pool, pair selection and matching.
 #pragma once
+#include "core/parallel.h"
 #include <array>
 #include <atomic>
 #include <exception>
@@ -28,36 +29,6 @@ struct ImageFeatures {
   std::vector<std::array<uint8_t, 3>> colors;  // RGB under each keypoint
 };
 
-// Calls f(i) for i in [0, n) on `workers` threads, handing out indices one by one (images and
-// pairs differ a lot in cost). The first exception is rethrown after all workers stop.
-template <typename F>
-void parallel_dynamic(int n, int workers, F&& f) {
-  if (n <= 0) return;
-  workers = std::max(1, std::min(workers, n));
-  std::atomic<int> next{0};
-  std::atomic<bool> failed{false};
-  std::exception_ptr err;
-  std::mutex m;
-  auto loop = [&] {
-    for (int i = next++; i < n && !failed; i = next++) {
-      try {
-        f(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(m);
-        if (!err) err = std::current_exception();
-        failed = true;
-      }
-    }
-  };
-  if (workers == 1) {
-    loop();
-  } else {
-    std::vector<std::thread> threads;
-    for (int t = 0; t < workers; ++t) threads.emplace_back(loop);
-    for (auto& t : threads) t.join();
-  }
-  if (err) std::rethrow_exception(err);
-}
 
 // Regular, non-hidden files of `dir`, sorted by name. Throws when `dir` is not a folder.
 std::vector<std::filesystem::path> list_image_files(const std::filesystem::path& dir);

@@ -47,18 +47,21 @@ std::vector<FeatureMatches> match_all_pairs(const std::vector<ImageFeatures>& im
   std::mutex progress_mutex;
   int done = 0;
   int64_t total = 0;
-  // On a GPU every image's descriptors are uploaded once and pairs run one after another; CPU pairs side by side.
-  std::unique_ptr<GpuPairMatcher> gpu;
+  // On a GPU every image's descriptors are uploaded once and pairs run in batches; CPU pairs side by side.
   if (device.is_cuda() && n > 0) {
     std::vector<const SiftDescriptors*> sets;
     for (const ImageFeatures& im : images) sets.push_back(&im.features.descriptors);
-    gpu = std::make_unique<GpuPairMatcher>(sets, device);
+    GpuPairMatcher gpu(sets, device);
+    matches = gpu.match_many(pairs, opt.match, [&](int upto) {
+      if (bar) bar->update(upto);
+    });
+    for (const FeatureMatches& m : matches) total += static_cast<int64_t>(m.size());
+    if (bar) bar->finish("matches=" + std::to_string(total));
+    return matches;
   }
-  parallel_dynamic(n, device.is_cuda() ? 1 : workers, [&](int p) {
+  parallel_dynamic(n, workers, [&](int p) {
     const auto [i, j] = pairs[p];
-    matches[p] = gpu ? gpu->match(i, j, opt.match)
-                     : match_descriptors(images[i].features.descriptors, images[j].features.descriptors, opt.match,
-                                         device);
+    matches[p] = match_descriptors(images[i].features.descriptors, images[j].features.descriptors, opt.match, device);
     std::lock_guard<std::mutex> lock(progress_mutex);
     total += static_cast<int64_t>(matches[p].size());
     if (bar) bar->update(++done, "matches=" + std::to_string(total));

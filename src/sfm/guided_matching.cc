@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <mutex>
+#include <unordered_map>
 
 #include <Eigen/Dense>
 
@@ -208,14 +209,19 @@ GuidedMatchResult guided_verify(const std::vector<PosedView>& views,
   std::atomic<int64_t> prefiltered{0};
   std::mutex progress_mutex;
   int done = 0;
-  parallel_for(n, [&](int64_t b, int64_t e) {
-    for (int64_t p = b; p < e; ++p) {
+  // pairs differ a lot in cost (RANSAC runs to its iteration limit on the poor ones): handed out one by one
+  parallel_dynamic(n, opt.num_threads > 0 ? opt.num_threads : num_threads(), [&](int p) {
+    {
       const auto [i, j] = pairs[p];
       const std::vector<double> err = sampson_pixels(views[i], xn[i], views[j], xn[j], matches[p]);
       FeatureMatches kept;
-      std::map<std::pair<int, int>, double> err_of;
+      std::unordered_map<uint64_t, double> err_of;  // keyed by the match's two keypoint indices
+      auto key = [](const std::pair<int, int>& m) {
+        return (static_cast<uint64_t>(static_cast<uint32_t>(m.first)) << 32) | static_cast<uint32_t>(m.second);
+      };
+      err_of.reserve(matches[p].size());
       for (size_t m = 0; m < matches[p].size(); ++m) {
-        err_of[matches[p][m]] = err[m];
+        err_of[key(matches[p][m])] = err[m];
         if (opt.epipolar_tolerance_px <= 0 || err[m] <= opt.epipolar_tolerance_px) kept.push_back(matches[p][m]);
       }
       prefiltered += static_cast<int64_t>(matches[p].size() - kept.size());
@@ -226,7 +232,7 @@ GuidedMatchResult guided_verify(const std::vector<PosedView>& views,
                                                        kept, opt.has_prior_focal, tv);
         if (g.config != TwoViewGeometry::UNDEFINED && g.config != TwoViewGeometry::DEGENERATE &&
             g.inlier_matches.size() >= min_inliers) {
-          for (const auto& m : g.inlier_matches) inlier_err[p].push_back(err_of[m]);
+          for (const auto& m : g.inlier_matches) inlier_err[p].push_back(err_of[key(m)]);
           geoms[p] = std::move(g);
         }
       }
@@ -235,7 +241,7 @@ GuidedMatchResult guided_verify(const std::vector<PosedView>& views,
         opt.progress(++done, n);
       }
     }
-  }, 1);
+  });
   res.matches_prior_rejected = prefiltered;
 
   // 2. The pairs' agreement with the initial cameras; tolerances from the medians over all verified pairs.

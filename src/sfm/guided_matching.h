@@ -32,7 +32,9 @@ struct OverlapOptions {
                                 // costs accuracy: fox 0.042 -> 0.098 deg at 30, its images see ~56 others)
   int grid = 12;                // samples per image side
   // Views whose optical axes differ by more than this see the scene from opposite sides (frustum overlap
-  // alone cannot tell): no candidate (0: no limit).
+  // alone cannot tell): no candidate (0: no limit). Narrower saves pairs but weakens the images at the ends of a
+  // capture: fox at 60 deg has 1664 instead of 2202 pairs and the same error from perturbation seeds 0 / 1, but
+  // seed 2 left its first two images 1.45 deg off (0.210 deg mean against 0.043 at 100).
   double max_axis_angle_deg = 100;
 };
 
