@@ -5,10 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <random>
+#include <thread>
 
 #include <Eigen/Geometry>
 
@@ -291,6 +295,49 @@ TEST(GuidedMatching, PairsOffTheInitialRelativePoseAreDropped) {
   EXPECT_EQ(gm.pairs_prior_rejected, bad_pairs);
   EXPECT_EQ(gm.pairs_verified, gm.pairs_ransac - bad_pairs);
   for (const auto& [pr, tv] : gm.verified) EXPECT_TRUE(pr.first != bad && pr.second != bad);
+}
+
+// Matches still arriving from another thread (the GPU matcher's batches): workers wait for each pair's list
+// and the result equals the one from lists that were all there at the start.
+TEST(GuidedMatching, WaitsForMatchesFromAnotherThread) {
+  const SyntheticScene s = make_synthetic_scene(scene_options("SIMPLE_PINHOLE"));
+  Perturbed p = perturb(s, 1.0, 0.02 * s.scene_size, 0.0, 3);
+  std::vector<std::pair<int, int>> pairs;
+  std::vector<FeatureMatches> raw;
+  std::vector<std::vector<Eigen::Vector2d>> kps;
+  for (const MapperImage& im : s.input.images) kps.push_back(im.keypoints);
+  for (const auto& [pr, tv] : s.input.pairs) pairs.push_back(pr), raw.push_back(tv.inlier_matches);
+  const GuidedMatchResult all = guided_verify(p.views, kps, pairs, raw, GuidedMatchOptions{});
+
+  std::vector<FeatureMatches> late(raw.size());
+  std::mutex m;
+  std::condition_variable cv;
+  int ready = 0;
+  std::thread producer([&] {
+    for (size_t b = 0; b < raw.size(); b += 7) {  // batches of 7 pairs
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      const size_t e = std::min(raw.size(), b + 7);
+      for (size_t k = b; k < e; ++k) late[k] = raw[k];
+      std::lock_guard<std::mutex> lock(m);
+      ready = static_cast<int>(e);
+      cv.notify_all();
+    }
+  });
+  GuidedMatchOptions gopt;
+  int waits_past_ready = 0;
+  gopt.wait_for_pair = [&](int pair) {
+    std::unique_lock<std::mutex> lock(m);
+    waits_past_ready += pair >= ready;
+    cv.wait(lock, [&] { return ready > pair; });
+  };
+  const GuidedMatchResult got = guided_verify(p.views, kps, pairs, late, gopt);
+  producer.join();
+  EXPECT_GT(waits_past_ready, 0);
+  EXPECT_EQ(got.matches_in, all.matches_in);
+  EXPECT_EQ(got.pairs_verified, all.pairs_verified);
+  EXPECT_EQ(got.matches_verified, all.matches_verified);
+  ASSERT_EQ(got.verified.size(), all.verified.size());
+  for (const auto& [pr, g] : all.verified) EXPECT_EQ(got.verified.at(pr).inlier_matches, g.inlier_matches);
 }
 
 TEST(GuidedMatching, OverlapPairsFollowTheRing) {

@@ -183,8 +183,15 @@ FeatureMatches GpuPairMatcher::match(int a, int b, const MatchOptions& opt) {
 
 std::vector<FeatureMatches> GpuPairMatcher::match_many(const std::vector<std::pair<int, int>>& pairs,
                                                        const MatchOptions& opt, const std::function<void(int)>& progress) {
-  check_options(opt);
   std::vector<FeatureMatches> out(pairs.size());
+  match_many(pairs, opt, out, progress);
+  return out;
+}
+
+void GpuPairMatcher::match_many(const std::vector<std::pair<int, int>>& pairs, const MatchOptions& opt,
+                                std::vector<FeatureMatches>& out, const std::function<void(int)>& progress) {
+  check_options(opt);
+  VG_CHECK(out.size() == pairs.size(), "match_many: ", pairs.size(), " pairs but ", out.size(), " outputs");
   // Batches of about 4M query descriptors (48 MB of results on the device and the host).
   constexpr int64_t kBatchQueries = int64_t{1} << 22;
   size_t begin = 0;
@@ -206,7 +213,6 @@ std::vector<FeatureMatches> GpuPairMatcher::match_many(const std::vector<std::pa
     begin = end;
     if (progress) progress(static_cast<int>(end));
   }
-  return out;
 }
 
 std::vector<std::pair<int, int>> exhaustive_pairs(int num_images) {

@@ -40,6 +40,10 @@ class GpuPairMatcher {
   // match(a, b) of every pair; progress(done) after each batch.
   std::vector<FeatureMatches> match_many(const std::vector<std::pair<int, int>>& pairs, const MatchOptions& opt,
                                          const std::function<void(int)>& progress = {});
+  // The same into out (pairs.size() entries): after progress(done), out[0, done) are final, so another thread
+  // may consume them while later batches run.
+  void match_many(const std::vector<std::pair<int, int>>& pairs, const MatchOptions& opt,
+                  std::vector<FeatureMatches>& out, const std::function<void(int)>& progress);
 
  private:
   std::vector<int> counts_;

@@ -1,11 +1,13 @@
 // CUDA SIFT backend, octave by octave on the default stream: x2 upsampling, separable Gaussian blur
 // (row and column passes staged in shared memory), DoG, extrema detection + refinement (one thread per
 // pixel and level, appended through an atomic counter), orientation histograms and descriptors (one block
-// per keypoint, histograms accumulated with shared-memory atomics). The per-keypoint math is the shared
-// sift_common.h, as in the CPU reference (sift_cpu.cc); results are sorted on the host so the order of
+// per keypoint, histograms accumulated with shared-memory atomics; the orientations append the descriptor
+// jobs on the device, so an octave costs one host sync and the image is read back at its end). The
+// per-keypoint math is the shared sift_common.h, as in the CPU reference (sift_cpu.cc); results are sorted on the host so the order of
 // appends does not matter.
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <vector>
 
 #include "core/cuda_check.h"
@@ -92,9 +94,15 @@ __global__ void detect_kernel(const float* dog, int w, int h, Params p, Extremum
   if (i < cap) out[i] = ex;
 }
 
-// One block per extremum: 36-bin histogram in shared memory, peaks by thread 0.
-__global__ void orientation_kernel(const float* gauss, int w, int h, Params p, const Extremum* ex, int n,
-                                   float* angles, int* counts) {
+// One block per extremum: 36-bin histogram in shared memory; thread 0 finds the peaks and appends one
+// (extremum, angle) job per orientation through an atomic counter (the host sorts the features later).
+struct Job {
+  int ex;
+  float angle;
+};
+
+__global__ void orientation_kernel(const float* gauss, int w, int h, Params p, const Extremum* ex, int n, Job* jobs,
+                                   int* job_count) {
   __shared__ float hist[kOriBins];
   const int i = blockIdx.x;
   if (i >= n) return;
@@ -119,20 +127,23 @@ __global__ void orientation_kernel(const float* gauss, int w, int h, Params p, c
   } else if (inside) {
     m = min(ori_peaks(hist, a), p.max_orientations);
   }
-  counts[i] = m;
-  for (int k = 0; k < m; ++k) angles[i * kMaxOrientations + k] = a[k];
+  if (m == 0) return;
+  const int base = atomicAdd(job_count, m);  // at most n * kMaxOrientations jobs: the buffer's size
+  for (int k = 0; k < m; ++k) jobs[base + k] = {i, a[k]};
 }
 
-// One block per oriented keypoint: 4x4x8 histogram in shared memory, normalised by thread 0.
-__global__ void descriptor_kernel(const float* gauss, int w, int h, Params p, const Extremum* ex, const int* ex_index,
-                                  const float* angle, int n, float* desc) {
+// One block per oriented keypoint (grid sized for the most jobs; blocks past the count return): 4x4x8
+// histogram in shared memory, normalised by thread 0.
+__global__ void descriptor_kernel(const float* gauss, int w, int h, Params p, const Extremum* ex, const Job* jobs,
+                                  const int* job_count, float* desc) {
   __shared__ float hist[kDescDim];
   const int i = blockIdx.x;
-  if (i >= n) return;
+  if (i >= *job_count) return;
   for (int b = threadIdx.x; b < kDescDim; b += blockDim.x) hist[b] = 0;
   __syncthreads();
-  const Extremum e = ex[ex_index[i]];
-  const DescWindow wd = desc_window(e.x, e.y, level_sigma(p.sigma0, e.s, p.S), angle[i]);
+  const Job job = jobs[i];
+  const Extremum e = ex[job.ex];
+  const DescWindow wd = desc_window(e.x, e.y, level_sigma(p.sigma0, e.s, p.S), job.angle);
   const float* img = gauss + (long)(e.is - kSMin) * w * h;
   const int side = 2 * wd.W + 1;
   for (int j = threadIdx.x; j < side * side; j += blockDim.x)
@@ -165,51 +176,61 @@ std::vector<T> to_host(const void* src, size_t n, const Device& d) {
   return v;
 }
 
-// Orientations and descriptors of one octave's extrema (already on the device), appended to `out`.
-void describe_octave(const float* gauss, int w, int h, int o, const Params& p, const Extremum* d_ex, int n,
-                     const Device& dev, RawFeatures& out) {
-  if (n == 0) return;
-  Tensor angles = Tensor::empty({static_cast<int64_t>(n) * kMaxOrientations}, DType::F32, dev);
-  Tensor counts = Tensor::empty({n}, DType::I32, dev);
-  orientation_kernel<<<n, kKeypointThreads>>>(gauss, w, h, p, d_ex, n, angles.data<float>(), counts.data<int32_t>());
+// One octave's extrema, described on the device; read back once the whole image is done.
+struct OctaveOutput {
+  int octave = 0, n = 0;  // n extrema, stored from `ex_offset` in the image's extrema buffer
+  long long ex_offset = 0;
+  Tensor jobs, job_count, desc;
+};
+
+// Orientations and descriptors of one octave's n extrema (already on the device): no host round trip.
+OctaveOutput describe_octave(const float* gauss, int w, int h, int o, const Params& p, const Extremum* d_ex, int n,
+                             long long ex_offset, const Device& dev) {
+  OctaveOutput oc;
+  oc.octave = o, oc.n = n, oc.ex_offset = ex_offset;
+  if (n == 0) return oc;
+  const int max_jobs = n * kMaxOrientations;
+  oc.jobs = device_buffer(sizeof(Job) * max_jobs, dev);
+  oc.job_count = Tensor::zeros({1}, DType::I32, dev);
+  oc.desc = Tensor::empty({static_cast<int64_t>(max_jobs), kDescDim}, DType::F32, dev);
+  Job* jobs = reinterpret_cast<Job*>(oc.jobs.raw());
+  orientation_kernel<<<n, kKeypointThreads>>>(gauss, w, h, p, d_ex, n, jobs, oc.job_count.data<int32_t>());
   VG_CUDA_CHECK_LAUNCH();
-  std::vector<float> h_angles = angles.to_vector<float>();
-  std::vector<int32_t> h_counts = counts.to_vector<int32_t>();
-  std::vector<int32_t> job_ex;
-  std::vector<float> job_angle;
-  for (int i = 0; i < n; ++i)
-    for (int k = 0; k < h_counts[i]; ++k) {
-      job_ex.push_back(i);
-      job_angle.push_back(h_angles[static_cast<size_t>(i) * kMaxOrientations + k]);
-    }
-  const int m = static_cast<int>(job_ex.size());
-  if (m == 0) {
-    out.num_extrema += n;
-    return;
-  }
-  Tensor d_job_ex = Tensor::from_vector(job_ex, {m}, dev), d_job_angle = Tensor::from_vector(job_angle, {m}, dev);
-  Tensor desc = Tensor::empty({m, kDescDim}, DType::F32, dev);
-  descriptor_kernel<<<m, kKeypointThreads>>>(gauss, w, h, p, d_ex, d_job_ex.data<int32_t>(),
-                                             d_job_angle.data<float>(), m, desc.data<float>());
+  descriptor_kernel<<<max_jobs, kKeypointThreads>>>(gauss, w, h, p, d_ex, jobs, oc.job_count.data<int32_t>(),
+                                                    oc.desc.data<float>());
   VG_CUDA_CHECK_LAUNCH();
-  std::vector<Extremum> ex = to_host<Extremum>(d_ex, n, dev);
-  std::vector<float> h_desc = desc.to_vector<float>();
-  const float scale = std::ldexp(1.0f, o);
+  return oc;
+}
+
+// Appends an octave's features to `out` (host side, after the device finished the image).
+void collect_octave(const OctaveOutput& oc, const Extremum* d_ex_all, const Params& p, const Device& dev,
+                    RawFeatures& out) {
+  if (oc.n == 0) return;
+  const int m = oc.job_count.to_vector<int32_t>()[0];
+  std::vector<Extremum> ex = to_host<Extremum>(d_ex_all + oc.ex_offset, oc.n, dev);
+  std::vector<Job> jobs = to_host<Job>(oc.jobs.raw(), m, dev);
+  std::vector<float> desc = to_host<float>(oc.desc.raw(), static_cast<size_t>(m) * kDescDim, dev);
+  const float scale = std::ldexp(1.0f, oc.octave);
   for (int j = 0; j < m; ++j) {
-    const Extremum& e = ex[job_ex[j]];
-    out.kps.push_back({e.x * scale, e.y * scale, level_sigma(p.sigma0, e.s, p.S) * scale, job_angle[j],
-                       dog_level(o, e.is), out.num_extrema + job_ex[j]});
+    const Extremum& e = ex[jobs[j].ex];
+    out.kps.push_back({e.x * scale, e.y * scale, level_sigma(p.sigma0, e.s, p.S) * scale, jobs[j].angle,
+                       dog_level(oc.octave, e.is), out.num_extrema + jobs[j].ex});
   }
-  out.desc.insert(out.desc.end(), h_desc.begin(), h_desc.end());
-  out.num_extrema += n;
+  out.desc.insert(out.desc.end(), desc.begin(), desc.end());
+  out.num_extrema += oc.n;
 }
 
 }  // namespace
 
 RawFeatures extract_cuda(const std::vector<float>& grey, int w, int h, const Params& p, int device) {
+  // One image at a time on the default stream; callers' threads overlap their decoding and post-processing.
+  static std::mutex gpu_mutex;
+  std::lock_guard<std::mutex> lock(gpu_mutex);
   const Device dev = Device::cuda(device);
   set_current_device(dev);
   RawFeatures out;
+  std::vector<OctaveOutput> octaves;
+  long long ex_total = 0;  // extrema of the previous octaves, stored one after another
   const int n_oct = octave_count(p, w, h);
   std::vector<Tensor> level_taps;
   for (int s = kSMin + 1; s <= p.S + 1; ++s) {
@@ -262,16 +283,20 @@ RawFeatures extract_cuda(const std::vector<float>& grey, int w, int h, const Par
     dog_levels_kernel<<<grid_for((p.S + 2) * plane, 256), 256>>>(g, dog.data<float>(), plane, p.S + 2);
     VG_CUDA_CHECK_LAUNCH();
     count.zero_();
-    if (ow > 2 && oh > 2) {
+    Extremum* d_ex = reinterpret_cast<Extremum*>(extrema.raw()) + ex_total;
+    const int cap = kMaxExtrema - static_cast<int>(ex_total);
+    if (ow > 2 && oh > 2 && cap > 0) {
       detect_kernel<<<dim3(grid_for(ow - 2, 32), grid_for(oh - 2, 8), p.S), block>>>(
-          dog.data<float>(), ow, oh, p, reinterpret_cast<Extremum*>(extrema.raw()), count.data<int32_t>(), kMaxExtrema, o);
+          dog.data<float>(), ow, oh, p, d_ex, count.data<int32_t>(), cap, o);
       VG_CUDA_CHECK_LAUNCH();
     }
-    const int n = std::min(count.to_vector<int32_t>()[0], kMaxExtrema);
-    describe_octave(g, ow, oh, o, p, reinterpret_cast<const Extremum*>(extrema.raw()), n, dev, out);
+    const int n = cap > 0 ? std::min(count.to_vector<int32_t>()[0], cap) : 0;  // the octave's one host sync
+    octaves.push_back(describe_octave(g, ow, oh, o, p, d_ex, n, ex_total, dev));
+    ex_total += n;
     prev_gauss = gauss;
     prev_w = ow;
   }
+  for (const OctaveOutput& oc : octaves) collect_octave(oc, reinterpret_cast<const Extremum*>(extrema.raw()), p, dev, out);
   return out;
 }
 

@@ -2,6 +2,7 @@
 // Nister's constraints) and the relative pose with the cheirality check (Hartley & Zisserman 9.6).
 #include <array>
 #include <cmath>
+#include <limits>
 
 #include <Eigen/Dense>
 #include <Eigen/Eigenvalues>
@@ -153,20 +154,17 @@ int pose_from_essential(const Eigen::Matrix3d& E, const std::vector<Eigen::Vecto
   const Eigen::Matrix3d Rs[2] = {U * W * V.transpose(), U * W.transpose() * V.transpose()};
   const Eigen::Vector3d tn = U.col(2).normalized();
   // The four (R, +-t) candidates; keep the one with most points in front of both cameras.
-  const Matrix34d P1 = Matrix34d::Identity();
   int best = -1;
   for (int k = 0; k < 4; ++k) {
     const Eigen::Matrix3d& Rk = Rs[k / 2];
     const Eigen::Vector3d tk = (k % 2 == 0) ? tn : Eigen::Vector3d(-tn);
-    Matrix34d P2;
-    P2 << Rk, tk;
     // COLMAP also drops points at (near) infinity: depth beyond 100 x baseline... here: a generous bound.
     const double max_depth = 1000.0 * tk.norm();
     int count = 0;
     for (size_t i = 0; i < x1n.size(); ++i) {
       Eigen::Vector3d X;
-      if (!triangulate_point(P1, P2, x1n[i], x2n[i], &X)) continue;
-      const double d1 = X(2), d2 = (P2 * X.homogeneous())(2);
+      if (!triangulate_midpoint(Rk, tk, x1n[i], x2n[i], &X)) continue;
+      const double d1 = X(2), d2 = Rk.row(2).dot(X) + tk(2);
       if (d1 > std::numeric_limits<double>::epsilon() && d1 < max_depth &&
           d2 > std::numeric_limits<double>::epsilon() && d2 < max_depth)
         ++count;

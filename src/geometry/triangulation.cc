@@ -35,6 +35,20 @@ bool triangulate_point(const Matrix34d& P1, const Matrix34d& P2, const Eigen::Ve
   return solve_dlt(A, X);
 }
 
+bool triangulate_midpoint(const Eigen::Matrix3d& R, const Eigen::Vector3d& t, const Eigen::Vector2d& x1,
+                          const Eigen::Vector2d& x2, Eigen::Vector3d* X) {
+  // Ray 1: d1 f1; ray 2 in camera-1 coordinates: d2 g - c with g = R^T f2, c = R^T t. Least squares in (d1, d2).
+  const Eigen::Vector3d f1(x1.x(), x1.y(), 1), g = R.transpose() * Eigen::Vector3d(x2.x(), x2.y(), 1);
+  const Eigen::Vector3d c = R.transpose() * t;
+  const double a = f1.squaredNorm(), b = f1.dot(g), e = g.squaredNorm();
+  const double det = a * e - b * b;
+  if (!(det > 1e-14 * a * e)) return false;
+  const double r1 = -f1.dot(c), r2 = g.dot(c);  // [a -b; -b e] [d1 d2]^T = [r1 r2]^T
+  const double d1 = (e * r1 + b * r2) / det, d2 = (b * r1 + a * r2) / det;
+  *X = 0.5 * (d1 * f1 + d2 * g - c);
+  return X->allFinite();
+}
+
 bool triangulate_multiview(const std::vector<Matrix34d>& Ps, const std::vector<Eigen::Vector2d>& xs, Eigen::Vector3d* X) {
   VG_CHECK(Ps.size() == xs.size(), "triangulate_multiview: ", Ps.size(), " projections vs ", xs.size(), " points");
   if (Ps.size() < 2) return false;

@@ -2,6 +2,7 @@
 // F and H; configuration from the inlier counts; relative pose and median triangulation angle of the inliers.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include <Eigen/Dense>
 
@@ -114,13 +115,12 @@ void estimate_pose(const ColmapCamera& cam1, const ColmapCamera& cam2, const Poi
   g->cam2_from_cam1_t = t;
   g->tri_angle = 0;
   if (t.norm() == 0) return;
-  Matrix34d P2;
-  P2 << R, t;
   const Eigen::Vector3d c2 = -R.transpose() * t;
   std::vector<double> angles;
   for (size_t i = 0; i < x1n.size(); ++i) {
     Eigen::Vector3d X;
-    if (triangulate_point(Matrix34d::Identity(), P2, x1n[i], x2n[i], &X) && X(2) > 0 && has_positive_depth(P2, X))
+    if (triangulate_midpoint(R, t, x1n[i], x2n[i], &X) && X(2) > 0 &&
+        R.row(2).dot(X) + t(2) > std::numeric_limits<double>::epsilon())
       angles.push_back(triangulation_angle(Eigen::Vector3d::Zero(), c2, X));
   }
   if (angles.empty()) return;

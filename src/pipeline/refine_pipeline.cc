@@ -6,8 +6,12 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <condition_variable>
+#include <exception>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include <Eigen/Geometry>
 
@@ -94,6 +98,79 @@ void write_outputs(const fs::path& out_dir, const ColmapModel& m, bool txt) {
   write_points_ply(out_dir / "points.ply", xyz, rgb);
 }
 
+// Matching, then guided verification (CPU: both use every core).
+GuidedMatchResult match_then_verify(const std::vector<ImageFeatures>& feats, const std::vector<std::pair<int, int>>& pairs,
+                                   const SfmOptions& so, const Device& device, int workers,
+                                   const std::vector<PosedView>& views,
+                                   const std::vector<std::vector<Eigen::Vector2d>>& keypoints, GuidedMatchOptions gopt,
+                                   bool progress, double* matching_s) {
+  const auto t0 = SteadyClock::now();
+  const std::vector<FeatureMatches> matches = match_all_pairs(feats, pairs, so, device, workers);
+  *matching_s = since(t0);
+  std::unique_ptr<ProgressBar> bar;
+  if (progress) bar = std::make_unique<ProgressBar>("verification", static_cast<long long>(pairs.size()));
+  if (bar) gopt.progress = [&](int done, int) { bar->update(done); };
+  GuidedMatchResult gm = guided_verify(views, keypoints, pairs, matches, gopt);
+  if (bar) bar->finish("verified=" + std::to_string(gm.pairs_verified));
+  return gm;
+}
+
+// GPU: the matcher runs batch after batch on its own thread while the CPU threads verify the pairs of every
+// finished batch (the matching's time is hidden behind the RANSAC's).
+GuidedMatchResult match_and_verify_overlapped(const std::vector<ImageFeatures>& feats,
+                                              const std::vector<std::pair<int, int>>& pairs, const MatchOptions& mopt,
+                                              const Device& device, const std::vector<PosedView>& views,
+                                              const std::vector<std::vector<Eigen::Vector2d>>& keypoints,
+                                              GuidedMatchOptions gopt, bool progress, double* matching_s) {
+  const auto t0 = SteadyClock::now();
+  const int np = static_cast<int>(pairs.size());
+  std::vector<FeatureMatches> matches(pairs.size());
+  std::mutex m;
+  std::condition_variable cv;
+  int ready = 0;
+  std::exception_ptr err;
+  std::thread matcher([&] {
+    try {
+      set_current_device(device);
+      std::vector<const SiftDescriptors*> sets;
+      for (const ImageFeatures& im : feats) sets.push_back(&im.features.descriptors);
+      GpuPairMatcher gpu(sets, device);
+      gpu.match_many(pairs, mopt, matches, [&](int upto) {
+        std::lock_guard<std::mutex> lock(m);
+        ready = upto;
+        cv.notify_all();
+      });
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(m);
+      err = std::current_exception();
+    }
+    std::lock_guard<std::mutex> lock(m);
+    ready = np;  // also after a failure: the waiting workers go on with empty lists, the error is raised below
+    *matching_s = since(t0);
+    cv.notify_all();
+  });
+  gopt.wait_for_pair = [&](int p) {
+    std::unique_lock<std::mutex> lock(m);
+    cv.wait(lock, [&] { return ready > p; });
+  };
+  std::unique_ptr<ProgressBar> bar;
+  if (progress) bar = std::make_unique<ProgressBar>("matching+verification", np);
+  if (bar) gopt.progress = [&](int done, int) { bar->update(done); };
+  GuidedMatchResult gm;
+  try {
+    gm = guided_verify(views, keypoints, pairs, matches, gopt);
+  } catch (...) {
+    matcher.join();
+    throw;
+  }
+  matcher.join();
+  if (err) std::rethrow_exception(err);
+  int64_t total = 0;
+  for (const FeatureMatches& fm : matches) total += static_cast<int64_t>(fm.size());
+  if (bar) bar->finish("matches=" + std::to_string(total) + " verified=" + std::to_string(gm.pairs_verified));
+  return gm;
+}
+
 }  // namespace
 
 RefineRunStats run_refine(const fs::path& scene_dir, const ColmapModel& init, const fs::path& out_dir,
@@ -125,6 +202,7 @@ RefineRunStats run_refine(const fs::path& scene_dir, const ColmapModel& init, co
   so.sift = opt.sift;
   so.jpeg_decode = opt.jpeg_decode;
   so.progress = opt.progress;
+  so.num_threads = opt.num_threads;
   const int workers = opt.num_threads > 0 ? opt.num_threads : std::max(2, num_threads() / 4);
   std::vector<fs::path> files;
   for (const ColmapImage* im : ims) files.push_back(images_dir / im->name);
@@ -176,19 +254,19 @@ RefineRunStats run_refine(const fs::path& scene_dir, const ColmapModel& init, co
   // 3. Matching and guided verification.
   t0 = SteadyClock::now();
   so.match = opt.match;
-  const std::vector<FeatureMatches> matches = match_all_pairs(feats, pairs, so, device, workers);
-  st.seconds.emplace_back("matching", since(t0));
-  t0 = SteadyClock::now();
   std::vector<std::vector<Eigen::Vector2d>> keypoints(n);
   for (int i = 0; i < n; ++i) keypoints[i] = feats[i].points;
   GuidedMatchOptions gopt = opt.guided;
   gopt.seed = opt.seed;
   gopt.num_threads = opt.num_threads;
-  std::unique_ptr<ProgressBar> vbar;
-  if (opt.progress) vbar = std::make_unique<ProgressBar>("verification", static_cast<long long>(pairs.size()));
-  if (vbar) gopt.progress = [&](int done, int) { vbar->update(done); };
-  GuidedMatchResult gm = guided_verify(views, keypoints, pairs, matches, gopt);
-  if (vbar) vbar->finish("verified=" + std::to_string(gm.pairs_verified));
+  double matching_s = 0;
+  const GuidedMatchResult gm = device.is_cuda()
+                                   ? match_and_verify_overlapped(feats, pairs, so.match, device, views, keypoints, gopt,
+                                                                 opt.progress, &matching_s)
+                                   : match_then_verify(feats, pairs, so, device, workers, views, keypoints, gopt,
+                                                       opt.progress, &matching_s);
+  st.seconds.emplace_back("matching", matching_s);
+  st.seconds.emplace_back("verification", since(t0) - matching_s);  // what is left after the matching
   st.epipolar_tolerance_px = gm.tolerance_px;
   st.matches = gm.matches_in;
   st.matches_prior_rejected = gm.matches_prior_rejected;
@@ -198,7 +276,6 @@ RefineRunStats run_refine(const fs::path& scene_dir, const ColmapModel& init, co
   st.pairs_prior_rejected = gm.pairs_prior_rejected;
   st.prior_rotation_tolerance_deg = gm.rotation_tolerance_deg;
   st.median_prior_rotation_diff_deg = gm.median_rotation_diff_deg;
-  st.seconds.emplace_back("verification", since(t0));
   char vline[240];
   std::snprintf(vline, sizeof vline, "refine: %d of %d pairs verified, %d of them off the initial cameras' relative "
                 "pose (rotation tolerance %.1f deg, median difference %.2f deg); inliers within %.1f px of the initial "
@@ -314,7 +391,8 @@ nlohmann::json refine_stats_json(const RefineRunStats& s) {
                    {"final_cost", it.final_cost}, {"ba_iterations", it.ba_iterations}, {"termination", it.termination},
                    {"points", it.points}, {"observations", it.observations},
                    {"filtered_observations", it.filtered_observations}, {"mean_reprojection_error", it.mean_reproj_error},
-                   {"seconds", it.seconds}, {"ba_seconds", it.ba_seconds},
+                   {"seconds", it.seconds}, {"ba_seconds", it.ba_seconds}, {"ba_solver_seconds", it.ba_solver_seconds},
+                   {"ba_setup_seconds", it.ba_setup_seconds}, {"rounds", it.rounds},
                    {"triangulation_seconds", it.triangulation_seconds}, {"filter_seconds", it.filter_seconds}});
   nlohmann::json images = nlohmann::json::array(), moved = nlohmann::json::array();
   for (const RefineImageReport& ir : r.images) {

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "core/progress.h"
 #include "io/image.h"
 #include "pipeline/sfm_pipeline_internal.h"
@@ -45,9 +46,11 @@ std::vector<std::array<uint8_t, 3>> keypoint_colors(const Image& rgb, const std:
 std::vector<ImageFeatures> extract_all_features(const std::vector<fs::path>& files, const SfmOptions& opt,
                                                 const Device& device, int workers, SfmStats& stats) {
   const int n = static_cast<int>(files.size());
+  // On the GPU a worker's own share is decoding and post-processing on the CPU: one worker per core.
+  if (device.is_cuda() && opt.num_threads <= 0) workers = std::max(workers, num_threads());
   std::vector<ImageFeatures> all(n);
   std::vector<std::string> failure(n);
-  std::mutex gpu_mutex, progress_mutex;
+  std::mutex progress_mutex;
   std::unique_ptr<ProgressBar> bar;
   if (opt.progress) bar = std::make_unique<ProgressBar>("features", n);
   int done = 0;
@@ -59,12 +62,7 @@ std::vector<ImageFeatures> extract_all_features(const std::vector<fs::path>& fil
     try {
       Image img = read_image(files[i], opt.jpeg_decode);
       f.width = img.width, f.height = img.height;
-      if (device.is_cuda()) {
-        std::lock_guard<std::mutex> lock(gpu_mutex);  // one extraction at a time on the GPU
-        f.features = extract_sift(img, opt.sift, device);
-      } else {
-        f.features = extract_sift(img, opt.sift, device);
-      }
+      f.features = extract_sift(img, opt.sift, device);  // the CUDA backend takes the GPU one image at a time
       f.colors = keypoint_colors(to_rgb(img), f.features.keypoints);
     } catch (const Error& e) {
       failure[i] = e.what();

@@ -9,14 +9,13 @@
 
 #include "core/error.h"
 #include "sfm/bundle_adjustment_math.h"
+#include "sfm/bundle_adjustment_flat.h"
 #include "sfm/bundle_adjustment_problem.h"
 
 namespace vg {
-namespace {
 
-using ba::kMaxCamParams;
+namespace ba {
 
-// Parameter indices refined for a model under the options (COLMAP's focal / principal point / extra idxs).
 void camera_free_mask(int model, const BundleOptions& opt, unsigned char* mask) {
   const bool single_f = model == 0 || model == 2 || model == 3;
   const int nf = single_f ? 1 : 2, np = ba::num_cam_params(model);
@@ -28,6 +27,35 @@ void camera_free_mask(int model, const BundleOptions& opt, unsigned char* mask) 
     mask[i] = f ? 1 : 0;
   }
 }
+
+void fix_gauge(Problem& p, const BundleOptions& opt) {
+  if (!opt.constant_poses.empty() || !opt.fix_gauge_automatically || !p.points_free || p.num_images == 0) return;
+  // COLMAP's gauge: the first image's pose and one translation coordinate of the second (here the one
+  // along which the baseline is largest in the second camera's frame, so that it fixes the scale).
+  for (int i = 0; i < 6; ++i) p.pose_free[i] = 0;
+  if (p.num_images > 1) {
+    const double* q1 = &p.poses[0];
+    const double* t1 = &p.poses[4];
+    const double* q2 = &p.poses[7];
+    const double* t2 = &p.poses[11];
+    double c1[3], q1c[4] = {q1[0], -q1[1], -q1[2], -q1[3]}, b[3];
+    quat_rotate(q1c, t1, c1);  // R1^T t1 = -C1
+    quat_rotate(q2, c1, b);    // R2 R1^T t1
+    int best = 0;
+    for (int i = 0; i < 3; ++i) {
+      b[i] = t2[i] - b[i];
+      if (std::fabs(b[i]) > std::fabs(b[best])) best = i;
+    }
+    p.pose_free[6 + 3 + best] = 0;
+  }
+}
+
+}  // namespace ba
+
+namespace {
+
+using ba::kMaxCamParams;
+using ba::camera_free_mask;
 
 struct Index {
   std::vector<uint32_t> image_ids, camera_ids;
@@ -93,26 +121,7 @@ ba::Problem build_problem(const ColmapModel& m, const BundleOptions& opt, Index&
     for (int i = 0; i < 6; ++i) p.pose_free.push_back(fixed ? 0 : 1);
   }
   p.points_free = !opt.constant_points;
-  if (opt.constant_poses.empty() && opt.fix_gauge_automatically && p.points_free && p.num_images > 0) {
-    // COLMAP's gauge: the first image's pose and one translation coordinate of the second (here the one
-    // along which the baseline is largest in the second camera's frame, so that it fixes the scale).
-    for (int i = 0; i < 6; ++i) p.pose_free[i] = 0;
-    if (p.num_images > 1) {
-      const double* q1 = &p.poses[0];
-      const double* t1 = &p.poses[4];
-      const double* q2 = &p.poses[7];
-      const double* t2 = &p.poses[11];
-      double c1[3], q1c[4] = {q1[0], -q1[1], -q1[2], -q1[3]}, b[3];
-      ba::quat_rotate(q1c, t1, c1);  // R1^T t1 = -C1
-      ba::quat_rotate(q2, c1, b);    // R2 R1^T t1
-      int best = 0;
-      for (int i = 0; i < 3; ++i) {
-        b[i] = t2[i] - b[i];
-        if (std::fabs(b[i]) > std::fabs(b[best])) best = i;
-      }
-      p.pose_free[6 + 3 + best] = 0;
-    }
-  }
+  ba::fix_gauge(p, opt);
   p.point_obs.push_back(0);
   for (const auto& [pid, list] : obs_of_point) {
     idx.point_ids.push_back(pid);
@@ -173,23 +182,22 @@ double reprojection_cost(const ColmapModel& model, const BundleOptions& opt) {
   return cost;
 }
 
-BundleSummary bundle_adjust(ColmapModel& model, const BundleOptions& opt) {
+namespace ba {
+
+BundleSummary solve(Problem& p, const BundleOptions& opt, double build_seconds) {
   auto t0 = std::chrono::steady_clock::now();
-  Index idx;
-  ba::Problem p = build_problem(model, opt, idx);
   BundleSummary s;
   s.num_residuals = 2 * p.num_obs;
   if (p.num_obs == 0) {
     s.termination = "no observations";
     return s;
   }
-  std::unique_ptr<ba::Solver> solver =
-      opt.device.is_cuda() ? ba::make_cuda_solver(p, opt.device.index) : ba::make_cpu_solver(p);
+  std::unique_ptr<Solver> solver = opt.device.is_cuda() ? make_cuda_solver(p, opt.device.index) : make_cpu_solver(p);
   // Ceres' defaults: initial radius 1e4, max radius 1e16, min radius 1e-32, min relative decrease 1e-3.
   double radius = 1e4, decrease_factor = 2;
   double cost = solver->linearize();
   VG_CHECK(std::isfinite(cost), "bundle_adjust: the initial cost is not finite");
-  s.setup_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  s.setup_seconds = build_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   s.initial_cost = cost;
   s.termination = "max iterations";
   if (solver->gradient_max_norm() <= opt.gradient_tolerance) {
@@ -198,7 +206,7 @@ BundleSummary bundle_adjust(ColmapModel& model, const BundleOptions& opt) {
   }
   for (int it = 0; !s.converged && it < opt.max_iterations; ++it) {
     s.iterations = it + 1;
-    ba::StepResult st = solver->step(radius);
+    StepResult st = solver->step(radius);
     if (st.valid && st.step_norm <= opt.parameter_tolerance * (st.x_norm + opt.parameter_tolerance)) {
       s.converged = true, s.termination = "parameter tolerance";
       break;
@@ -230,8 +238,22 @@ BundleSummary bundle_adjust(ColmapModel& model, const BundleOptions& opt) {
   }
   s.final_cost = cost;
   solver->download(p);
+  s.seconds = build_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return s;
+}
+
+}  // namespace ba
+
+BundleSummary bundle_adjust(ColmapModel& model, const BundleOptions& opt) {
+  auto t0 = std::chrono::steady_clock::now();
+  Index idx;
+  ba::Problem p = build_problem(model, opt, idx);
+  const double build_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  BundleSummary s = ba::solve(p, opt, build_seconds);
+  if (p.num_obs == 0) return s;
+  auto t1 = std::chrono::steady_clock::now();
   write_back(p, idx, model);
-  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  s.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   return s;
 }
 

@@ -299,39 +299,82 @@ __device__ __forceinline__ void obs_cols(const Static& s, const Lin& L, int o, d
   }
 }
 
+// Dense reduced camera system, lower triangle (entry (r, c), c <= r, stored at S[c * n + r]): one thread per
+// observation o1, over the observations o2 of its point, adds J1^T J1 (o2 == o1) - Y1 Jp2^T J2 with
+// Y1 = W_o1 V^-1. A camera's intrinsics are the same variables in every observation of that camera, so a
+// shared camera would take one atomic per observation pair on a few addresses: its (pose, intrinsics) entries
+// are added by the thread whose pose it is (S is symmetric) and, with the (intrinsics, intrinsics) ones,
+// summed in registers over o2 and, when the whole warp shares the camera, over the warp.
+constexpr int kTri = kMaxCamParams * (kMaxCamParams + 1) / 2;
+
 __global__ void k_schur_dense(Static s, Lin L, const double* Vinv, int n, double* S) {
   const int o1 = blockIdx.x * blockDim.x + threadIdx.x;
-  if (o1 >= s.N) return;
-  const int j = s.obs_point[o1];
-  double J1[2][14], Y[14][3];
+  const bool valid = o1 < s.N;  // no early return: the whole warp takes part in the reduction below
+  int cam1 = -1;
   int var1[14];
-  obs_cols(s, L, o1, J1, var1);
-  const double* q1 = L.Jpt + 6 * o1;
-  const double* Vi = Vinv + 9 * j;
-  for (int a = 0; a < 14; ++a) {  // Y = W_o1 V^-1, W_o1 = J_o1^T Jp_o1
-    double w[3];
-    for (int b = 0; b < 3; ++b) w[b] = J1[0][a] * q1[b] + J1[1][a] * q1[3 + b];
-    for (int c = 0; c < 3; ++c) Y[a][c] = s.points_free ? w[0] * Vi[c] + w[1] * Vi[3 + c] + w[2] * Vi[6 + c] : 0.0;
-  }
-  for (int o2 = s.point_obs[j]; o2 < s.point_obs[j + 1]; ++o2) {
-    double J2[2][14];
-    int var2[14];
-    obs_cols(s, L, o2, J2, var2);
-    const double* q2 = L.Jpt + 6 * o2;
-    for (int a = 0; a < 14; ++a) {
-      const int r = var1[a];
-      if (r < 0) continue;
-      const double t0 = Y[a][0] * q2[0] + Y[a][1] * q2[1] + Y[a][2] * q2[2];
-      const double t1 = Y[a][0] * q2[3] + Y[a][1] * q2[4] + Y[a][2] * q2[5];
-      for (int b = 0; b < 14; ++b) {
-        const int c = var2[b];
-        if (c < 0 || c > r) continue;
-        double v = -(t0 * J2[0][b] + t1 * J2[1][b]);
-        if (o2 == o1) v += J1[0][a] * J1[0][b] + J1[1][a] * J1[1][b];
-        if (v != 0) atomicAdd(S + static_cast<size_t>(c) * n + r, v);
+  double acc_pc[6][kMaxCamParams] = {}, acc_cc[kTri] = {};  // sums over o2 of the shared-camera entries
+  if (valid) {
+    const int j = s.obs_point[o1];
+    double J1[2][14], Y[14][3];
+    obs_cols(s, L, o1, J1, var1);
+    cam1 = s.image_camera[s.obs_image[o1]];
+    const double* q1 = L.Jpt + 6 * o1;
+    const double* Vi = Vinv + 9 * j;
+    for (int a = 0; a < 14; ++a) {  // Y = W_o1 V^-1, W_o1 = J_o1^T Jp_o1
+      double w[3];
+      for (int b = 0; b < 3; ++b) w[b] = J1[0][a] * q1[b] + J1[1][a] * q1[3 + b];
+      for (int c = 0; c < 3; ++c) Y[a][c] = s.points_free ? w[0] * Vi[c] + w[1] * Vi[3 + c] + w[2] * Vi[6 + c] : 0.0;
+    }
+    for (int o2 = s.point_obs[j]; o2 < s.point_obs[j + 1]; ++o2) {
+      double J2[2][14];
+      int var2[14];
+      obs_cols(s, L, o2, J2, var2);
+      const bool same_cam = s.image_camera[s.obs_image[o2]] == cam1;
+      const double* q2 = L.Jpt + 6 * o2;
+      for (int a = 0; a < 14; ++a) {
+        const int r = var1[a];
+        if (r < 0) continue;
+        const double t0 = Y[a][0] * q2[0] + Y[a][1] * q2[1] + Y[a][2] * q2[2];
+        const double t1 = Y[a][0] * q2[3] + Y[a][1] * q2[4] + Y[a][2] * q2[5];
+        for (int b = 0; b < 14; ++b) {
+          const int c = var2[b];
+          if (c < 0) continue;
+          const bool a_pose = a < 6, b_pose = b < 6;
+          if (!a_pose && b_pose) continue;          // (intrinsics, pose): added by the pose's own thread
+          if (a_pose == b_pose && c > r) continue;  // (pose, pose) and (intrinsics, intrinsics): lower triangle
+          double v = -(t0 * J2[0][b] + t1 * J2[1][b]);
+          if (o2 == o1) v += J1[0][a] * J1[0][b] + J1[1][a] * J1[1][b];
+          if (v == 0) continue;
+          if (!b_pose && same_cam) {  // the same variables for every such o2
+            const int kb = b - 6;
+            if (a_pose) acc_pc[a][kb] += v;
+            else acc_cc[(a - 6) * (a - 5) / 2 + kb] += v;
+          } else if (a_pose && !b_pose) {
+            atomicAdd(S + static_cast<size_t>(r) * n + c, v);  // pose index r < intrinsics index c
+          } else {
+            atomicAdd(S + static_cast<size_t>(c) * n + r, v);
+          }
+        }
       }
     }
+    for (int a = 0; a < 6; ++a)
+      for (int k = 0; k < kMaxCamParams; ++k)
+        if (var1[a] >= 0 && var1[6 + k] >= 0 && acc_pc[a][k] != 0)
+          atomicAdd(S + static_cast<size_t>(var1[a]) * n + var1[6 + k], acc_pc[a][k]);
   }
+  // (intrinsics, intrinsics): summed over the warp when every lane has the same camera (or none).
+  const int cam0 = __shfl_sync(0xffffffffu, cam1, 0);
+  const bool uniform = __all_sync(0xffffffffu, cam1 == cam0 || cam1 < 0);
+  const int lane = threadIdx.x & 31;
+  for (int ka = 0; ka < kMaxCamParams; ++ka)
+    for (int kb = 0; kb <= ka; ++kb) {
+      double v = acc_cc[ka * (ka + 1) / 2 + kb];
+      if (uniform)
+        for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
+      if ((uniform && lane != 0) || !valid || v == 0) continue;
+      const int r = var1[6 + ka], c = var1[6 + kb];
+      if (r >= 0 && c >= 0) atomicAdd(S + static_cast<size_t>(c) * n + r, v);
+    }
 }
 
 __global__ void k_dense_add_diag(int n, const double* D, double* S) {

@@ -200,7 +200,6 @@ GuidedMatchResult guided_verify(const std::vector<PosedView>& views,
   parallel_for(static_cast<int64_t>(views.size()), [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i) xn[i] = normalized(views[i].camera, keypoints[i]);
   }, 1);
-  for (int p = 0; p < n; ++p) res.matches_in += static_cast<int64_t>(matches[p].size());
   const size_t min_inliers = static_cast<size_t>(std::max(1, opt.two_view.min_num_inliers));
 
   // 1. RANSAC on every pair (after the optional prefilter by the initial epipolar geometry).
@@ -212,6 +211,7 @@ GuidedMatchResult guided_verify(const std::vector<PosedView>& views,
   // pairs differ a lot in cost (RANSAC runs to its iteration limit on the poor ones): handed out one by one
   parallel_dynamic(n, opt.num_threads > 0 ? opt.num_threads : num_threads(), [&](int p) {
     {
+      if (opt.wait_for_pair) opt.wait_for_pair(p);
       const auto [i, j] = pairs[p];
       const std::vector<double> err = sampson_pixels(views[i], xn[i], views[j], xn[j], matches[p]);
       FeatureMatches kept;
@@ -243,6 +243,7 @@ GuidedMatchResult guided_verify(const std::vector<PosedView>& views,
     }
   });
   res.matches_prior_rejected = prefiltered;
+  for (int p = 0; p < n; ++p) res.matches_in += static_cast<int64_t>(matches[p].size());
 
   // 2. The pairs' agreement with the initial cameras; tolerances from the medians over all verified pairs.
   std::vector<PriorDiff> diff(n);

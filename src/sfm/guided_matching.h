@@ -69,6 +69,9 @@ struct GuidedMatchOptions {
   int num_threads = 0;
   uint64_t seed = 0;
   std::function<void(int, int)> progress;  // (pairs verified so far, pairs) from the worker threads, serialised
+  // Set when the matches are still being computed on another thread: returns once pair p's are final (pairs are
+  // taken in increasing order).
+  std::function<void(int)> wait_for_pair;
 };
 
 struct GuidedMatchResult {

@@ -3,6 +3,7 @@
 // track + 1), adjusted by bundle_adjust, and the refined poses, cameras and points are read back.
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -11,7 +12,10 @@
 
 #include <Eigen/Geometry>
 
+#include "core/error.h"
 #include "geometry/camera_models.h"
+#include "sfm/bundle_adjustment_flat.h"
+#include "sfm/bundle_adjustment_math.h"
 #include "sfm/mapper_state.h"
 
 namespace vg::mapper {
@@ -66,6 +70,103 @@ void read_back(Recon& r, const ColmapModel& m) {
   }
   for (const auto& [cid, cam] : m.cameras) r.cameras[cid] = cam;
   for (const auto& [pid, p] : m.points) r.points[pid - 1].X = Eigen::Vector3d(p.xyz[0], p.xyz[1], p.xyz[2]);
+}
+
+// The problem bundle_adjust would build from build_problem's model, built straight from the reconstruction (the
+// same images, cameras, points and observations in the same order, so the same solve): images with at least
+// one observation in ascending order, cameras in their order of first use, points in track order with their
+// observations by image and keypoint.
+struct FlatIndex {
+  std::vector<int> images, tracks;
+  std::vector<uint32_t> camera_ids;
+};
+
+ba::Problem flat_problem(const Recon& r, const std::vector<int>& images, const std::vector<char>& point_in,
+                         const BundleOptions& opt, FlatIndex& idx) {
+  ba::Problem p;
+  p.loss = static_cast<int>(opt.loss);
+  p.loss_scale = opt.loss_scale;
+  VG_CHECK(p.loss == 0 || opt.loss_scale > 0, "bundle_adjust: loss_scale must be > 0, got ", opt.loss_scale);
+  // Observations (track, image index, keypoint), then bucketed by track keeping that order.
+  std::vector<std::array<int, 3>> obs;
+  for (int i : images) {
+    const size_t before = obs.size();
+    for (size_t f = 0; f < r.observed[i].size(); ++f) {
+      const int track = r.sh->track_of[i][f];
+      if (track >= 0 && r.observed[i][f] && point_in[track])
+        obs.push_back({track, static_cast<int>(idx.images.size()), static_cast<int>(f)});
+    }
+    if (obs.size() > before) idx.images.push_back(i);
+  }
+  std::map<uint32_t, int> camera_index;
+  p.num_images = static_cast<int>(idx.images.size());
+  for (int i : idx.images) {
+    const uint32_t cid = r.sh->in->images[i].camera_id;
+    if (!camera_index.count(cid)) {
+      const ColmapCamera& cam = r.cameras.at(cid);
+      const int model = colmap_model_id(cam.model);
+      VG_CHECK(model >= 0 && model <= 4 && static_cast<int>(cam.params.size()) == ba::num_cam_params(model),
+               "bundle_adjust: camera ", cid, " (", cam.model, ") unsupported or with a wrong parameter count");
+      camera_index[cid] = p.num_cameras++;
+      idx.camera_ids.push_back(cid);
+      p.cam_model.push_back(model);
+      for (int k = 0; k < ba::kMaxCamParams; ++k) p.cam_params.push_back(k < (int)cam.params.size() ? cam.params[k] : 0);
+      unsigned char mask[ba::kMaxCamParams];
+      ba::camera_free_mask(model, opt, mask);
+      const bool fixed = opt.constant_cameras.count(cid) > 0;
+      for (int k = 0; k < ba::kMaxCamParams; ++k) p.cam_free.push_back(fixed ? 0 : mask[k]);
+    }
+    p.image_camera.push_back(camera_index[cid]);
+    const Eigen::Quaterniond q(r.R[i]);
+    const double qv[4] = {q.w(), q.x(), q.y(), q.z()};
+    const double n = std::sqrt(qv[0] * qv[0] + qv[1] * qv[1] + qv[2] * qv[2] + qv[3] * qv[3]);
+    VG_CHECK(n > 0 && std::isfinite(n), "bundle_adjust: image ", i + 1, " has an invalid rotation");
+    for (int k = 0; k < 4; ++k) p.poses.push_back(qv[k] / n);
+    for (int k = 0; k < 3; ++k) p.poses.push_back(r.t[i][k]);
+    const bool fixed = opt.constant_poses.count(static_cast<uint32_t>(i + 1)) > 0;
+    for (int k = 0; k < 6; ++k) p.pose_free.push_back(fixed ? 0 : 1);
+  }
+  p.points_free = !opt.constant_points;
+  ba::fix_gauge(p, opt);
+  std::vector<int> start(r.points.size() + 1, 0);  // counting sort by track (stable)
+  for (const auto& o : obs) ++start[o[0] + 1];
+  for (size_t k = 0; k < r.points.size(); ++k) start[k + 1] += start[k];
+  std::vector<int> order(obs.size());
+  {
+    std::vector<int> next(start.begin(), start.end() - 1);
+    for (size_t o = 0; o < obs.size(); ++o) order[next[obs[o][0]]++] = static_cast<int>(o);
+  }
+  p.point_obs.push_back(0);
+  for (size_t k = 0; k < r.points.size(); ++k) {
+    if (start[k + 1] == start[k]) continue;
+    idx.tracks.push_back(static_cast<int>(k));
+    for (int c = 0; c < 3; ++c) p.points.push_back(r.points[k].X[c]);
+    for (int o = start[k]; o < start[k + 1]; ++o) {
+      const auto& e = obs[order[o]];
+      p.obs_image.push_back(e[1]);
+      const Eigen::Vector2d& kp = r.sh->in->images[idx.images[e[1]]].keypoints[e[2]];
+      p.obs_xy.push_back(kp.x());
+      p.obs_xy.push_back(kp.y());
+    }
+    p.point_obs.push_back(static_cast<int>(p.obs_image.size()));
+  }
+  p.num_points = static_cast<int>(idx.tracks.size());
+  p.num_obs = static_cast<int>(p.obs_image.size());
+  return p;
+}
+
+void read_back(Recon& r, const ba::Problem& p, const FlatIndex& idx) {
+  for (int k = 0; k < p.num_images; ++k) {
+    const double* q = &p.poses[7 * k];
+    r.R[idx.images[k]] = Eigen::Quaterniond(q[0], q[1], q[2], q[3]).normalized().toRotationMatrix();
+    r.t[idx.images[k]] = Eigen::Vector3d(q[4], q[5], q[6]);
+  }
+  for (int c = 0; c < p.num_cameras; ++c) {
+    ColmapCamera& cam = r.cameras.at(idx.camera_ids[c]);
+    for (size_t k = 0; k < cam.params.size(); ++k) cam.params[k] = p.cam_params[ba::kMaxCamParams * c + k];
+  }
+  for (int j = 0; j < p.num_points; ++j)
+    r.points[idx.tracks[j]].X = Eigen::Vector3d(p.points[3 * j], p.points[3 * j + 1], p.points[3 * j + 2]);
 }
 
 // Intrinsics are refined only once the model has 3 images: two views leave them ill-conditioned (PINHOLE's
@@ -162,10 +263,13 @@ BundleSummary bundle_adjust_registered(Recon& r, const BundleOptions& b,
   std::vector<int> images;
   for (size_t i = 0; i < r.registered.size(); ++i)
     if (r.registered[i]) images.push_back(static_cast<int>(i));
-  ColmapModel m = build_problem(r, images, point_in);
-  if (before) before(m, b);
-  const BundleSummary s = bundle_adjust(m, b);
-  read_back(r, m);
+  if (before) before(build_problem(r, images, point_in), b);  // the same problem as a model (--dump-ba)
+  const auto t0 = std::chrono::steady_clock::now();
+  FlatIndex idx;
+  ba::Problem p = flat_problem(r, images, point_in, b, idx);
+  const BundleSummary s =
+      ba::solve(p, b, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  if (p.num_obs > 0) read_back(r, p, idx);
   return s;
 }
 

@@ -79,25 +79,31 @@ size_t num_observations(const Recon& r) {
   return n;
 }
 
+// Reprojection errors (pixels) of every observation of the current points, in point order (all threads).
+std::vector<double> observation_errors(const Recon& r) {
+  std::vector<std::vector<double>> per_point(r.points.size());
+  parallel_for(static_cast<int64_t>(r.points.size()), [&](int64_t b, int64_t e) {
+    for (int64_t k = b; k < e; ++k) {
+      const Point& p = r.points[k];
+      if (!p.valid) continue;
+      for (const TrackElement& el : p.obs)
+        per_point[k].push_back(std::sqrt(mapper::reproj_error_sq(r, el.image, el.point2d, p.X)));
+    }
+  }, 512);
+  std::vector<double> errs;
+  for (const std::vector<double>& v : per_point) errs.insert(errs.end(), v.begin(), v.end());
+  return errs;
+}
+
 double mean_reproj_error(const Recon& r) {
+  const std::vector<double> errs = observation_errors(r);
   double sum = 0;
-  size_t n = 0;
-  for (const Point& p : r.points) {
-    if (!p.valid) continue;
-    for (const TrackElement& e : p.obs) sum += std::sqrt(mapper::reproj_error_sq(r, e.image, e.point2d, p.X)), ++n;
-  }
-  return n ? sum / static_cast<double>(n) : 0;
+  for (double e : errs) sum += e;
+  return errs.empty() ? 0 : sum / static_cast<double>(errs.size());
 }
 
 // The `q` quantile of the current observations' reprojection errors (pixels).
-double reproj_error_quantile(const Recon& r, double q) {
-  std::vector<double> errs;
-  for (const Point& p : r.points) {
-    if (!p.valid) continue;
-    for (const TrackElement& e : p.obs) errs.push_back(std::sqrt(mapper::reproj_error_sq(r, e.image, e.point2d, p.X)));
-  }
-  return quantile(std::move(errs), q);
-}
+double reproj_error_quantile(const Recon& r, double q) { return quantile(observation_errors(r), q); }
 
 // The point a track's depths give: the per-coordinate median of its observations' unprojected depths.
 bool point_from_depth(const Recon& r, const RefineInput& in, const Track& track, Eigen::Vector3d* X) {
@@ -119,24 +125,33 @@ bool point_from_depth(const Recon& r, const RefineInput& in, const Track& track,
 // Per-observation errors of every track triangulated (multi-view DLT) from all its registered observations:
 // how far the initial poses are from agreeing with the matches.
 std::vector<double> initial_residuals(const Recon& r) {
-  std::vector<double> errs;
-  for (const Track& track : r.sh->tracks) {
+  const std::vector<Track>& tracks = r.sh->tracks;
+  std::vector<Matrix34d> P(r.registered.size());  // every image's projection, once
+  for (size_t i = 0; i < P.size(); ++i)
+    if (r.registered[i]) P[i] = r.projection(static_cast<int>(i));
+  std::vector<std::vector<double>> per_track(tracks.size());
+  parallel_for(static_cast<int64_t>(tracks.size()), [&](int64_t b, int64_t e) {
     std::vector<Matrix34d> Ps;
     std::vector<Eigen::Vector2d> xs;
     std::vector<TrackElement> els;
-    for (const TrackElement& e : track) {
-      if (!r.registered[e.image]) continue;
-      Ps.push_back(r.projection(e.image));
-      xs.push_back(camera_unproject(r.camera(e.image), r.sh->in->images[e.image].keypoints[e.point2d]));
-      els.push_back(e);
+    for (int64_t k = b; k < e; ++k) {
+      Ps.clear(), xs.clear(), els.clear();
+      for (const TrackElement& el : tracks[k]) {
+        if (!r.registered[el.image]) continue;
+        Ps.push_back(P[el.image]);
+        xs.push_back(camera_unproject(r.camera(el.image), r.sh->in->images[el.image].keypoints[el.point2d]));
+        els.push_back(el);
+      }
+      Eigen::Vector3d X;
+      if (els.size() < 2 || !triangulate_multiview(Ps, xs, &X)) continue;
+      for (const TrackElement& el : els) {
+        const double sq = mapper::reproj_error_sq(r, el.image, el.point2d, X);
+        if (std::isfinite(sq)) per_track[k].push_back(std::sqrt(sq));
+      }
     }
-    Eigen::Vector3d X;
-    if (els.size() < 2 || !triangulate_multiview(Ps, xs, &X)) continue;
-    for (const TrackElement& e : els) {
-      const double sq = mapper::reproj_error_sq(r, e.image, e.point2d, X);
-      if (std::isfinite(sq)) errs.push_back(std::sqrt(sq));
-    }
-  }
+  }, 256);
+  std::vector<double> errs;  // in track order, as before
+  for (const std::vector<double>& v : per_track) errs.insert(errs.end(), v.begin(), v.end());
   return errs;
 }
 
@@ -244,14 +259,18 @@ void refine_stage(Recon& r, const RefineOptions& opt, double threshold, bool fin
     retriangulate_all(r, mopt, opt.seed + 1 + static_cast<uint64_t>(rep.iterations.size()) * 16 + round);
     it.triangulation_seconds += since(t1);
     const int stage_index = static_cast<int>(rep.iterations.size());
-    const BundleSummary s = mapper::bundle_adjust_registered(
-        r, ba_options(r, opt, threshold, final_stage), [&](const ColmapModel& m, const BundleOptions& b) {
-          if (opt.on_ba_problem) opt.on_ba_problem(stage_index, m, b);
-        });
+    t1 = SteadyClock::now();
+    std::function<void(const ColmapModel&, const BundleOptions&)> dump;  // set only when asked: the model costs time
+    if (opt.on_ba_problem)
+      dump = [&](const ColmapModel& m, const BundleOptions& b) { opt.on_ba_problem(stage_index, m, b); };
+    const BundleSummary s = mapper::bundle_adjust_registered(r, ba_options(r, opt, threshold, final_stage), dump);
     if (round == 0) it.initial_cost = s.initial_cost;
     it.final_cost = s.final_cost;
     it.ba_iterations += s.iterations;
-    it.ba_seconds += s.seconds;
+    it.ba_seconds += since(t1);
+    it.ba_solver_seconds += s.seconds;
+    it.ba_setup_seconds += s.setup_seconds;
+    ++it.rounds;
     it.termination = s.termination;
     t1 = SteadyClock::now();
     const int removed = mapper::filter_all_points(r, mopt);

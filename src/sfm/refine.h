@@ -77,7 +77,10 @@ struct RefineIteration {
   int filtered_observations = 0;
   double mean_reproj_error = 0;
   double seconds = 0;     // the whole stage (retriangulation, filtering, BA)
-  double ba_seconds = 0;  // the bundle adjustments alone
+  double ba_seconds = 0;        // the bundle adjustments, model conversions included
+  double ba_solver_seconds = 0;  // of which inside the solver (bundle_adjust)
+  double ba_setup_seconds = 0;   // of which its set-up (problem, uploads, first linearisation)
+  int rounds = 0;               // retriangulate + BA + filter rounds
   double triangulation_seconds = 0, filter_seconds = 0;
 };
 
