@@ -46,8 +46,9 @@ std::vector<std::array<uint8_t, 3>> keypoint_colors(const Image& rgb, const std:
 std::vector<ImageFeatures> extract_all_features(const std::vector<fs::path>& files, const SfmOptions& opt,
                                                 const Device& device, int workers, SfmStats& stats) {
   const int n = static_cast<int>(files.size());
-  // On the GPU a worker's own share is decoding and post-processing on the CPU: one worker per core.
-  if (device.is_cuda() && opt.num_threads <= 0) workers = std::max(workers, num_threads());
+  // On the GPU a worker's own share is decoding and post-processing on the CPU: one worker per core, at most 8
+  // (each holds a decoded float image: ~290 MB for a 24 MP photo).
+  if (device.is_cuda() && opt.num_threads <= 0) workers = std::max(workers, std::min(num_threads(), 8));
   std::vector<ImageFeatures> all(n);
   std::vector<std::string> failure(n);
   std::mutex progress_mutex;
