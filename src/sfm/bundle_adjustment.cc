@@ -28,6 +28,29 @@ void camera_free_mask(int model, const BundleOptions& opt, unsigned char* mask) 
   }
 }
 
+int add_camera(Problem& p, const ColmapCamera& cam, const BundleOptions& opt) {
+  const int model = colmap_model_id(cam.model);
+  VG_CHECK(model >= 0 && model <= 4, "bundle_adjust: camera ", cam.id, " model ", cam.model,
+           " unsupported (SIMPLE_PINHOLE, PINHOLE, SIMPLE_RADIAL, RADIAL, OPENCV)");
+  VG_CHECK(static_cast<int>(cam.params.size()) == num_cam_params(model), "bundle_adjust: camera ", cam.id, " has ",
+           cam.params.size(), " params, ", cam.model, " needs ", num_cam_params(model));
+  p.cam_model.push_back(model);
+  for (int i = 0; i < kMaxCamParams; ++i) p.cam_params.push_back(i < (int)cam.params.size() ? cam.params[i] : 0);
+  unsigned char mask[kMaxCamParams];
+  camera_free_mask(model, opt, mask);
+  const bool fixed = opt.constant_cameras.count(cam.id) > 0;
+  for (int i = 0; i < kMaxCamParams; ++i) p.cam_free.push_back(fixed ? 0 : mask[i]);
+  return p.num_cameras++;
+}
+
+void add_pose(Problem& p, const double* qvec, const double* tvec, bool fixed, uint32_t image_id) {
+  const double n = std::sqrt(qvec[0] * qvec[0] + qvec[1] * qvec[1] + qvec[2] * qvec[2] + qvec[3] * qvec[3]);
+  VG_CHECK(n > 0 && std::isfinite(n), "bundle_adjust: image ", image_id, " has an invalid quaternion");
+  for (int i = 0; i < 4; ++i) p.poses.push_back(qvec[i] / n);
+  for (int i = 0; i < 3; ++i) p.poses.push_back(tvec[i]);
+  for (int i = 0; i < 6; ++i) p.pose_free.push_back(fixed ? 0 : 1);
+}
+
 void fix_gauge(Problem& p, const BundleOptions& opt) {
   if (!opt.constant_poses.empty() || !opt.fix_gauge_automatically || !p.points_free || p.num_images == 0) return;
   // COLMAP's gauge: the first image's pose and one translation coordinate of the second (here the one
@@ -94,31 +117,11 @@ ba::Problem build_problem(const ColmapModel& m, const BundleOptions& opt, Index&
     auto cit = m.cameras.find(im.camera_id);
     VG_CHECK(cit != m.cameras.end(), "bundle_adjust: image ", iid, " refers to missing camera ", im.camera_id);
     if (!camera_index.count(im.camera_id)) {
-      const ColmapCamera& cam = cit->second;
-      int model = colmap_model_id(cam.model);
-      VG_CHECK(model >= 0 && model <= 4,
-               "bundle_adjust: camera ", cam.id, " model ", cam.model
-                                       , " unsupported (SIMPLE_PINHOLE, PINHOLE, SIMPLE_RADIAL, RADIAL, OPENCV)");
-      VG_CHECK(static_cast<int>(cam.params.size()) == ba::num_cam_params(model),
-               "bundle_adjust: camera ", cam.id, " has ", cam.params.size(), " params, ", cam.model
-                                       , " needs ", ba::num_cam_params(model));
-      camera_index[im.camera_id] = p.num_cameras++;
+      camera_index[im.camera_id] = ba::add_camera(p, cit->second, opt);
       idx.camera_ids.push_back(im.camera_id);
-      p.cam_model.push_back(model);
-      for (int i = 0; i < kMaxCamParams; ++i) p.cam_params.push_back(i < (int)cam.params.size() ? cam.params[i] : 0);
-      unsigned char mask[kMaxCamParams];
-      camera_free_mask(model, opt, mask);
-      bool fixed = opt.constant_cameras.count(cam.id) > 0;
-      for (int i = 0; i < kMaxCamParams; ++i) p.cam_free.push_back(fixed ? 0 : mask[i]);
     }
     p.image_camera.push_back(camera_index[im.camera_id]);
-    double n = std::sqrt(im.qvec[0] * im.qvec[0] + im.qvec[1] * im.qvec[1] + im.qvec[2] * im.qvec[2] +
-                         im.qvec[3] * im.qvec[3]);
-    VG_CHECK(n > 0 && std::isfinite(n), "bundle_adjust: image ", iid, " has an invalid quaternion");
-    for (int i = 0; i < 4; ++i) p.poses.push_back(im.qvec[i] / n);
-    for (int i = 0; i < 3; ++i) p.poses.push_back(im.tvec[i]);
-    bool fixed = opt.constant_poses.count(iid) > 0;
-    for (int i = 0; i < 6; ++i) p.pose_free.push_back(fixed ? 0 : 1);
+    ba::add_pose(p, im.qvec.data(), im.tvec.data(), opt.constant_poses.count(iid) > 0, iid);
   }
   p.points_free = !opt.constant_points;
   ba::fix_gauge(p, opt);

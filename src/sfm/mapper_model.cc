@@ -103,28 +103,13 @@ ba::Problem flat_problem(const Recon& r, const std::vector<int>& images, const s
   for (int i : idx.images) {
     const uint32_t cid = r.sh->in->images[i].camera_id;
     if (!camera_index.count(cid)) {
-      const ColmapCamera& cam = r.cameras.at(cid);
-      const int model = colmap_model_id(cam.model);
-      VG_CHECK(model >= 0 && model <= 4 && static_cast<int>(cam.params.size()) == ba::num_cam_params(model),
-               "bundle_adjust: camera ", cid, " (", cam.model, ") unsupported or with a wrong parameter count");
-      camera_index[cid] = p.num_cameras++;
+      camera_index[cid] = ba::add_camera(p, r.cameras.at(cid), opt);
       idx.camera_ids.push_back(cid);
-      p.cam_model.push_back(model);
-      for (int k = 0; k < ba::kMaxCamParams; ++k) p.cam_params.push_back(k < (int)cam.params.size() ? cam.params[k] : 0);
-      unsigned char mask[ba::kMaxCamParams];
-      ba::camera_free_mask(model, opt, mask);
-      const bool fixed = opt.constant_cameras.count(cid) > 0;
-      for (int k = 0; k < ba::kMaxCamParams; ++k) p.cam_free.push_back(fixed ? 0 : mask[k]);
     }
     p.image_camera.push_back(camera_index[cid]);
     const Eigen::Quaterniond q(r.R[i]);
-    const double qv[4] = {q.w(), q.x(), q.y(), q.z()};
-    const double n = std::sqrt(qv[0] * qv[0] + qv[1] * qv[1] + qv[2] * qv[2] + qv[3] * qv[3]);
-    VG_CHECK(n > 0 && std::isfinite(n), "bundle_adjust: image ", i + 1, " has an invalid rotation");
-    for (int k = 0; k < 4; ++k) p.poses.push_back(qv[k] / n);
-    for (int k = 0; k < 3; ++k) p.poses.push_back(r.t[i][k]);
-    const bool fixed = opt.constant_poses.count(static_cast<uint32_t>(i + 1)) > 0;
-    for (int k = 0; k < 6; ++k) p.pose_free.push_back(fixed ? 0 : 1);
+    const double qv[4] = {q.w(), q.x(), q.y(), q.z()}, tv[3] = {r.t[i].x(), r.t[i].y(), r.t[i].z()};
+    ba::add_pose(p, qv, tv, opt.constant_poses.count(static_cast<uint32_t>(i + 1)) > 0, static_cast<uint32_t>(i + 1));
   }
   p.points_free = !opt.constant_points;
   ba::fix_gauge(p, opt);
