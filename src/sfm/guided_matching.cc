@@ -33,25 +33,37 @@ bool in_frame(const PosedView& v, const Eigen::Vector3d& X) {
          px.y() < static_cast<double>(v.camera.height);
 }
 
-}  // namespace
-
-double view_overlap(const PosedView& a, const PosedView& b, int grid) {
+// View a's grid of pixels placed at 0.5x, 1x and 2x its scene depth (world points, scale by scale).
+std::vector<Eigen::Vector3d> overlap_samples(const PosedView& a, int grid) {
   VG_CHECK(a.depth > 0, "view_overlap: view without a scene depth");
-  int best = 0;
+  std::vector<Eigen::Vector2d> xn;
+  for (int gy = 0; gy < grid; ++gy)
+    for (int gx = 0; gx < grid; ++gx)
+      xn.push_back(camera_unproject(a.camera, Eigen::Vector2d((gx + 0.5) * a.camera.width / grid,
+                                                               (gy + 0.5) * a.camera.height / grid)));
+  std::vector<Eigen::Vector3d> X;
   for (double scale : {0.5, 1.0, 2.0}) {
-    int inside = 0;
-    for (int gy = 0; gy < grid; ++gy)
-      for (int gx = 0; gx < grid; ++gx) {
-        const Eigen::Vector2d px((gx + 0.5) * a.camera.width / grid, (gy + 0.5) * a.camera.height / grid);
-        const Eigen::Vector2d xn = camera_unproject(a.camera, px);
-        const double d = scale * a.depth;
-        const Eigen::Vector3d X = a.R.transpose() * (Eigen::Vector3d(xn.x() * d, xn.y() * d, d) - a.t);
-        inside += in_frame(b, X);
-      }
+    const double d = scale * a.depth;
+    for (const Eigen::Vector2d& x : xn) X.push_back(a.R.transpose() * (Eigen::Vector3d(x.x() * d, x.y() * d, d) - a.t));
+  }
+  return X;
+}
+
+// The best scale's share of a's samples that b sees.
+double overlap_of(const std::vector<Eigen::Vector3d>& samples, const PosedView& b) {
+  const size_t per_scale = samples.size() / 3;
+  size_t best = 0;
+  for (size_t s = 0; s < 3; ++s) {
+    size_t inside = 0;
+    for (size_t k = s * per_scale; k < (s + 1) * per_scale; ++k) inside += in_frame(b, samples[k]);
     best = std::max(best, inside);
   }
-  return static_cast<double>(best) / (grid * grid);
+  return per_scale ? static_cast<double>(best) / static_cast<double>(per_scale) : 0.0;
 }
+
+}  // namespace
+
+double view_overlap(const PosedView& a, const PosedView& b, int grid) { return overlap_of(overlap_samples(a, grid), b); }
 
 void estimate_view_depths(std::vector<PosedView>& views) {
   const size_t n = views.size();
@@ -89,9 +101,11 @@ std::vector<std::pair<int, int>> overlap_pairs(const std::vector<PosedView>& vie
   const int n = static_cast<int>(views.size());
   std::vector<std::vector<double>> ov(n, std::vector<double>(n, 0));
   parallel_for(n, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i)
+    for (int64_t i = b; i < e; ++i) {
+      const std::vector<Eigen::Vector3d> samples = overlap_samples(views[i], opt.grid);  // unprojected once
       for (int j = 0; j < n; ++j)
-        if (j != i) ov[i][j] = view_overlap(views[i], views[j], opt.grid);
+        if (j != i) ov[i][j] = overlap_of(samples, views[j]);
+    }
   }, 1);
   std::vector<std::vector<char>> keep(n, std::vector<char>(n, 0));
   for (int i = 0; i < n; ++i) {

@@ -353,6 +353,8 @@ RefineResult refine_model(const RefineInput& in, const RefineOptions& opt) {
     r.t[i] = in.t[i];
   }
   rep.tracks_total = static_cast<int>(sh.tracks.size());
+  rep.seconds.emplace_back("tracks", since(t0));
+  t0 = SteadyClock::now();
 
   // The first threshold: wide enough for the initial poses (2x the 75th percentile of the DLT residuals).
   double threshold = opt.initial_max_reproj_error;

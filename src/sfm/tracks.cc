@@ -60,23 +60,24 @@ std::vector<Edge> collect_edges(const FeatureIndex& idx, const std::vector<int>&
   return edges;
 }
 
-// Number of common neighbours of each edge's ends (sorted adjacency lists, merge intersection).
+// Number of common neighbours of each edge's ends (sorted adjacency lists in one CSR array, merge intersection).
 void compute_support(std::vector<Edge>& edges, const std::vector<int>& edge_ids, int num_features) {
-  std::vector<std::vector<int>> adj(num_features);
-  for (int e : edge_ids) {
-    adj[edges[e].a].push_back(edges[e].b);
-    adj[edges[e].b].push_back(edges[e].a);
+  std::vector<int> start(static_cast<size_t>(num_features) + 1, 0);
+  for (int e : edge_ids) ++start[edges[e].a + 1], ++start[edges[e].b + 1];
+  for (int f = 0; f < num_features; ++f) start[f + 1] += start[f];
+  std::vector<int> adj(start.back());
+  {
+    std::vector<int> next(start.begin(), start.end() - 1);
+    for (int e : edge_ids) adj[next[edges[e].a]++] = edges[e].b, adj[next[edges[e].b]++] = edges[e].a;
   }
+  for (int e : edge_ids)
+    for (int v : {edges[e].a, edges[e].b}) std::sort(adj.begin() + start[v], adj.begin() + start[v + 1]);
   for (int e : edge_ids) {
-    for (int v : {edges[e].a, edges[e].b}) std::sort(adj[v].begin(), adj[v].end());
-  }
-  for (int e : edge_ids) {
-    const auto& na = adj[edges[e].a];
-    const auto& nb = adj[edges[e].b];
+    const int a = edges[e].a, b = edges[e].b;
     int common = 0;
-    for (size_t p = 0, q = 0; p < na.size() && q < nb.size();) {
-      if (na[p] < nb[q]) ++p;
-      else if (nb[q] < na[p]) ++q;
+    for (int p = start[a], q = start[b]; p < start[a + 1] && q < start[b + 1];) {
+      if (adj[p] < adj[q]) ++p;
+      else if (adj[q] < adj[p]) ++q;
       else { ++common; ++p; ++q; }
     }
     edges[e].support = common;
@@ -84,14 +85,15 @@ void compute_support(std::vector<Edge>& edges, const std::vector<int>& edge_ids,
 }
 
 // Union-find that only merges two sets whose image sets are disjoint; edges tried by decreasing support.
+// images_of_root[r]: the sorted images of root r's set (empty until r is first seen: then its own image).
 void constrained_union(std::vector<Edge>& edges, std::vector<int> edge_ids, const FeatureIndex& idx,
-                       UnionFind& uf, std::map<int, std::vector<uint32_t>>& images_of_root) {
+                       UnionFind& uf, std::vector<std::vector<uint32_t>>& images_of_root) {
   std::stable_sort(edge_ids.begin(), edge_ids.end(),
                    [&](int x, int y) { return edges[x].support > edges[y].support; });
   auto images = [&](int root) -> std::vector<uint32_t>& {
-    auto it = images_of_root.find(root);
-    if (it == images_of_root.end()) it = images_of_root.emplace(root, std::vector<uint32_t>{idx.image_of[root]}).first;
-    return it->second;
+    std::vector<uint32_t>& v = images_of_root[root];
+    if (v.empty()) v.push_back(idx.image_of[root]);
+    return v;
   };
   for (int e : edge_ids) {
     int ra = uf.find(edges[e].a), rb = uf.find(edges[e].b);
@@ -106,10 +108,11 @@ void constrained_union(std::vector<Edge>& edges, std::vector<int> edge_ids, cons
     }
     if (overlap) continue;
     std::vector<uint32_t> merged;
+    merged.reserve(ia.size() + ib.size());
     std::merge(ia.begin(), ia.end(), ib.begin(), ib.end(), std::back_inserter(merged));
     uf.parent[rb] = ra;
-    images_of_root[ra] = std::move(merged);
-    images_of_root.erase(rb);
+    ia = std::move(merged);
+    std::vector<uint32_t>().swap(ib);
   }
 }
 
@@ -151,7 +154,7 @@ std::vector<Track> build_tracks(const std::vector<int>& num_features_per_image,
   if (!bad_edges.empty()) {
     for (int e : bad_edges) final_uf.parent[edges[e].a] = edges[e].a, final_uf.parent[edges[e].b] = edges[e].b;
     compute_support(edges, bad_edges, nf);
-    std::map<int, std::vector<uint32_t>> images_of_root;
+    std::vector<std::vector<uint32_t>> images_of_root(nf);
     constrained_union(edges, bad_edges, idx, final_uf, images_of_root);
   }
 
