@@ -105,7 +105,8 @@ TEST(Matching, CudaEqualsCpu) {
   EXPECT_EQ(cpu, gpu);
 }
 
-// The pair matcher (descriptors uploaded once) equals match_descriptors pair by pair, empty sets included.
+// The pair matcher (descriptors uploaded once; the GPU selection) equals match_descriptors pair by pair, empty sets
+// and a cap on the matches included.
 TEST(Matching, GpuPairMatcherEqualsPerPairMatching) {
   if (!have_cuda()) GTEST_SKIP() << "no usable CUDA GPU";
   std::mt19937 rng(9);
@@ -118,9 +119,10 @@ TEST(Matching, GpuPairMatcherEqualsPerPairMatching) {
   std::vector<const SiftDescriptors*> ptrs;
   for (const auto& d : sets) ptrs.push_back(&d);
   GpuPairMatcher gpu(ptrs, Device::cuda());
-  for (bool cross : {true, false}) {
+  for (auto [cross, cap] : {std::pair{true, 32768}, {false, 32768}, {true, 100}}) {  // cap: at most that many
     MatchOptions opt;
     opt.cross_check = cross;
+    opt.max_num_matches = cap;
     std::vector<std::pair<int, int>> pairs;
     for (int a = 0; a < 5; ++a)
       for (int b = 0; b < 5; ++b) {
@@ -128,11 +130,15 @@ TEST(Matching, GpuPairMatcherEqualsPerPairMatching) {
         EXPECT_EQ(gpu.match(a, b, opt), match_descriptors(sets[a], sets[b], opt)) << a << " " << b << " " << cross;
         pairs.emplace_back(a, b);
       }
-    int last = 0;
-    const std::vector<FeatureMatches> many = gpu.match_many(pairs, opt, [&](int done) { last = done; });
-    EXPECT_EQ(last, static_cast<int>(pairs.size()));
-    for (size_t k = 0; k < pairs.size(); ++k)
-      EXPECT_EQ(many[k], match_descriptors(sets[pairs[k].first], sets[pairs[k].second], opt)) << k << " " << cross;
+    for (int64_t batch : {int64_t{1} << 22, int64_t{4000}}) {  // one batch; several (the next scans meanwhile)
+      gpu.set_batch_queries(batch);
+      int last = 0;
+      const std::vector<FeatureMatches> many = gpu.match_many(pairs, opt, [&](int done) { last = done; });
+      EXPECT_EQ(last, static_cast<int>(pairs.size()));
+      EXPECT_EQ(gpu.stats().batches > 1, batch < 10000) << gpu.stats().batches;
+      for (size_t k = 0; k < pairs.size(); ++k)
+        EXPECT_EQ(many[k], match_descriptors(sets[pairs[k].first], sets[pairs[k].second], opt)) << k << " " << cross;
+    }
   }
 }
 

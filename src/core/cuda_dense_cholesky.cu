@@ -77,6 +77,10 @@ bool host_solve(double* A, double* b, int n) {
 
 bool cuda_dense_cholesky_on_device() { return api().ok; }
 
+void cuda_dense_cholesky_prepare() {
+  if (api().ok) state();
+}
+
 bool cuda_dense_cholesky_solve(double* A, double* b, int n) {
   if (n <= 0) return true;
   DeviceState* s = api().ok ? state() : nullptr;

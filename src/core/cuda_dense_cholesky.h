@@ -11,4 +11,8 @@ bool cuda_dense_cholesky_solve(double* A, double* b, int n);
 // True when cuSOLVER was found (the solve then stays on the device).
 bool cuda_dense_cholesky_on_device();
 
+// Opens cuSOLVER and creates the current device's handle now (tens of milliseconds, the first solve's otherwise),
+// e.g. on a thread while other work runs. Optional.
+void cuda_dense_cholesky_prepare();
+
 }  // namespace vg

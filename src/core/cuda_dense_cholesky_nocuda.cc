@@ -6,5 +6,6 @@ namespace vg {
 
 bool cuda_dense_cholesky_solve(double*, double*, int) { VG_FAIL("cuda_dense_cholesky_solve: built without CUDA"); }
 bool cuda_dense_cholesky_on_device() { return false; }
+void cuda_dense_cholesky_prepare() {}
 
 }  // namespace vg

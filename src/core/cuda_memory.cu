@@ -47,7 +47,7 @@ size_t pool_used(int device) { return pool_attribute(device, cudaMemPoolAttrUsed
 
 static std::atomic<uint64_t> g_allocs{0}, g_host_copies{0};
 
-void* cuda_alloc(size_t bytes, int device) {
+void* cuda_alloc(size_t bytes, int device, void* stream) {
   if (bytes == 0) return nullptr;
   g_allocs.fetch_add(1, std::memory_order_relaxed);
   int prev = 0;
@@ -61,7 +61,7 @@ void* cuda_alloc(size_t bytes, int device) {
     out_of_memory(device, bytes, "VGSPLAT_MEMORY_CAP " + mib(cap) + ", " + mib(used) + " held by vgsplat");
   }
   void* p = nullptr;
-  cudaError_t e = cudaMallocAsync(&p, bytes, 0);
+  cudaError_t e = cudaMallocAsync(&p, bytes, static_cast<cudaStream_t>(stream));
   if (prev != device) cudaSetDevice(prev);
   if (e == cudaErrorMemoryAllocation) {
     cudaGetLastError();
@@ -71,8 +71,8 @@ void* cuda_alloc(size_t bytes, int device) {
   return p;
 }
 
-void cuda_free(void* p, int device) {
-  if (p) cudaFreeAsync(p, 0);
+void cuda_free(void* p, int device, void* stream) {
+  if (p) cudaFreeAsync(p, static_cast<cudaStream_t>(stream));
 }
 
 void cuda_copy(void* dst, const Device& dd, const void* src, const Device& sd, size_t bytes) {

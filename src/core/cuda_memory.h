@@ -23,8 +23,9 @@ size_t memory_cap_bytes();
 // Parses a size as VGSPLAT_MEMORY_CAP takes it; vg::Error naming `what` for anything else.
 size_t parse_memory_size(const std::string& text, const char* what);
 
-void* cuda_alloc(size_t bytes, int device);
-void cuda_free(void* p, int device);
+// stream: a cudaStream_t to allocate / free in order on (null: the default stream).
+void* cuda_alloc(size_t bytes, int device, void* stream = nullptr);
+void cuda_free(void* p, int device, void* stream = nullptr);
 // Copies between any two of {host, device}; synchronous with respect to the host when a host side is involved.
 void cuda_copy(void* dst, const Device& dst_dev, const void* src, const Device& src_dev, size_t bytes);
 void cuda_memset_zero(void* p, size_t bytes);

@@ -6,8 +6,8 @@ namespace vg {
 namespace {
 [[noreturn]] void no_cuda() { VG_FAIL("this vgsplat build has no CUDA backend; use --device cpu"); }
 }  // namespace
-void* cuda_alloc(size_t, int) { no_cuda(); }
-void cuda_free(void*, int) {}
+void* cuda_alloc(size_t, int, void*) { no_cuda(); }
+void cuda_free(void*, int, void*) {}
 void cuda_copy(void*, const Device&, const void*, const Device&, size_t) { no_cuda(); }
 void cuda_memset_zero(void*, size_t) { no_cuda(); }
 void cuda_synchronize() {}

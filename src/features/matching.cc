@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <chrono>
 #include <fstream>
+#include <future>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -36,6 +39,11 @@ inline void update(int32_t d, int j, int32_t& best, int32_t& second, int32_t& id
 }
 
 }  // namespace
+
+float match::dot_distance(int32_t dot) {
+  constexpr float kInvSqNorm = 1.0f / (512.0f * 512.0f);
+  return std::acos(std::min(kInvSqNorm * static_cast<float>(dot), 1.0f));
+}
 
 void match::merge_best2(Best2& a, const Best2& b) {
   for (size_t i = 0; i < a.idx.size(); ++i) {
@@ -109,13 +117,12 @@ std::pair<Best2, Best2> best2_cpu(const SiftDescriptors& q, const SiftDescriptor
 
 // COLMAP's one-way selection: distance acos(dot/512^2) <= max_distance and < max_ratio * second distance.
 std::vector<int> select_matches(const Best2& b, const MatchOptions& opt) {
-  constexpr float kInvSqNorm = 1.0f / (512.0f * 512.0f);
   std::vector<int> m(b.idx.size(), -1);
   for (size_t i = 0; i < b.idx.size(); ++i) {
     if (b.idx[i] < 0) continue;
-    const float d1 = std::acos(std::min(kInvSqNorm * b.best[i], 1.0f));
+    const float d1 = match::dot_distance(b.best[i]);
     if (d1 > opt.max_distance) continue;
-    const float d2 = std::acos(std::min(kInvSqNorm * b.second[i], 1.0f));
+    const float d2 = match::dot_distance(b.second[i]);
     if (d1 >= static_cast<float>(opt.max_ratio) * d2) continue;
     m[i] = b.idx[i];
   }
@@ -192,26 +199,70 @@ void GpuPairMatcher::match_many(const std::vector<std::pair<int, int>>& pairs, c
                                 std::vector<FeatureMatches>& out, const std::function<void(int)>& progress) {
   check_options(opt);
   VG_CHECK(out.size() == pairs.size(), "match_many: ", pairs.size(), " pairs but ", out.size(), " outputs");
-  // Batches of about 4M query descriptors (48 MB of results on the device and the host).
-  constexpr int64_t kBatchQueries = int64_t{1} << 22;
-  size_t begin = 0;
-  while (begin < pairs.size()) {
-    std::vector<std::pair<int, int>> batch;
+  stats_ = {};
+  if (pairs.empty()) return;
+  // Batches of batch_queries_ query descriptors; batch k + 1 scans on the GPU while the CPU threads select
+  // batch k's matches.
+  struct Batch {
+    std::vector<std::pair<int, int>> pairs;
     std::vector<size_t> where;
+    size_t end = 0;
+  };
+  size_t begin = 0;
+  auto next_batch = [&] {
+    auto b = std::make_shared<Batch>();  // shared with its scan, which may outlive this iteration's names
     int64_t queries = 0;
     size_t end = begin;
-    for (; end < pairs.size() && (batch.empty() || queries < kBatchQueries); ++end) {
-      const auto [a, b] = pairs[end];
-      if (counts_.at(a) == 0 || counts_.at(b) == 0) continue;
-      batch.push_back(pairs[end]), where.push_back(end);
-      queries += counts_[a] + (opt.cross_check ? counts_[b] : 0);
+    for (; end < pairs.size() && (b->pairs.empty() || queries < batch_queries_); ++end) {
+      const auto [x, y] = pairs[end];
+      if (counts_.at(x) == 0 || counts_.at(y) == 0) continue;
+      b->pairs.push_back(pairs[end]), b->where.push_back(end);
+      queries += counts_[x] + (opt.cross_check ? counts_[y] : 0);
     }
-    std::vector<std::pair<match::Best2, match::Best2>> b2 = bank_->best2_pairs(batch, opt.cross_check);
-    parallel_for(static_cast<int64_t>(batch.size()), [&](int64_t b, int64_t e) {
-      for (int64_t k = b; k < e; ++k) out[where[k]] = combine(b2[k], opt);
-    }, 1);
-    begin = end;
-    if (progress) progress(static_cast<int>(end));
+    b->end = begin = end;
+    return b;
+  };
+  // Tensor-core GPUs select on the device (only the matches come back); others scan here and select on the CPU.
+  struct Result {
+    std::vector<std::pair<match::Best2, match::Best2>> best2;
+    std::vector<FeatureMatches> matches;
+  };
+  const bool fused = bank_->fused_selection();
+  const match::SelectOptions sel{opt.max_distance, static_cast<float>(opt.max_ratio), opt.cross_check,
+                                 opt.max_num_matches};
+  auto scan = [this, fused, sel](std::shared_ptr<const Batch> b) {
+    return std::async(std::launch::async, [this, fused, sel, b] {
+      Result r;
+      if (fused) r.matches = bank_->match_pairs(b->pairs, sel);
+      else r.best2 = bank_->best2_pairs(b->pairs, sel.cross_check);
+      return r;
+    });
+  };
+  using Clock = std::chrono::steady_clock;
+  std::shared_ptr<Batch> cur = next_batch();
+  std::future<Result> pending = scan(cur);
+  while (true) {
+    auto t0 = Clock::now();
+    Result res = pending.get();
+    stats_.scan_wait_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    ++stats_.batches;
+    std::shared_ptr<Batch> next;
+    if (begin < pairs.size()) {
+      next = next_batch();
+      pending = scan(next);
+    }
+    t0 = Clock::now();
+    if (fused) {
+      for (size_t k = 0; k < cur->pairs.size(); ++k) out[cur->where[k]] = std::move(res.matches[k]);
+    } else {
+      parallel_for(static_cast<int64_t>(cur->pairs.size()), [&](int64_t b, int64_t e) {
+        for (int64_t k = b; k < e; ++k) out[cur->where[k]] = combine(res.best2[k], opt);
+      }, 1);
+    }
+    stats_.select_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    if (progress) progress(static_cast<int>(cur->end));
+    if (!next) break;
+    cur = std::move(next);
   }
 }
 

@@ -119,15 +119,16 @@ __device__ __forceinline__ void mma_u8(int (&c)[4], const uint32_t (&a)[4], uint
 #endif
 }
 
-// blocks[b] = (job, first query of the block).
+// blocks[b] = (job, first query of the block). qmap (may be null): query row r of a job is bank row
+// qmap[job.out + r] instead of job.q + r (the gathered rows of the cross-check's reverse scan).
 __global__ void __launch_bounds__(kMmaWarps * 32)
     best2_mma_kernel(const uint32_t* __restrict__ bank, const MatchJob* __restrict__ jobs,
-                     const int2* __restrict__ blocks, int* __restrict__ out_idx, int* __restrict__ out_best,
-                     int* __restrict__ out_second) {
+                     const int2* __restrict__ blocks, const int* __restrict__ qmap, int* __restrict__ out_idx,
+                     int* __restrict__ out_best, int* __restrict__ out_second) {
   __shared__ uint32_t st[kMmaTrainTile][kMmaStride];
   const int2 bi = blocks[blockIdx.x];
   const MatchJob job = jobs[bi.x];
-  const uint32_t* q = bank + job.q * kWords;
+  auto qrow = [&](int r) { return bank + (qmap ? static_cast<int64_t>(qmap[job.out + r]) : job.q + r) * kWords; };
   const uint32_t* t = bank + job.t * kWords;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, tg = lane % 4;
   const int qw = bi.y + warp * kMmaWarpQueries;
@@ -137,10 +138,10 @@ __global__ void __launch_bounds__(kMmaWarps * 32)
     const int r0 = qw + m * 16 + g, r1 = r0 + 8;
 #pragma unroll
     for (int kc = 0; kc < 4; ++kc) {
-      a[m][kc][0] = r0 < job.nq ? q[static_cast<int64_t>(r0) * kWords + kc * 8 + tg] : 0u;
-      a[m][kc][1] = r1 < job.nq ? q[static_cast<int64_t>(r1) * kWords + kc * 8 + tg] : 0u;
-      a[m][kc][2] = r0 < job.nq ? q[static_cast<int64_t>(r0) * kWords + kc * 8 + 4 + tg] : 0u;
-      a[m][kc][3] = r1 < job.nq ? q[static_cast<int64_t>(r1) * kWords + kc * 8 + 4 + tg] : 0u;
+      a[m][kc][0] = r0 < job.nq ? qrow(r0)[kc * 8 + tg] : 0u;
+      a[m][kc][1] = r1 < job.nq ? qrow(r1)[kc * 8 + tg] : 0u;
+      a[m][kc][2] = r0 < job.nq ? qrow(r0)[kc * 8 + 4 + tg] : 0u;
+      a[m][kc][3] = r1 < job.nq ? qrow(r1)[kc * 8 + 4 + tg] : 0u;
     }
   }
   Partial p[2][2];  // [m tile][row g / g + 8]
@@ -194,6 +195,38 @@ bool have_tensor_core_imma(int device) {
   return cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device) == cudaSuccess && major >= 8;
 }
 
+// The job table on the device (its Tensor, freed in stream order after the kernels that read it).
+struct JobTable {
+  Tensor buf;
+  const MatchJob* jobs = nullptr;
+  const int2* blocks = nullptr;
+  unsigned num_blocks = 0;
+};
+
+// Uploads jobs and the tensor-core kernel's block table (kMmaQueries queries a block).
+JobTable upload_jobs(const std::vector<MatchJob>& jobs, const Device& dev) {
+  std::vector<int2> blocks;
+  for (size_t j = 0; j < jobs.size(); ++j)
+    for (int q0 = 0; q0 < jobs[j].nq; q0 += kMmaQueries) blocks.push_back(make_int2(static_cast<int>(j), q0));
+  std::vector<uint8_t> host(std::max<size_t>(1, jobs.size() * sizeof(MatchJob) + blocks.size() * sizeof(int2)));
+  std::memcpy(host.data(), jobs.data(), jobs.size() * sizeof(MatchJob));
+  if (!blocks.empty())
+    std::memcpy(host.data() + jobs.size() * sizeof(MatchJob), blocks.data(), blocks.size() * sizeof(int2));
+  JobTable t;
+  t.buf = Tensor::from_vector(host, {static_cast<int64_t>(host.size())}, dev);
+  t.jobs = reinterpret_cast<const MatchJob*>(t.buf.raw());
+  t.blocks = reinterpret_cast<const int2*>(static_cast<const uint8_t*>(t.buf.raw()) + jobs.size() * sizeof(MatchJob));
+  t.num_blocks = static_cast<unsigned>(blocks.size());
+  return t;
+}
+
+// Tensor-core scan of every job: idx / best / second of output row g at o[g], o[total + g], o[2 total + g].
+void launch_mma(const uint32_t* bank, const JobTable& t, const int* qmap, int32_t* o, int64_t total) {
+  if (t.num_blocks == 0) return;
+  best2_mma_kernel<<<t.num_blocks, kMmaWarps * 32>>>(bank, t.jobs, t.blocks, qmap, o, o + total, o + 2 * total);
+  VG_CUDA_CHECK_LAUNCH();
+}
+
 // Runs every job (query set x train set of one bank buffer) and returns each job's Best2, with one upload of the
 // job table and one download. sm_75: one dp4a kernel per job into the same output buffer.
 std::vector<Best2> run_jobs(const uint32_t* bank, const std::vector<MatchJob>& jobs, const Device& dev) {
@@ -204,18 +237,7 @@ std::vector<Best2> run_jobs(const uint32_t* bank, const std::vector<MatchJob>& j
   Tensor out = Tensor::empty({3 * total}, DType::I32, dev);
   int32_t* o = out.data<int32_t>();
   if (have_tensor_core_imma(dev.index)) {
-    std::vector<int2> blocks;
-    for (size_t j = 0; j < jobs.size(); ++j)
-      for (int q0 = 0; q0 < jobs[j].nq; q0 += kMmaQueries) blocks.push_back(make_int2(static_cast<int>(j), q0));
-    std::vector<uint8_t> host(jobs.size() * sizeof(MatchJob) + blocks.size() * sizeof(int2));
-    std::memcpy(host.data(), jobs.data(), jobs.size() * sizeof(MatchJob));
-    std::memcpy(host.data() + jobs.size() * sizeof(MatchJob), blocks.data(), blocks.size() * sizeof(int2));
-    Tensor table = Tensor::from_vector(host, {static_cast<int64_t>(host.size())}, dev);
-    const auto* djobs = reinterpret_cast<const MatchJob*>(table.raw());
-    const auto* dblocks = reinterpret_cast<const int2*>(static_cast<const uint8_t*>(table.raw()) + jobs.size() * sizeof(MatchJob));
-    best2_mma_kernel<<<static_cast<unsigned>(blocks.size()), kMmaWarps * 32>>>(bank, djobs, dblocks, o, o + total,
-                                                                             o + 2 * total);
-    VG_CUDA_CHECK_LAUNCH();
+    launch_mma(bank, upload_jobs(jobs, dev), nullptr, o, total);
   } else {
     for (const MatchJob& j : jobs) {
       if (j.nq == 0) continue;
@@ -232,6 +254,66 @@ std::vector<Best2> run_jobs(const uint32_t* bank, const std::vector<MatchJob>& j
     res[k].second.assign(b + 2 * total, b + 2 * total + jobs[k].nq);
   }
   return res;
+}
+
+// ---- selection on the GPU (match_pairs) ----
+struct Select {
+  const float* dist;  // dot_distance of 0 .. kDotOne, computed on the host
+  double max_distance;
+  float max_ratio;
+};
+
+// COLMAP's one-way selection of a scanned row (select_matches in matching.cc, with the host's distances).
+__device__ __forceinline__ int select_row(const Select& s, int idx, int best, int second) {
+  if (idx < 0) return -1;
+  const float d1 = s.dist[min(max(best, 0), kDotOne)];
+  if (static_cast<double>(d1) > s.max_distance) return -1;
+  const float d2 = s.dist[min(max(second, 0), kDotOne)];
+  return d1 >= s.max_ratio * d2 ? -1 : idx;
+}
+
+// The job whose output rows hold row g (jobs' outputs are consecutive, in order; empty jobs are skipped over).
+__device__ __forceinline__ int job_of(const MatchJob* jobs, int njobs, int64_t g) {
+  int lo = 0, hi = njobs;  // first job with out > g, minus one
+  while (lo < hi) {
+    const int mid = (lo + hi) / 2;
+    if (jobs[mid].out <= g) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo - 1;
+}
+
+// Pass 1 selection: m12[g] = the selected train index of scanned row g or -1; the selected rows of job k are
+// listed (in any order) at rows[jobs[k].out + 0 .. count[k]).
+__global__ void k_select_forward(const MatchJob* jobs, int njobs, int64_t total, const int32_t* o, Select sel,
+                                 int* m12, int* count, int* rows) {
+  const int64_t g = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (g >= total) return;
+  const int m = select_row(sel, o[g], o[total + g], o[2 * total + g]);
+  m12[g] = m;
+  if (m < 0) return;
+  const int k = job_of(jobs, njobs, g);
+  rows[jobs[k].out + atomicAdd(count + k, 1)] = static_cast<int>(g - jobs[k].out);
+}
+
+// The selected rows, compacted: slot g of job k (jobs2[k].out = its first slot) is query i of pass 1 and its
+// selected train index j; qmap[g] is j's bank row, the query of the reverse scan.
+__global__ void k_gather_selected(const MatchJob* jobs1, const MatchJob* jobs2, int njobs, int64_t total2,
+                                  const int* m12, const int* rows, int* qmap, int* ai, int* aj) {
+  const int64_t g = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (g >= total2) return;
+  const int k = job_of(jobs2, njobs, g);
+  const int i = rows[jobs1[k].out + (g - jobs2[k].out)];
+  const int j = m12[jobs1[k].out + i];
+  ai[g] = i, aj[g] = j;
+  qmap[g] = static_cast<int>(jobs1[k].t + j);
+}
+
+// Cross-check: a selected pair (i, j) stays when j's own selection over a is i.
+__global__ void k_select_mutual(int64_t total2, const int32_t* o, Select sel, int* ai) {
+  const int64_t g = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (g >= total2) return;
+  if (select_row(sel, o[g], o[total2 + g], o[2 * total2 + g]) != ai[g]) ai[g] = -1;
 }
 
 }  // namespace
@@ -251,6 +333,7 @@ struct CudaDescriptorBank::Impl {
   Tensor all;                  // every set, concatenated
   std::vector<int64_t> offset;  // rows before set i
   std::vector<int> count;
+  Tensor dist;                 // dot_distance table of the GPU selection (uploaded on first use)
 };
 
 CudaDescriptorBank::CudaDescriptorBank(const std::vector<const uint8_t*>& sets, const std::vector<int>& counts,
@@ -293,6 +376,70 @@ std::vector<std::pair<Best2, Best2>> CudaDescriptorBank::best2_pairs(const std::
   for (size_t k = 0, j = 0; k < pairs.size(); ++k) {
     res[k].first = std::move(r[j++]);
     if (both) res[k].second = std::move(r[j++]);
+  }
+  return res;
+}
+
+bool CudaDescriptorBank::fused_selection() const { return have_tensor_core_imma(impl_->dev.index); }
+
+std::vector<std::vector<std::pair<int, int>>> CudaDescriptorBank::match_pairs(
+    const std::vector<std::pair<int, int>>& pairs, const SelectOptions& opt) {
+  Impl& m = *impl_;
+  set_current_device(m.dev);
+  std::vector<std::vector<std::pair<int, int>>> res(pairs.size());
+  const uint32_t* bank = static_cast<const uint32_t*>(m.all.raw());
+  if (!m.dist.defined()) {
+    std::vector<float> d(kDotOne + 1);
+    for (int32_t v = 0; v <= kDotOne; ++v) d[v] = dot_distance(v);
+    m.dist = Tensor::from_vector(d, {kDotOne + 1}, m.dev);
+  }
+  const Select sel{m.dist.data<float>(), opt.max_distance, opt.max_ratio};
+  // Pass 1: every row of a over b, then the selection.
+  std::vector<MatchJob> jobs1;
+  int64_t total1 = 0;
+  for (auto [a, b] : pairs) {
+    jobs1.push_back(MatchJob{m.offset.at(a), m.offset.at(b), total1, m.count.at(a), m.count.at(b)});
+    total1 += m.count[a];
+  }
+  if (total1 == 0) return res;
+  const int njobs = static_cast<int>(jobs1.size());
+  const JobTable t1 = upload_jobs(jobs1, m.dev);
+  Tensor o1 = Tensor::empty({3 * total1}, DType::I32, m.dev);
+  launch_mma(bank, t1, nullptr, o1.data<int32_t>(), total1);
+  Tensor m12 = Tensor::empty({total1}, DType::I32, m.dev), rows = Tensor::empty({total1}, DType::I32, m.dev);
+  Tensor count = Tensor::zeros({njobs}, DType::I32, m.dev);
+  k_select_forward<<<grid_for(total1, 256), 256>>>(t1.jobs, njobs, total1, o1.data<int32_t>(), sel,
+                                                   m12.data<int32_t>(), count.data<int32_t>(), rows.data<int32_t>());
+  VG_CUDA_CHECK_LAUNCH();
+  const std::vector<int32_t> counts = count.to_vector<int32_t>();
+  // The selected rows, compacted; pass 2 scans their train rows back over a.
+  std::vector<MatchJob> jobs2;
+  int64_t total2 = 0;
+  for (int k = 0; k < njobs; ++k) {
+    jobs2.push_back(MatchJob{0, jobs1[k].q, total2, counts[k], jobs1[k].nq});
+    total2 += counts[k];
+  }
+  if (total2 == 0) return res;
+  const JobTable t2 = upload_jobs(jobs2, m.dev);
+  Tensor qmap = Tensor::empty({total2}, DType::I32, m.dev), ai = Tensor::empty({total2}, DType::I32, m.dev);
+  Tensor aj = Tensor::empty({total2}, DType::I32, m.dev);
+  k_gather_selected<<<grid_for(total2, 256), 256>>>(t1.jobs, t2.jobs, njobs, total2, m12.data<int32_t>(),
+                                                    rows.data<int32_t>(), qmap.data<int32_t>(), ai.data<int32_t>(),
+                                                    aj.data<int32_t>());
+  VG_CUDA_CHECK_LAUNCH();
+  if (opt.cross_check) {
+    Tensor o2 = Tensor::empty({3 * total2}, DType::I32, m.dev);
+    launch_mma(bank, t2, qmap.data<int32_t>(), o2.data<int32_t>(), total2);
+    k_select_mutual<<<grid_for(total2, 256), 256>>>(total2, o2.data<int32_t>(), sel, ai.data<int32_t>());
+    VG_CUDA_CHECK_LAUNCH();
+  }
+  const std::vector<int32_t> hi = ai.to_vector<int32_t>(), hj = aj.to_vector<int32_t>();
+  for (int k = 0; k < njobs; ++k) {
+    std::vector<std::pair<int, int>>& out = res[k];
+    for (int64_t g = jobs2[k].out; g < jobs2[k].out + jobs2[k].nq; ++g)
+      if (hi[g] >= 0) out.emplace_back(hi[g], hj[g]);
+    std::sort(out.begin(), out.end());  // query order, as the CPU selection lists them
+    if (static_cast<int>(out.size()) > opt.max_num_matches) out.resize(opt.max_num_matches);
   }
   return res;
 }

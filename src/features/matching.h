@@ -2,6 +2,7 @@
 // Lowe's ratio test (0.8), max distance (0.7, on normalised descriptors: distance = acos(dot)), mutual
 // (cross-check) consistency. Brute force on CPU (threads) and GPU. Pair lists: exhaustive, sequential, file.
 #pragma once
+#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -30,8 +31,9 @@ namespace match {
 class CudaDescriptorBank;
 }
 // Many pairs of one image set on a GPU: every image's descriptors are uploaded once (match_descriptors uploads
-// both sets per pair); match_many scans a batch of pairs in one launch and one download, and selects the matches
-// of the batch on CPU threads. Same result as match_descriptors.
+// both sets per pair); match_many scans a batch of pairs in one launch and selects the matches on the GPU
+// (tensor-core GPUs: only the matches are downloaded, the cross-check scans back only the selected rows) or on
+// CPU threads (sm_75). Same result as match_descriptors.
 class GpuPairMatcher {
  public:
   GpuPairMatcher(const std::vector<const SiftDescriptors*>& sets, const Device& device);  // sets outlive it
@@ -44,8 +46,20 @@ class GpuPairMatcher {
   // may consume them while later batches run.
   void match_many(const std::vector<std::pair<int, int>>& pairs, const MatchOptions& opt,
                   std::vector<FeatureMatches>& out, const std::function<void(int)>& progress);
+  // Where the last match_many's time went: batches, seconds waiting for the GPU scans (with their downloads)
+  // and seconds selecting matches on the CPU or, when the GPU selects, storing them (the next batch scans
+  // meanwhile).
+  struct Stats {
+    int batches = 0;
+    double scan_wait_seconds = 0, select_seconds = 0;
+  };
+  const Stats& stats() const { return stats_; }
+  // Query descriptors per batch (default about 4M: 48 MB of results on the device and the host).
+  void set_batch_queries(int64_t n) { batch_queries_ = std::max<int64_t>(1, n); }
 
  private:
+  Stats stats_;
+  int64_t batch_queries_ = int64_t{1} << 22;
   std::vector<int> counts_;
   std::unique_ptr<match::CudaDescriptorBank> bank_;
 };

@@ -17,6 +17,21 @@ struct Best2 {
 // Merges the result of a later scan range (b) into an earlier one (a) as one sequential scan would.
 void merge_best2(Best2& a, const Best2& b);
 
+// COLMAP's descriptor distance of a dot product of two descriptors of norm 512: acos(dot / 512^2), clamped at 0.
+// The selection's only floating-point step; the GPU selection looks it up in a table of these host values, so
+// both select the same matches.
+float dot_distance(int32_t dot);
+constexpr int32_t kDotOne = 512 * 512;  // dot products from here on are at distance 0
+
+// COLMAP's selection: distance <= max_distance, < max_ratio x the second's, mutual when cross_check; at most
+// max_num_matches per pair, in query order.
+struct SelectOptions {
+  double max_distance = 0.7;
+  float max_ratio = 0.8f;
+  bool cross_check = true;
+  int max_num_matches = 32768;
+};
+
 // CPU with AVX-512 VNNI (matching_vnni.cc): both directions in one pass; false when the CPU lacks it.
 bool cpu_has_vnni();
 bool best2_vnni(const uint8_t* q, int nq, const uint8_t* t, int nt, Best2* rows, Best2* cols);
@@ -35,6 +50,13 @@ class CudaDescriptorBank {
   std::pair<Best2, Best2> best2_pair(int a, int b, bool both);
   // Many pairs in one launch and one download (best2_pair of each, in order).
   std::vector<std::pair<Best2, Best2>> best2_pairs(const std::vector<std::pair<int, int>>& pairs, bool both);
+  // The selected matches of every pair (index in a, index in b), selected on the GPU: the scan of a over b, the
+  // selection, then only the selected rows of b scanned back over a for the cross-check (a small share of the
+  // full reverse scan), and only the matches downloaded. False from fused_selection() on GPUs without int8
+  // tensor cores (sm_75), where best2_pairs and the CPU selection serve.
+  bool fused_selection() const;
+  std::vector<std::vector<std::pair<int, int>>> match_pairs(const std::vector<std::pair<int, int>>& pairs,
+                                                            const SelectOptions& opt);
 
  private:
   struct Impl;

@@ -20,5 +20,10 @@ std::pair<Best2, Best2> CudaDescriptorBank::best2_pair(int, int, bool) {
 std::vector<std::pair<Best2, Best2>> CudaDescriptorBank::best2_pairs(const std::vector<std::pair<int, int>>&, bool) {
   VG_FAIL("descriptor matching on CUDA: vgsplat was built without CUDA");
 }
+bool CudaDescriptorBank::fused_selection() const { return false; }
+std::vector<std::vector<std::pair<int, int>>> CudaDescriptorBank::match_pairs(const std::vector<std::pair<int, int>>&,
+                                                                              const SelectOptions&) {
+  VG_FAIL("descriptor matching on CUDA: vgsplat was built without CUDA");
+}
 
 }  // namespace vg::match

@@ -1,4 +1,5 @@
-// CUDA SIFT backend, octave by octave on the default stream: x2 upsampling, separable Gaussian blur
+// CUDA SIFT backend, octave by octave on one stream per image (up to 4 images at once): x2 upsampling,
+// separable Gaussian blur
 // (row and column passes staged in shared memory), DoG, extrema detection + refinement (one thread per
 // pixel and level, appended through an atomic counter), orientation histograms and descriptors (one block
 // per keypoint, histograms accumulated with shared-memory atomics; the orientations append the descriptor
@@ -7,13 +8,13 @@
 // appends does not matter.
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <mutex>
 #include <vector>
 
 #include "core/cuda_check.h"
 #include "core/cuda_memory.h"
 #include "core/device.h"
-#include "core/tensor.h"
 #include "features/sift_internal.h"
 
 namespace vg::sift {
@@ -154,62 +155,96 @@ __global__ void descriptor_kernel(const float* gauss, int w, int h, Params p, co
   for (int b = threadIdx.x; b < kDescDim; b += blockDim.x) desc[(size_t)i * kDescDim + b] = hist[b];
 }
 
-Tensor device_buffer(size_t bytes, const Device& d) {
-  return Tensor::empty({static_cast<int64_t>(std::max<size_t>(bytes, 4))}, DType::U8, d);
-}
+// Device memory of one image's extraction, from the pool, allocated and freed in order on the image's stream.
+class Buf {
+ public:
+  Buf() = default;
+  Buf(size_t bytes, int dev, cudaStream_t s) : dev_(dev), s_(s), p_(cuda_alloc(std::max<size_t>(bytes, 4), dev, s)) {}
+  Buf(Buf&& o) noexcept { swap(o); }
+  Buf& operator=(Buf&& o) noexcept {
+    swap(o);
+    return *this;
+  }
+  ~Buf() { cuda_free(p_, dev_, s_); }
+  template <typename T>
+  T* as() const { return static_cast<T*>(p_); }
 
-void blur(const float* src, float* dst, float* tmp, int w, int h, const Tensor& taps) {
-  const int R = static_cast<int>(taps.numel() / 2);
-  const float* t = taps.data<float>();
-  blur_rows_kernel<<<dim3(grid_for(w, kRowBlock), h), kRowBlock, (kRowBlock + 2 * R) * sizeof(float)>>>(
-      src, tmp, w, h, t, R);
-  VG_CUDA_CHECK_LAUNCH();
-  blur_cols_kernel<<<dim3(grid_for(w, 32), grid_for(h, kColTile)), dim3(32, 8),
-                     (kColTile + 2 * R) * 32 * sizeof(float)>>>(tmp, dst, w, h, t, R);
-  VG_CUDA_CHECK_LAUNCH();
+ private:
+  void swap(Buf& o) { std::swap(dev_, o.dev_), std::swap(s_, o.s_), std::swap(p_, o.p_); }
+  int dev_ = 0;
+  cudaStream_t s_ = nullptr;
+  void* p_ = nullptr;
+};
+
+// One image's stream: images of different threads run on the GPU at the same time.
+struct Stream {
+  cudaStream_t s = nullptr;
+  Stream() { VG_CUDA_CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking)); }
+  ~Stream() {
+    cudaStreamSynchronize(s);
+    cudaStreamDestroy(s);
+  }
+};
+
+template <typename T>
+Buf upload(const std::vector<T>& v, int dev, cudaStream_t s) {
+  Buf b(v.size() * sizeof(T), dev, s);
+  if (!v.empty()) VG_CUDA_CHECK(cudaMemcpyAsync(b.as<T>(), v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice, s));
+  return b;
 }
 
 template <typename T>
-std::vector<T> to_host(const void* src, size_t n, const Device& d) {
+std::vector<T> to_host(const void* src, size_t n, cudaStream_t s) {
   std::vector<T> v(n);
-  if (n) cuda_copy(v.data(), Device::cpu(), src, d, n * sizeof(T));
+  if (n) VG_CUDA_CHECK(cudaMemcpyAsync(v.data(), src, n * sizeof(T), cudaMemcpyDeviceToHost, s));
+  VG_CUDA_CHECK(cudaStreamSynchronize(s));
   return v;
+}
+
+void blur(const float* src, float* dst, float* tmp, int w, int h, const float* taps, int R, cudaStream_t s) {
+  blur_rows_kernel<<<dim3(grid_for(w, kRowBlock), h), kRowBlock, (kRowBlock + 2 * R) * sizeof(float), s>>>(
+      src, tmp, w, h, taps, R);
+  VG_CUDA_CHECK_LAUNCH();
+  blur_cols_kernel<<<dim3(grid_for(w, 32), grid_for(h, kColTile)), dim3(32, 8),
+                     (kColTile + 2 * R) * 32 * sizeof(float), s>>>(tmp, dst, w, h, taps, R);
+  VG_CUDA_CHECK_LAUNCH();
 }
 
 // One octave's extrema, described on the device; read back once the whole image is done.
 struct OctaveOutput {
   int octave = 0, n = 0;  // n extrema, stored from `ex_offset` in the image's extrema buffer
   long long ex_offset = 0;
-  Tensor jobs, job_count, desc;
+  Buf jobs, job_count, desc;
 };
 
 // Orientations and descriptors of one octave's n extrema (already on the device): no host round trip.
 OctaveOutput describe_octave(const float* gauss, int w, int h, int o, const Params& p, const Extremum* d_ex, int n,
-                             long long ex_offset, const Device& dev) {
+                             long long ex_offset, int dev, cudaStream_t s) {
   OctaveOutput oc;
   oc.octave = o, oc.n = n, oc.ex_offset = ex_offset;
   if (n == 0) return oc;
   const int max_jobs = n * kMaxOrientations;
-  oc.jobs = device_buffer(sizeof(Job) * max_jobs, dev);
-  oc.job_count = Tensor::zeros({1}, DType::I32, dev);
-  oc.desc = Tensor::empty({static_cast<int64_t>(max_jobs), kDescDim}, DType::F32, dev);
-  Job* jobs = reinterpret_cast<Job*>(oc.jobs.raw());
-  orientation_kernel<<<n, kKeypointThreads>>>(gauss, w, h, p, d_ex, n, jobs, oc.job_count.data<int32_t>());
+  oc.jobs = Buf(sizeof(Job) * max_jobs, dev, s);
+  oc.job_count = Buf(sizeof(int32_t), dev, s);
+  VG_CUDA_CHECK(cudaMemsetAsync(oc.job_count.as<int32_t>(), 0, sizeof(int32_t), s));
+  oc.desc = Buf(sizeof(float) * max_jobs * kDescDim, dev, s);
+  orientation_kernel<<<n, kKeypointThreads, 0, s>>>(gauss, w, h, p, d_ex, n, oc.jobs.as<Job>(),
+                                                    oc.job_count.as<int32_t>());
   VG_CUDA_CHECK_LAUNCH();
-  descriptor_kernel<<<max_jobs, kKeypointThreads>>>(gauss, w, h, p, d_ex, jobs, oc.job_count.data<int32_t>(),
-                                                    oc.desc.data<float>());
+  descriptor_kernel<<<max_jobs, kKeypointThreads, 0, s>>>(gauss, w, h, p, d_ex, oc.jobs.as<Job>(),
+                                                          oc.job_count.as<int32_t>(), oc.desc.as<float>());
   VG_CUDA_CHECK_LAUNCH();
   return oc;
 }
 
 // Appends an octave's features to `out` (host side, after the device finished the image).
-void collect_octave(const OctaveOutput& oc, const Extremum* d_ex_all, const Params& p, const Device& dev,
+void collect_octave(const OctaveOutput& oc, const Extremum* d_ex_all, const Params& p, cudaStream_t s,
                     RawFeatures& out) {
   if (oc.n == 0) return;
-  const int m = oc.job_count.to_vector<int32_t>()[0];
-  std::vector<Extremum> ex = to_host<Extremum>(d_ex_all + oc.ex_offset, oc.n, dev);
-  std::vector<Job> jobs = to_host<Job>(oc.jobs.raw(), m, dev);
-  std::vector<float> desc = to_host<float>(oc.desc.raw(), static_cast<size_t>(m) * kDescDim, dev);
+  const int m = to_host<int32_t>(oc.job_count.as<int32_t>(), 1, s)[0];
+  std::vector<Extremum> ex = to_host<Extremum>(d_ex_all + oc.ex_offset, oc.n, s);
+  std::vector<Job> jobs = to_host<Job>(oc.jobs.as<Job>(), m, s);
+  std::vector<float> desc = to_host<float>(oc.desc.as<float>(), static_cast<size_t>(m) * kDescDim, s);
   const float scale = std::ldexp(1.0f, oc.octave);
   for (int j = 0; j < m; ++j) {
     const Extremum& e = ex[jobs[j].ex];
@@ -220,83 +255,122 @@ void collect_octave(const OctaveOutput& oc, const Extremum* d_ex_all, const Para
   out.num_extrema += oc.n;
 }
 
+// At most 4 images on the GPU at once (each holds about 140 MB for a 960 x 540 photo, 400 MB at 1600 px).
+class GpuSlots {
+ public:
+  void acquire() {
+    std::unique_lock<std::mutex> lock(m_);
+    cv_.wait(lock, [&] { return free_ > 0; });
+    --free_;
+  }
+  void release() {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      ++free_;
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  int free_ = 4;
+};
+
+GpuSlots& gpu_slots() {
+  static GpuSlots slots;
+  return slots;
+}
+
 }  // namespace
 
 RawFeatures extract_cuda(const std::vector<float>& grey, int w, int h, const Params& p, int device) {
-  // One image at a time on the default stream; callers' threads overlap their decoding and post-processing.
-  static std::mutex gpu_mutex;
-  std::lock_guard<std::mutex> lock(gpu_mutex);
-  const Device dev = Device::cuda(device);
-  set_current_device(dev);
+  // Each image on its own stream: small images leave most of the GPU idle, so up to 4 run at once.
+  gpu_slots().acquire();
+  struct Release {
+    ~Release() { gpu_slots().release(); }
+  } release;
+  set_current_device(Device::cuda(device));
+  const Stream stream;  // declared first: destroyed after the buffers below are freed on it
+  const cudaStream_t s = stream.s;
+  const int dev = device;
   RawFeatures out;
   std::vector<OctaveOutput> octaves;
   long long ex_total = 0;  // extrema of the previous octaves, stored one after another
   const int n_oct = octave_count(p, w, h);
-  std::vector<Tensor> level_taps;
-  for (int s = kSMin + 1; s <= p.S + 1; ++s) {
-    std::vector<float> t = gaussian_taps(level_dsigma(p, s));
-    level_taps.push_back(Tensor::from_vector(t, {static_cast<int64_t>(t.size())}, dev));
+  std::vector<Buf> level_taps;
+  std::vector<int> level_radius;
+  for (int sl = kSMin + 1; sl <= p.S + 1; ++sl) {
+    std::vector<float> t = gaussian_taps(level_dsigma(p, sl));
+    level_radius.push_back(static_cast<int>(t.size() / 2));
+    level_taps.push_back(upload(t, dev, s));
   }
-  Tensor d_grey = Tensor::from_vector(grey, {h, w}, dev);
-  Tensor extrema = device_buffer(sizeof(Extremum) * kMaxExtrema, dev);
-  Tensor count = Tensor::empty({1}, DType::I32, dev);
-  Tensor prev_gauss;
+  const Buf d_grey = upload(grey, dev, s);
+  const Buf extrema(sizeof(Extremum) * kMaxExtrema, dev, s);
+  const Buf count(sizeof(int32_t), dev, s);
+  Buf prev_gauss;
   int prev_w = 0;
+  long long prev_plane = 0;
   for (int i = 0; i < n_oct; ++i) {
     const int o = p.o_min + i;
     int ow, oh;
     octave_size(w, h, o, &ow, &oh);
     const long long plane = static_cast<long long>(ow) * oh;
-    Tensor gauss = Tensor::empty({(p.S + 3) * plane}, DType::F32, dev);
-    Tensor dog = Tensor::empty({(p.S + 2) * plane}, DType::F32, dev);
-    Tensor tmp = Tensor::empty({plane}, DType::F32, dev);
-    float* g = gauss.data<float>();
+    Buf gauss(sizeof(float) * (p.S + 3) * plane, dev, s);
+    const Buf dog(sizeof(float) * (p.S + 2) * plane, dev, s);
+    const Buf tmp(sizeof(float) * plane, dev, s);
+    float* g = gauss.as<float>();
     const dim3 block(32, 8), grid(grid_for(ow, 32), grid_for(oh, 8));
     if (i == 0) {
-      Tensor base = d_grey;
+      const float* base = d_grey.as<float>();
+      Buf owned;
       if (o == -1) {
-        base = Tensor::empty({plane}, DType::F32, dev);
-        upsample_kernel<<<grid, block>>>(d_grey.data<float>(), w, h, base.data<float>());
+        owned = Buf(sizeof(float) * plane, dev, s);
+        upsample_kernel<<<grid, block, 0, s>>>(base, w, h, owned.as<float>());
+        base = owned.as<float>();
       } else {  // o_min >= 0: subsample by 2^o (one downsample per octave step)
         for (int k = 0, cw = w, ch = h; k < o; ++k, cw /= 2, ch /= 2) {
-          Tensor next = Tensor::empty({static_cast<int64_t>(cw / 2) * (ch / 2)}, DType::F32, dev);
-          downsample_kernel<<<dim3(grid_for(cw / 2, 32), grid_for(ch / 2, 8)), block>>>(base.data<float>(), cw,
-                                                                                         next.data<float>(), cw / 2, ch / 2);
-          base = next;
+          Buf next(sizeof(float) * (cw / 2) * (ch / 2), dev, s);
+          downsample_kernel<<<dim3(grid_for(cw / 2, 32), grid_for(ch / 2, 8)), block, 0, s>>>(
+              base, cw, next.as<float>(), cw / 2, ch / 2);
+          owned = std::move(next);
+          base = owned.as<float>();
         }
       }
       VG_CUDA_CHECK_LAUNCH();
       const float sd = base_dsigma(p);
       if (sd > 0) {
-        std::vector<float> t = gaussian_taps(sd);
-        blur(base.data<float>(), g, tmp.data<float>(), ow, oh, Tensor::from_vector(t, {static_cast<int64_t>(t.size())}, dev));
+        const std::vector<float> t = gaussian_taps(sd);
+        const Buf taps = upload(t, dev, s);
+        blur(base, g, tmp.as<float>(), ow, oh, taps.as<float>(), static_cast<int>(t.size() / 2), s);
       } else {
-        cuda_copy(g, dev, base.data<float>(), dev, plane * sizeof(float));
+        VG_CUDA_CHECK(cudaMemcpyAsync(g, base, plane * sizeof(float), cudaMemcpyDeviceToDevice, s));
       }
     } else {
-      const long long prev_plane = prev_gauss.numel() / (p.S + 3);
-      downsample_kernel<<<grid, block>>>(prev_gauss.data<float>() + p.S * prev_plane, prev_w, g, ow, oh);
+      downsample_kernel<<<grid, block, 0, s>>>(prev_gauss.as<float>() + p.S * prev_plane, prev_w, g, ow, oh);
       VG_CUDA_CHECK_LAUNCH();
     }
-    for (int s = kSMin + 1; s <= p.S + 1; ++s)
-      blur(g + (s - 1 - kSMin) * plane, g + (s - kSMin) * plane, tmp.data<float>(), ow, oh, level_taps[s - kSMin - 1]);
-    dog_levels_kernel<<<grid_for((p.S + 2) * plane, 256), 256>>>(g, dog.data<float>(), plane, p.S + 2);
+    for (int sl = kSMin + 1; sl <= p.S + 1; ++sl)
+      blur(g + (sl - 1 - kSMin) * plane, g + (sl - kSMin) * plane, tmp.as<float>(), ow, oh,
+           level_taps[sl - kSMin - 1].as<float>(), level_radius[sl - kSMin - 1], s);
+    dog_levels_kernel<<<grid_for((p.S + 2) * plane, 256), 256, 0, s>>>(g, dog.as<float>(), plane, p.S + 2);
     VG_CUDA_CHECK_LAUNCH();
-    count.zero_();
-    Extremum* d_ex = reinterpret_cast<Extremum*>(extrema.raw()) + ex_total;
+    VG_CUDA_CHECK(cudaMemsetAsync(count.as<int32_t>(), 0, sizeof(int32_t), s));
+    Extremum* d_ex = extrema.as<Extremum>() + ex_total;
     const int cap = kMaxExtrema - static_cast<int>(ex_total);
     if (ow > 2 && oh > 2 && cap > 0) {
-      detect_kernel<<<dim3(grid_for(ow - 2, 32), grid_for(oh - 2, 8), p.S), block>>>(
-          dog.data<float>(), ow, oh, p, d_ex, count.data<int32_t>(), cap, o);
+      detect_kernel<<<dim3(grid_for(ow - 2, 32), grid_for(oh - 2, 8), p.S), block, 0, s>>>(
+          dog.as<float>(), ow, oh, p, d_ex, count.as<int32_t>(), cap, o);
       VG_CUDA_CHECK_LAUNCH();
     }
-    const int n = cap > 0 ? std::min(count.to_vector<int32_t>()[0], cap) : 0;  // the octave's one host sync
-    octaves.push_back(describe_octave(g, ow, oh, o, p, d_ex, n, ex_total, dev));
+    const int n = cap > 0 ? std::min(to_host<int32_t>(count.as<int32_t>(), 1, s)[0], cap) : 0;  // one host sync
+    octaves.push_back(describe_octave(g, ow, oh, o, p, d_ex, n, ex_total, dev, s));
     ex_total += n;
-    prev_gauss = gauss;
+    prev_gauss = std::move(gauss);
     prev_w = ow;
+    prev_plane = plane;
   }
-  for (const OctaveOutput& oc : octaves) collect_octave(oc, reinterpret_cast<const Extremum*>(extrema.raw()), p, dev, out);
+  for (const OctaveOutput& oc : octaves) collect_octave(oc, extrema.as<Extremum>(), p, s, out);
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <exception>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -15,6 +16,7 @@
 
 #include <Eigen/Geometry>
 
+#include "core/cuda_dense_cholesky.h"
 #include "core/error.h"
 #include "core/fs.h"
 #include "core/parallel.h"
@@ -140,6 +142,11 @@ GuidedMatchResult match_and_verify_overlapped(const std::vector<ImageFeatures>& 
         ready = upto;
         cv.notify_all();
       });
+      const GpuPairMatcher::Stats& ms = gpu.stats();
+      char line[160];
+      std::snprintf(line, sizeof line, "refine: matching in %d batches: %.3f s waiting for the GPU, %.3f s on the CPU",
+                    ms.batches, ms.scan_wait_seconds, ms.select_seconds);
+      log_info(line);
     } catch (...) {
       std::lock_guard<std::mutex> lock(m);
       err = std::current_exception();
@@ -180,6 +187,13 @@ RefineRunStats run_refine(const fs::path& scene_dir, const ColmapModel& init, co
   const Device device = resolve_device(opt.device);
   set_current_device(device);
   st.device = device.str();
+  // The bundle adjustments' cuSOLVER (library and handle: tens of milliseconds) is opened while features run.
+  std::future<void> solver_ready;
+  if (device.is_cuda())
+    solver_ready = std::async(std::launch::async, [device] {
+      set_current_device(device);
+      cuda_dense_cholesky_prepare();
+    });
   const fs::path images_dir = sfm_images_dir(scene_dir);
   const fs::path out = canonical_loose(out_dir);
   VG_CHECK(!same_or_inside(out, canonical_loose(images_dir)) && !same_or_inside(out, canonical_loose(scene_dir)),
@@ -353,6 +367,7 @@ RefineRunStats run_refine(const fs::path& scene_dir, const ColmapModel& init, co
       if (!rbar) rbar = std::make_unique<ProgressBar>("refine", rbar_total = std::max(total, 1));
       rbar->update(std::min(done, rbar_total), rbar_fields = fields);
     };
+  if (solver_ready.valid()) solver_ready.get();
   RefineResult rr = refine_model(rin, ropt);
   if (rbar) rbar->update(rbar_total, rbar_fields), rbar->finish(rbar_fields);  // skipped stages count as done
   st.report = rr.report;

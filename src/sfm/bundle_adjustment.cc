@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 
 #include "core/error.h"
@@ -186,6 +187,18 @@ double reprojection_cost(const ColmapModel& model, const BundleOptions& opt) {
 }
 
 namespace ba {
+namespace {
+double since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+bool profile_enabled() {
+  static const bool on = [] {
+    const char* e = std::getenv("VGSPLAT_BA_PROFILE");
+    return e && *e && *e != '0';
+  }();
+  return on;
+}
+}  // namespace
 
 BundleSummary solve(Problem& p, const BundleOptions& opt, double build_seconds) {
   auto t0 = std::chrono::steady_clock::now();
@@ -196,11 +209,14 @@ BundleSummary solve(Problem& p, const BundleOptions& opt, double build_seconds) 
     return s;
   }
   std::unique_ptr<Solver> solver = opt.device.is_cuda() ? make_cuda_solver(p, opt.device.index) : make_cpu_solver(p);
+  const double t_made = since(t0);
   // Ceres' defaults: initial radius 1e4, max radius 1e16, min radius 1e-32, min relative decrease 1e-3.
   double radius = 1e4, decrease_factor = 2;
   double cost = solver->linearize();
   VG_CHECK(std::isfinite(cost), "bundle_adjust: the initial cost is not finite");
-  s.setup_seconds = build_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  s.setup_seconds = build_seconds + since(t0);
+  const double t_setup = since(t0);
+  double t_steps = 0, t_lin = 0;  // VGSPLAT_BA_PROFILE=1: where the seconds go (steps and linearisations sync)
   s.initial_cost = cost;
   s.termination = "max iterations";
   if (solver->gradient_max_norm() <= opt.gradient_tolerance) {
@@ -209,7 +225,9 @@ BundleSummary solve(Problem& p, const BundleOptions& opt, double build_seconds) 
   }
   for (int it = 0; !s.converged && it < opt.max_iterations; ++it) {
     s.iterations = it + 1;
+    auto ts = std::chrono::steady_clock::now();
     StepResult st = solver->step(radius);
+    t_steps += since(ts);
     if (st.valid && st.step_norm <= opt.parameter_tolerance * (st.x_norm + opt.parameter_tolerance)) {
       s.converged = true, s.termination = "parameter tolerance";
       break;
@@ -227,8 +245,11 @@ BundleSummary solve(Problem& p, const BundleOptions& opt, double build_seconds) 
       solver->accept();
       radius = std::min(1e16, radius / std::max(1.0 / 3.0, 1.0 - std::pow(2.0 * rho - 1.0, 3)));
       decrease_factor = 2;
+      ts = std::chrono::steady_clock::now();
       cost = solver->linearize();
-      if (solver->gradient_max_norm() <= opt.gradient_tolerance) {
+      const bool small_gradient = solver->gradient_max_norm() <= opt.gradient_tolerance;
+      t_lin += since(ts);
+      if (small_gradient) {
         s.converged = true, s.termination = "gradient tolerance";
       }
     } else {
@@ -240,8 +261,13 @@ BundleSummary solve(Problem& p, const BundleOptions& opt, double build_seconds) 
     }
   }
   s.final_cost = cost;
+  auto td = std::chrono::steady_clock::now();
   solver->download(p);
-  s.seconds = build_seconds + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  s.seconds = build_seconds + since(t0);
+  if (profile_enabled())
+    std::fprintf(stderr, "[ba profile] %d obs, %d its: build %.4f, solver %.4f, first linearize %.4f, steps %.4f "
+                 "(%.5f each), linearize %.4f, download %.4f s\n", p.num_obs, s.iterations, build_seconds, t_made,
+                 t_setup - t_made, t_steps, t_steps / std::max(1, s.iterations), t_lin, since(td));
   return s;
 }
 

@@ -63,26 +63,48 @@ __global__ void k_point_accumulate(Static s, Lin L, double* diag_p) {
   for (int a = 0; a < 3; ++a) L.gp[3 * j + a] = g[a], diag_p[3 * j + a] = V[4 * a];
 }
 
+// Adds each lane's v[k] to base[k] for the free parameters k of its camera. Observations are sorted by point, so
+// the lanes of a warp mostly share one camera (always, with one camera for all images): then the warp sums first and
+// one lane adds, instead of 32 atomics on the same address. cam < 0: the lane has nothing to add. No early return
+// before this in the calling kernels: every lane of the warp takes part.
+__device__ __forceinline__ void add_cam_params(const Static& s, double* out, int cam,
+                                               const double (&v)[kMaxCamParams]) {
+  const int cam0 = __shfl_sync(0xffffffffu, cam, 0);
+  const bool uniform = __all_sync(0xffffffffu, cam == cam0 || cam < 0);
+  const int lane = threadIdx.x & 31;
+#pragma unroll
+  for (int k = 0; k < kMaxCamParams; ++k) {
+    double x = v[k];
+    if (uniform)
+      for (int off = 16; off > 0; off >>= 1) x += __shfl_xor_sync(0xffffffffu, x, off);
+    if ((uniform && lane != 0) || cam < 0 || x == 0 || !s.cam_free[kMaxCamParams * cam + k]) continue;
+    atomicAdd(out + cam_off(s, cam) + k, x);
+  }
+}
+
 // Camera-side gradient J^T r and diagonal of J^T J (scatter by atomics).
 __global__ void k_cam_accumulate(Static s, Lin L, double* gc, double* diag_c) {
   const int o = blockIdx.x * blockDim.x + threadIdx.x;
-  if (o >= s.N) return;
-  const int i = s.obs_image[o], co = cam_off(s, s.image_camera[i]);
-  const double* r = L.r + 2 * o;
-  const double* Jp = L.Jpose + 12 * o;
-  const double* Jc = L.Jcam + 2 * kMaxCamParams * o;
-  for (int k = 0; k < 6; ++k) {
-    if (!s.pose_free[6 * i + k]) continue;
-    atomicAdd(gc + 6 * i + k, Jp[k] * r[0] + Jp[6 + k] * r[1]);
-    atomicAdd(diag_c + 6 * i + k, Jp[k] * Jp[k] + Jp[6 + k] * Jp[6 + k]);
+  double g[kMaxCamParams] = {}, d[kMaxCamParams] = {};
+  int c = -1;
+  if (o < s.N) {
+    const int i = s.obs_image[o];
+    c = s.image_camera[i];
+    const double* r = L.r + 2 * o;
+    const double* Jp = L.Jpose + 12 * o;
+    const double* Jc = L.Jcam + 2 * kMaxCamParams * o;
+    for (int k = 0; k < 6; ++k) {
+      if (!s.pose_free[6 * i + k]) continue;
+      atomicAdd(gc + 6 * i + k, Jp[k] * r[0] + Jp[6 + k] * r[1]);
+      atomicAdd(diag_c + 6 * i + k, Jp[k] * Jp[k] + Jp[6 + k] * Jp[6 + k]);
+    }
+    for (int k = 0; k < kMaxCamParams; ++k) {
+      const double j0 = Jc[k], j1 = Jc[kMaxCamParams + k];
+      g[k] = j0 * r[0] + j1 * r[1], d[k] = j0 * j0 + j1 * j1;
+    }
   }
-  const int c = s.image_camera[i];
-  for (int k = 0; k < kMaxCamParams; ++k) {
-    if (!s.cam_free[kMaxCamParams * c + k]) continue;
-    const double j0 = Jc[k], j1 = Jc[kMaxCamParams + k];
-    atomicAdd(gc + co + k, j0 * r[0] + j1 * r[1]);
-    atomicAdd(diag_c + co + k, j0 * j0 + j1 * j1);
-  }
+  add_cam_params(s, gc, c, g);
+  add_cam_params(s, diag_c, c, d);
 }
 
 __global__ void k_jacobi_scale(int n, const double* diag, double* scale) {
@@ -143,19 +165,22 @@ __global__ void k_point_solve(Static s, Lin L, const double* Vinv, const double*
 // out_b += sign * J_ob^T (v_o - Jp_o z_p(o)) for the observation's pose and camera blocks.
 __global__ void k_obs_scatter(Static s, Lin L, const double* v, const double* z, double sign, double* out) {
   const int o = blockIdx.x * blockDim.x + threadIdx.x;
-  if (o >= s.N) return;
-  const int i = s.obs_image[o], c = s.image_camera[i], co = cam_off(s, c), j = s.obs_point[o];
-  const double* Jq = L.Jpt + 6 * o;
-  double e[2];
-  for (int k = 0; k < 2; ++k)
-    e[k] = v[2 * o + k] - (Jq[3 * k] * z[3 * j] + Jq[3 * k + 1] * z[3 * j + 1] + Jq[3 * k + 2] * z[3 * j + 2]);
-  const double* Jp = L.Jpose + 12 * o;
-  const double* Jc = L.Jcam + 2 * kMaxCamParams * o;
-  for (int a = 0; a < 6; ++a)
-    if (s.pose_free[6 * i + a]) atomicAdd(out + 6 * i + a, sign * (Jp[a] * e[0] + Jp[6 + a] * e[1]));
-  for (int a = 0; a < kMaxCamParams; ++a)
-    if (s.cam_free[kMaxCamParams * c + a])
-      atomicAdd(out + co + a, sign * (Jc[a] * e[0] + Jc[kMaxCamParams + a] * e[1]));
+  double add[kMaxCamParams] = {};
+  int c = -1;
+  if (o < s.N) {
+    const int i = s.obs_image[o], j = s.obs_point[o];
+    c = s.image_camera[i];
+    const double* Jq = L.Jpt + 6 * o;
+    double e[2];
+    for (int k = 0; k < 2; ++k)
+      e[k] = v[2 * o + k] - (Jq[3 * k] * z[3 * j] + Jq[3 * k + 1] * z[3 * j + 1] + Jq[3 * k + 2] * z[3 * j + 2]);
+    const double* Jp = L.Jpose + 12 * o;
+    const double* Jc = L.Jcam + 2 * kMaxCamParams * o;
+    for (int a = 0; a < 6; ++a)
+      if (s.pose_free[6 * i + a]) atomicAdd(out + 6 * i + a, sign * (Jp[a] * e[0] + Jp[6 + a] * e[1]));
+    for (int a = 0; a < kMaxCamParams; ++a) add[a] = sign * (Jc[a] * e[0] + Jc[kMaxCamParams + a] * e[1]);
+  }
+  add_cam_params(s, out, c, add);
 }
 
 // Block-Jacobi preconditioner, per observation: A_bb += J_ob^T J_ob; and once per (point, block):
@@ -300,11 +325,14 @@ __device__ __forceinline__ void obs_cols(const Static& s, const Lin& L, int o, d
 }
 
 // Dense reduced camera system, lower triangle (entry (r, c), c <= r, stored at S[c * n + r]): one thread per
-// observation o1, over the observations o2 of its point, adds J1^T J1 (o2 == o1) - Y1 Jp2^T J2 with
-// Y1 = W_o1 V^-1. A camera's intrinsics are the same variables in every observation of that camera, so a
-// shared camera would take one atomic per observation pair on a few addresses: its (pose, intrinsics) entries
-// are added by the thread whose pose it is (S is symmetric) and, with the (intrinsics, intrinsics) ones,
-// summed in registers over o2 and, when the whole warp shares the camera, over the warp.
+// observation o1 (image i1, camera c1, point j) adds, with Y1 = W_o1 V_j^-1 (W_o1 = J_o1^T Jp_o1):
+//   (pose i1, pose i2)  J1^T J1 [o2 == o1] - Y1 Jp2^T J2          for every o2 of j (lower triangle)
+//   (pose i1, intr c1)  J1^T J1 - Y1 Z,  Z = sum_{o2 of j in c1} Jp2^T J2,intr   (S is symmetric: the
+//   (intr c1, intr c1)  J1^T J1 - Y1 Z   (lower triangle)                (intr, pose) half is not stored)
+//   (pose / intr of o1, intr c2)  - Y1 Jp2^T J2   for the o2 of other cameras (per-image cameras).
+// A shared camera's intrinsics are the same variables in every observation: summing through Z first (one
+// product per observation, not per pair) and over the warp (when every lane has that camera) keeps the atomics
+// on those few addresses to one per warp, and the thread's registers small.
 constexpr int kTri = kMaxCamParams * (kMaxCamParams + 1) / 2;
 
 __global__ void k_schur_dense(Static s, Lin L, const double* Vinv, int n, double* S) {
@@ -312,7 +340,7 @@ __global__ void k_schur_dense(Static s, Lin L, const double* Vinv, int n, double
   const bool valid = o1 < s.N;  // no early return: the whole warp takes part in the reduction below
   int cam1 = -1;
   int var1[14];
-  double acc_pc[6][kMaxCamParams] = {}, acc_cc[kTri] = {};  // sums over o2 of the shared-camera entries
+  double cc[kTri] = {};  // this observation's (intrinsics, intrinsics) entries
   if (valid) {
     const int j = s.obs_point[o1];
     double J1[2][14], Y[14][3];
@@ -320,47 +348,60 @@ __global__ void k_schur_dense(Static s, Lin L, const double* Vinv, int n, double
     cam1 = s.image_camera[s.obs_image[o1]];
     const double* q1 = L.Jpt + 6 * o1;
     const double* Vi = Vinv + 9 * j;
-    for (int a = 0; a < 14; ++a) {  // Y = W_o1 V^-1, W_o1 = J_o1^T Jp_o1
+    for (int a = 0; a < 14; ++a) {
       double w[3];
       for (int b = 0; b < 3; ++b) w[b] = J1[0][a] * q1[b] + J1[1][a] * q1[3 + b];
       for (int c = 0; c < 3; ++c) Y[a][c] = s.points_free ? w[0] * Vi[c] + w[1] * Vi[3 + c] + w[2] * Vi[6 + c] : 0.0;
     }
+    double Z[3][kMaxCamParams] = {};
     for (int o2 = s.point_obs[j]; o2 < s.point_obs[j + 1]; ++o2) {
-      double J2[2][14];
-      int var2[14];
-      obs_cols(s, L, o2, J2, var2);
-      const bool same_cam = s.image_camera[s.obs_image[o2]] == cam1;
+      const int i2 = s.obs_image[o2], cam2 = s.image_camera[i2];
       const double* q2 = L.Jpt + 6 * o2;
-      for (int a = 0; a < 14; ++a) {
+      const double* Jc2 = L.Jcam + 2 * kMaxCamParams * o2;
+      if (cam2 == cam1) {
+        for (int c = 0; c < 3; ++c)
+          for (int b = 0; b < kMaxCamParams; ++b) Z[c][b] += q2[c] * Jc2[b] + q2[3 + c] * Jc2[kMaxCamParams + b];
+      } else {
+        for (int a = 0; a < 14; ++a) {
+          const int r = var1[a];
+          if (r < 0) continue;
+          const double t0 = Y[a][0] * q2[0] + Y[a][1] * q2[1] + Y[a][2] * q2[2];
+          const double t1 = Y[a][0] * q2[3] + Y[a][1] * q2[4] + Y[a][2] * q2[5];
+          for (int b = 0; b < kMaxCamParams; ++b) {
+            if (!s.cam_free[kMaxCamParams * cam2 + b]) continue;
+            const int c = cam_off(s, cam2) + b;
+            const double v = -(t0 * Jc2[b] + t1 * Jc2[kMaxCamParams + b]);
+            if (v == 0) continue;
+            if (a < 6) atomicAdd(S + static_cast<size_t>(r) * n + c, v);  // pose index r < intrinsics index c
+            else if (c <= r) atomicAdd(S + static_cast<size_t>(c) * n + r, v);
+          }
+        }
+      }
+      const double* Jp2 = L.Jpose + 12 * o2;
+      for (int a = 0; a < 6; ++a) {
         const int r = var1[a];
         if (r < 0) continue;
         const double t0 = Y[a][0] * q2[0] + Y[a][1] * q2[1] + Y[a][2] * q2[2];
         const double t1 = Y[a][0] * q2[3] + Y[a][1] * q2[4] + Y[a][2] * q2[5];
-        for (int b = 0; b < 14; ++b) {
-          const int c = var2[b];
-          if (c < 0) continue;
-          const bool a_pose = a < 6, b_pose = b < 6;
-          if (!a_pose && b_pose) continue;          // (intrinsics, pose): added by the pose's own thread
-          if (a_pose == b_pose && c > r) continue;  // (pose, pose) and (intrinsics, intrinsics): lower triangle
-          double v = -(t0 * J2[0][b] + t1 * J2[1][b]);
+        for (int b = 0; b < 6; ++b) {
+          const int c = s.pose_free[6 * i2 + b] ? 6 * i2 + b : -1;
+          if (c < 0 || c > r) continue;
+          double v = -(t0 * Jp2[b] + t1 * Jp2[6 + b]);
           if (o2 == o1) v += J1[0][a] * J1[0][b] + J1[1][a] * J1[1][b];
-          if (v == 0) continue;
-          if (!b_pose && same_cam) {  // the same variables for every such o2
-            const int kb = b - 6;
-            if (a_pose) acc_pc[a][kb] += v;
-            else acc_cc[(a - 6) * (a - 5) / 2 + kb] += v;
-          } else if (a_pose && !b_pose) {
-            atomicAdd(S + static_cast<size_t>(r) * n + c, v);  // pose index r < intrinsics index c
-          } else {
-            atomicAdd(S + static_cast<size_t>(c) * n + r, v);
-          }
+          if (v != 0) atomicAdd(S + static_cast<size_t>(c) * n + r, v);
         }
       }
     }
-    for (int a = 0; a < 6; ++a)
-      for (int k = 0; k < kMaxCamParams; ++k)
-        if (var1[a] >= 0 && var1[6 + k] >= 0 && acc_pc[a][k] != 0)
-          atomicAdd(S + static_cast<size_t>(var1[a]) * n + var1[6 + k], acc_pc[a][k]);
+    for (int a = 0; a < 14; ++a) {  // rows a of (pose, intr c1) and (intr c1, intr c1)
+      if (var1[a] < 0) continue;
+      for (int k = 0; k < (a < 6 ? kMaxCamParams : a - 5); ++k) {
+        if (var1[6 + k] < 0) continue;
+        const double v = J1[0][a] * J1[0][6 + k] + J1[1][a] * J1[1][6 + k] -
+                         (Y[a][0] * Z[0][k] + Y[a][1] * Z[1][k] + Y[a][2] * Z[2][k]);
+        if (a >= 6) cc[(a - 6) * (a - 5) / 2 + k] = v;
+        else if (v != 0) atomicAdd(S + static_cast<size_t>(var1[a]) * n + var1[6 + k], v);
+      }
+    }
   }
   // (intrinsics, intrinsics): summed over the warp when every lane has the same camera (or none).
   const int cam0 = __shfl_sync(0xffffffffu, cam1, 0);
@@ -368,7 +409,7 @@ __global__ void k_schur_dense(Static s, Lin L, const double* Vinv, int n, double
   const int lane = threadIdx.x & 31;
   for (int ka = 0; ka < kMaxCamParams; ++ka)
     for (int kb = 0; kb <= ka; ++kb) {
-      double v = acc_cc[ka * (ka + 1) / 2 + kb];
+      double v = cc[ka * (ka + 1) / 2 + kb];
       if (uniform)
         for (int off = 16; off > 0; off >>= 1) v += __shfl_xor_sync(0xffffffffu, v, off);
       if ((uniform && lane != 0) || !valid || v == 0) continue;
