@@ -132,7 +132,7 @@ TEST(Refine, RecoversPerturbedCamerasAndRejectsWrongMatches) {
                 gm.rotation_tolerance_deg, gm.median_rotation_diff_deg, raw_wrong, raw_total, kept_wrong, kept_total,
                 gm.pairs_verified, gm.pairs_in);
     EXPECT_GT(gm.tolerance_px, 4.0);  // 3 deg of pose error put the inliers off the initial epipolar lines
-    EXPECT_EQ(gm.pairs_prior_rejected, 0);  // ... but every pair agrees with the initial relative poses
+    EXPECT_EQ(gm.pairs_prior_rejected, 0);  // ... but no pair is dropped
     EXPECT_LT(double(kept_wrong) / double(kept_total), 0.02);
     EXPECT_GT(double(kept_total - kept_wrong), 0.9 * double(raw_total - raw_wrong));
     p.in.input.pairs = gm.verified;
@@ -274,26 +274,67 @@ TEST(Refine, FinalBundleAdjustmentMatchesCeres) {
 }
 #endif
 
-// A pair whose verified relative pose contradicts the initial cameras (a view whose prior is 60 deg off, as a
-// wrong pair from repeated structure would be) is dropped; the other pairs stay.
-TEST(GuidedMatching, PairsOffTheInitialRelativePoseAreDropped) {
+// The scene's pairs, their raw matches and keypoints for guided_verify, and how many pairs involve view `bad`.
+struct PairLists {
+  std::vector<std::pair<int, int>> pairs;
+  std::vector<FeatureMatches> raw;
+  std::vector<std::vector<Eigen::Vector2d>> kps;
+  int bad_pairs = 0;
+};
+
+PairLists pair_lists(const SyntheticScene& s, int bad) {
+  PairLists l;
+  for (const MapperImage& im : s.input.images) l.kps.push_back(im.keypoints);
+  for (const auto& [pr, tv] : s.input.pairs) {
+    l.pairs.push_back(pr), l.raw.push_back(tv.inlier_matches);
+    l.bad_pairs += pr.first == bad || pr.second == bad;
+  }
+  return l;
+}
+
+// A view whose prior is 60 deg off: its pairs' relative rotations contradict the initial cameras, so with
+// --rotation-tolerance-factor they are kept for the tracks but left out of rotation averaging; the others are used.
+TEST(GuidedMatching, PairsOffTheInitialRelativeRotationAreNotUsedForRotations) {
   const SyntheticScene s = make_synthetic_scene(scene_options("SIMPLE_PINHOLE"));
   Perturbed p = perturb(s, 1.0, 0.02 * s.scene_size, 0.0, 3);
   const int bad = 5;
   p.views[bad].R = Eigen::AngleAxisd(60 * 3.14159265358979323846 / 180, Eigen::Vector3d::UnitY()) * p.views[bad].R;
-  std::vector<std::pair<int, int>> pairs;
-  std::vector<FeatureMatches> raw;
-  std::vector<std::vector<Eigen::Vector2d>> kps;
-  for (const MapperImage& im : s.input.images) kps.push_back(im.keypoints);
-  int bad_pairs = 0;
-  for (const auto& [pr, tv] : s.input.pairs) {
-    pairs.push_back(pr), raw.push_back(tv.inlier_matches);
-    bad_pairs += pr.first == bad || pr.second == bad;
-  }
-  const GuidedMatchResult gm = guided_verify(p.views, kps, pairs, raw, GuidedMatchOptions{});
+  const PairLists l = pair_lists(s, bad);
+  const int bad_pairs = l.bad_pairs;
+  GuidedMatchOptions opt;
+  EXPECT_TRUE(guided_verify(p.views, l.kps, l.pairs, l.raw, opt).rotation_off.empty());  // off by default
+  opt.tolerance_factor = 4;
+  const GuidedMatchResult gm = guided_verify(p.views, l.kps, l.pairs, l.raw, opt);
+  ASSERT_GT(bad_pairs, 0);
+  EXPECT_EQ(gm.pairs_prior_rejected, 0);
+  EXPECT_EQ(static_cast<int>(gm.rotation_off.size()), bad_pairs);
+  EXPECT_EQ(gm.pairs_verified, gm.pairs_ransac - gm.pairs_prior_rejected);
+  for (const auto& pr : gm.rotation_off) EXPECT_TRUE(pr.first == bad || pr.second == bad);
+  for (const auto& [pr, tv] : gm.verified)
+    if (pr.first == bad || pr.second == bad) EXPECT_TRUE(gm.rotation_off.count(pr));
+}
+
+// A view whose prior centre is far off (half the scene size along its camera y axis, across the ring of cameras:
+// across every baseline) with its rotation right:
+// the relative rotations agree, but the pairs' inliers lie far from the initial epipolar lines, so they are dropped
+// (with --pair-epipolar-factor).
+TEST(GuidedMatching, PairsOffTheInitialEpipolarLinesAreDropped) {
+  const SyntheticScene s = make_synthetic_scene(scene_options("SIMPLE_PINHOLE"));
+  Perturbed p = perturb(s, 0.5, 0.01 * s.scene_size, 0.0, 3);
+  const int bad = 5;
+  const Eigen::Vector3d C =
+      -p.views[bad].R.transpose() * p.views[bad].t + 0.5 * s.scene_size * p.views[bad].R.row(1).transpose();
+  p.views[bad].t = -p.views[bad].R * C;
+  const PairLists l = pair_lists(s, bad);
+  const int bad_pairs = l.bad_pairs;
+  GuidedMatchOptions opt;
+  EXPECT_EQ(opt.pair_error_factor, 0);  // off by default: every pair kept
+  EXPECT_EQ(guided_verify(p.views, l.kps, l.pairs, l.raw, opt).pairs_prior_rejected, 0);
+  opt.pair_error_factor = 4;
+  const GuidedMatchResult gm = guided_verify(p.views, l.kps, l.pairs, l.raw, opt);
   ASSERT_GT(bad_pairs, 0);
   EXPECT_EQ(gm.pairs_prior_rejected, bad_pairs);
-  EXPECT_EQ(gm.pairs_verified, gm.pairs_ransac - bad_pairs);
+  EXPECT_TRUE(gm.rotation_off.empty());
   for (const auto& [pr, tv] : gm.verified) EXPECT_TRUE(pr.first != bad && pr.second != bad);
 }
 

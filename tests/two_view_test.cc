@@ -3,7 +3,9 @@
 // panoramic, watermark, degenerate).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <random>
 
 #include "core/error.h"
@@ -54,6 +56,35 @@ Scene make_scene(std::mt19937& rng, int n, bool planar = false, bool rotation_on
     s.x2n.push_back(X2.hnormalized());
   }
   return s;
+}
+
+// Real roots of cubics: three distinct, one real (complex pair), a double root, and a leading coefficient
+// ~0 (a quadratic); every returned root is a root, and every true root is found.
+TEST(TwoView, SolveCubicReal) {
+  struct Case {
+    double a, b, c, d;
+    std::vector<double> roots;
+  };
+  const std::vector<Case> cases = {
+      {1, -6, 11, -6, {1, 2, 3}},           // (t-1)(t-2)(t-3)
+      {2, -2, 2, -2, {1}},                  // 2 (t-1)(t^2+1)
+      {1, -3, 0, 4, {-1, 2}},               // (t-2)^2 (t+1)
+      {1, 0, 0, -8, {2}},                   // t^3 = 8
+      {-0.5, 1.5e3, -1e-3, 0, {0, 3000}},   // wide scales: roots ~6.7e-7 and ~3000
+      {1e-20, 1, -3, 2, {1, 2}},            // a quadratic in disguise
+  };
+  for (const Case& k : cases) {
+    const std::vector<double> r = solve_cubic_real(k.a, k.b, k.c, k.d);
+    for (double t : r) {
+      const double scale = std::max({std::abs(k.a * t * t * t), std::abs(k.b * t * t), std::abs(k.c * t), std::abs(k.d), 1e-12});
+      EXPECT_LT(std::abs(((k.a * t + k.b) * t + k.c) * t + k.d), 1e-9 * scale) << "root " << t;
+    }
+    for (double want : k.roots) {
+      double best = INFINITY;
+      for (double t : r) best = std::min(best, std::abs(t - want));
+      EXPECT_LT(best, 1e-6 * std::max(1.0, std::abs(want))) << "missing root " << want << " of " << k.a << " " << k.b;
+    }
+  }
 }
 
 TEST(TwoView, Essential5ptExact) {

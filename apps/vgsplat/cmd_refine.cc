@@ -48,6 +48,14 @@ void add_refine_options(CLI::App* cmd, RefineCliOptions& o) {
                   "Matches farther than this (pixels) from the initial epipolar lines are dropped before RANSAC "
                   "(0: off; verified pairs are checked against the initial relative poses either way)")
       ->capture_default_str();
+  cmd->add_option("--rotation-tolerance-factor", r.guided.tolerance_factor,
+                  "Leave a verified pair out of rotation averaging when its relative rotation differs from the "
+                  "initial one by over this many times the median over all pairs (and 10 deg); 0: use every pair")
+      ->capture_default_str();
+  cmd->add_option("--pair-epipolar-factor", r.guided.pair_error_factor,
+                  "Drop a verified pair whose inliers' median distance to the initial epipolar lines is over this "
+                  "many times the median over all pairs (and 4 px); 0: keep every pair")
+      ->capture_default_str();
   cmd->add_option("--min-overlap", r.overlap.min_overlap,
                   "Candidate pairs: share of one view that the other sees at the scene depth")
       ->capture_default_str();
@@ -114,9 +122,9 @@ void print_refine_summary(const RefineRunStats& s) {
   const RefineReport& r = s.report;
   std::printf("refine: %s\n", s.message.c_str());
   if (s.candidate_pairs > 0)  // the SIFT track source (vggsfm tracks have no pairs)
-    std::printf("  %d candidate pairs, %d verified by RANSAC, %d kept (%d off the initial relative poses: rotation "
-                "tolerance %.1f deg); %lld of %lld matches dropped by the initial geometry\n", s.candidate_pairs,
-                s.ransac_pairs, s.verified_pairs, s.pairs_prior_rejected, s.prior_rotation_tolerance_deg,
+    std::printf("  %d candidate pairs, %d verified by RANSAC, %d kept (%d dropped off the initial epipolar lines; "
+                "%d not used for rotations); %lld of %lld matches dropped by the initial geometry\n",
+                s.candidate_pairs, s.ransac_pairs, s.verified_pairs, s.pairs_prior_rejected, s.pairs_rotation_off,
                 static_cast<long long>(s.matches_prior_rejected), static_cast<long long>(s.matches));
   std::printf("  tracks %d: %d triangulated (%d from depth), %d kept, %d dropped; %lld observations\n",
               r.tracks_total, r.tracks_initial, r.tracks_from_depth, r.tracks_kept, r.tracks_dropped,

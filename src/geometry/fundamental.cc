@@ -1,5 +1,6 @@
 // Fundamental matrix: seven-point (cubic det(F1 + a F2) = 0) and normalised eight-point (Hartley 1997) solvers,
 // Hartley & Zisserman ch. 11.
+#include <algorithm>
 #include <cmath>
 
 #include <Eigen/Dense>
@@ -45,10 +46,40 @@ Eigen::Matrix3d from_rowmajor(const Eigen::Matrix<double, 9, 1>& f) {
   return F;
 }
 
+// Null space of a rank-7 7x9 matrix by Gauss-Jordan elimination with partial pivoting (reduced row echelon
+// form: the two free columns give the basis). False when the rank is below 7 (a degenerate sample).
+bool null_space_7x9(Eigen::Matrix<double, 7, 9> M, Eigen::Matrix<double, 9, 2>* K) {
+  const double tol = 1e-12 * M.cwiseAbs().maxCoeff();
+  int pivot_col[7], rank = 0;
+  bool is_pivot[9] = {};
+  for (int col = 0; col < 9 && rank < 7; ++col) {
+    int best = rank;
+    for (int r = rank + 1; r < 7; ++r)
+      if (std::abs(M(r, col)) > std::abs(M(best, col))) best = r;
+    if (!(std::abs(M(best, col)) > tol)) continue;
+    M.row(rank).swap(M.row(best));
+    M.row(rank) /= M(rank, col);
+    for (int r = 0; r < 7; ++r)
+      if (r != rank && M(r, col) != 0) M.row(r) -= M(r, col) * M.row(rank);
+    pivot_col[rank++] = col;
+    is_pivot[col] = true;
+  }
+  if (rank != 7) return false;
+  int k = 0;
+  for (int f = 0; f < 9; ++f) {
+    if (is_pivot[f]) continue;
+    K->col(k).setZero();
+    (*K)(f, k) = 1;
+    for (int r = 0; r < 7; ++r) (*K)(pivot_col[r], k) = -M(r, f);
+    ++k;
+  }
+  return K->allFinite();
+}
+
 }  // namespace
 
 std::vector<double> solve_cubic_real(double a, double b, double c, double d) {
-  // Real roots of a t^3 + b t^2 + c t + d via the companion matrix (falls back to lower degree).
+  // Real roots of a t^3 + b t^2 + c t + d (falls back to lower degree).
   std::vector<double> roots;
   const double scale = std::max({std::abs(a), std::abs(b), std::abs(c), std::abs(d)});
   if (scale == 0) return roots;
@@ -64,23 +95,52 @@ std::vector<double> solve_cubic_real(double a, double b, double c, double d) {
     if (q != 0) roots.push_back(d / q);
     return roots;
   }
-  Eigen::Matrix3d C = Eigen::Matrix3d::Zero();
-  C(0, 0) = -b / a;
-  C(0, 1) = -c / a;
-  C(0, 2) = -d / a;
-  C(1, 0) = 1;
-  C(2, 1) = 1;
-  Eigen::EigenSolver<Eigen::Matrix3d> es(C, false);
-  for (int i = 0; i < 3; ++i) {
-    const std::complex<double> r = es.eigenvalues()(i);
-    if (std::abs(r.imag()) > 1e-8 * std::max(1.0, std::abs(r.real()))) continue;
-    double t = r.real();
-    for (int it = 0; it < 3; ++it) {  // Newton polish
+  // The root of largest magnitude in closed form (depressed cubic y^3 + p y + q = 0 with t = y - B/3: Cardano
+  // for one real root, the trigonometric form for three), then the other two from the deflated quadratic
+  // (Vieta: their product is -d / (a t1)), each polished by Newton on the cubic. Far more stable than the closed
+  // form for all three when two roots nearly coincide.
+  auto polish = [&](double t) {
+    for (int it = 0; it < 4; ++it) {
       const double f = ((a * t + b) * t + c) * t + d, df = (3 * a * t + 2 * b) * t + c;
       if (df == 0) break;
       t -= f / df;
     }
-    roots.push_back(t);
+    return t;
+  };
+  const double B = b / a, C = c / a, D = d / a;
+  const double p = C - B * B / 3, q = 2 * B * B * B / 27 - B * C / 3 + D;
+  const double disc = q * q / 4 + p * p * p / 27;
+  double t1;
+  if (disc > 0) {
+    const double s = std::sqrt(disc);
+    t1 = std::cbrt(-q / 2 + s) + std::cbrt(-q / 2 - s) - B / 3;
+  } else if (p == 0) {
+    t1 = -B / 3;
+  } else {
+    const double r = std::sqrt(-p / 3);
+    const double phi = std::acos(std::clamp(-q / (2 * r * r * r), -1.0, 1.0));
+    t1 = 0;
+    for (int k = 0; k < 3; ++k) {
+      const double t = 2 * r * std::cos((phi + 2 * 3.14159265358979323846 * k) / 3) - B / 3;
+      if (k == 0 || std::abs(t) > std::abs(t1)) t1 = t;
+    }
+  }
+  t1 = polish(t1);
+  if (!std::isfinite(t1)) return roots;
+  roots.push_back(t1);
+  // a t^2 + b2 t + c2 with b2 = b + a t1 and c2 = -d / t1 (or c + b2 t1 when t1 = 0).
+  const double b2 = b + a * t1, c2 = t1 != 0 ? -d / t1 : c + b2 * t1;
+  double qd = b2 * b2 - 4 * a * c2;
+  if (qd < 0 && qd > -1e-12 * b2 * b2) qd = 0;  // a double root lost to rounding
+  if (qd < 0) return roots;
+  const double h = -0.5 * (b2 + std::copysign(std::sqrt(qd), b2));
+  if (h != 0) {
+    for (double t : {h / a, c2 / h}) {
+      t = polish(t);
+      if (std::isfinite(t)) roots.push_back(t);
+    }
+  } else {
+    roots.push_back(0);  // b2 = c2 = 0: double root at 0
   }
   return roots;
 }
@@ -90,11 +150,9 @@ std::vector<Eigen::Matrix3d> fundamental_7pt(const std::vector<Eigen::Vector2d>&
            x2.size());
   std::vector<Eigen::Vector2d> n1, n2;
   const Eigen::Matrix3d T1 = normalize_points(x1, &n1), T2 = normalize_points(x2, &n2);
-  // Two-dimensional null space of the seven constraint rows (fixed-size LU kernel: fast and exact).
-  const Eigen::Matrix<double, 7, 9> A = epipolar_rows(n1, n2).topRows<7>();
-  Eigen::FullPivLU<Eigen::Matrix<double, 7, 9>> lu(A);
-  const Eigen::Matrix<double, 9, Eigen::Dynamic> K = lu.kernel();
-  if (K.cols() != 2) return {};
+  // Two-dimensional null space of the seven constraint rows.
+  Eigen::Matrix<double, 9, 2> K;
+  if (!null_space_7x9(epipolar_rows(n1, n2).topRows<7>(), &K)) return {};
   const Eigen::Matrix3d F1 = from_rowmajor(K.col(0).normalized()), F2 = from_rowmajor(K.col(1).normalized());
   // det(F2 + a (F1 - F2)) = 0 is a cubic in a: fit its coefficients from four evaluations (exact for a cubic).
   const Eigen::Matrix3d D = F1 - F2;

@@ -26,9 +26,10 @@ Eigen::Matrix3d homography_dlt(const std::vector<Eigen::Vector2d>& x1, const std
       b(2 * i) = s;
       b(2 * i + 1) = t;
     }
-    Eigen::FullPivLU<Eigen::Matrix<double, 8, 8>> lu(A);
-    if (lu.isInvertible()) {
-      const Eigen::Matrix<double, 8, 1> h = lu.solve(b);
+    // Partial pivoting: a degenerate sample (three collinear points) gives a non-finite or useless model
+    // that RANSAC's scoring drops; full pivoting cost twice as much for nothing.
+    const Eigen::Matrix<double, 8, 1> h = A.partialPivLu().solve(b);
+    if (h.allFinite()) {
       Eigen::Matrix3d Hn;
       Hn << h(0), h(1), h(2), h(3), h(4), h(5), h(6), h(7), 1;
       Eigen::Matrix3d H = T2.inverse() * Hn * T1;
@@ -99,14 +100,10 @@ int pose_from_homography(const Eigen::Matrix3d& Hn, const std::vector<Eigen::Vec
     int count = 0;
     if (c.t.norm() == 0) {
       count = static_cast<int>(x1n.size());  // rotation only: no depth to check
-    } else {
-      Matrix34d P2;
-      P2 << c.R, c.t;
+    } else {  // cheirality by the rays' midpoint, as pose_from_essential
       for (size_t i = 0; i < x1n.size(); ++i) {
         Eigen::Vector3d X;
-        if (triangulate_point(Matrix34d::Identity(), P2, x1n[i], x2n[i], &X) && X(2) > 0 &&
-            (P2 * X.homogeneous())(2) > 0)
-          ++count;
+        if (triangulate_midpoint(c.R, c.t, x1n[i], x2n[i], &X) && X(2) > 0 && c.R.row(2).dot(X) + c.t(2) > 0) ++count;
       }
     }
     if (count > best) {

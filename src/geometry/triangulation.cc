@@ -11,28 +11,29 @@ namespace vg {
 
 namespace {
 // Two rows per view: x (P.row(2) X) - P.row(0) X = 0, y (P.row(2) X) - P.row(1) X = 0; each row scaled to unit
-// norm so far views do not dominate. X is the right singular vector of the smallest singular value.
-bool solve_dlt(const Eigen::Matrix<double, Eigen::Dynamic, 4>& A, Eigen::Vector3d* X) {
-  Eigen::JacobiSVD<Eigen::Matrix<double, Eigen::Dynamic, 4>> svd(A, Eigen::ComputeFullV);
-  const Eigen::Vector4d h = svd.matrixV().col(3);
-  if (!h.allFinite() || std::abs(h(3)) < 1e-12 * h.head<3>().norm()) return false;
-  *X = h.head<3>() / h(3);
-  return X->allFinite();
+// norm so far views do not dominate. X is the eigenvector of A^T A (4x4) for the smallest eigenvalue, i.e. the
+// right singular vector of A for its smallest singular value (COLMAP's TriangulateMultiViewPoint does the same).
+void add_rows(const Matrix34d& P, const Eigen::Vector2d& x, Eigen::Matrix4d* AtA) {
+  const Eigen::RowVector4d r0 = x(0) * P.row(2) - P.row(0), r1 = x(1) * P.row(2) - P.row(1);
+  const Eigen::RowVector4d u0 = r0 / std::max(r0.norm(), 1e-300), u1 = r1 / std::max(r1.norm(), 1e-300);
+  *AtA += u0.transpose() * u0 + u1.transpose() * u1;
 }
 
-void add_rows(const Matrix34d& P, const Eigen::Vector2d& x, Eigen::Matrix<double, Eigen::Dynamic, 4>* A, int row) {
-  Eigen::RowVector4d r0 = x(0) * P.row(2) - P.row(0), r1 = x(1) * P.row(2) - P.row(1);
-  A->row(row) = r0 / std::max(r0.norm(), 1e-300);
-  A->row(row + 1) = r1 / std::max(r1.norm(), 1e-300);
+bool solve_dlt(const Eigen::Matrix4d& AtA, Eigen::Vector3d* X) {
+  Eigen::SelfAdjointEigenSolver<Eigen::Matrix4d> es(AtA);
+  const Eigen::Vector4d h = es.eigenvectors().col(0);
+  if (es.info() != Eigen::Success || !h.allFinite() || std::abs(h(3)) < 1e-12 * h.head<3>().norm()) return false;
+  *X = h.head<3>() / h(3);
+  return X->allFinite();
 }
 }  // namespace
 
 bool triangulate_point(const Matrix34d& P1, const Matrix34d& P2, const Eigen::Vector2d& x1, const Eigen::Vector2d& x2,
                        Eigen::Vector3d* X) {
-  Eigen::Matrix<double, Eigen::Dynamic, 4> A(4, 4);
-  add_rows(P1, x1, &A, 0);
-  add_rows(P2, x2, &A, 2);
-  return solve_dlt(A, X);
+  Eigen::Matrix4d AtA = Eigen::Matrix4d::Zero();
+  add_rows(P1, x1, &AtA);
+  add_rows(P2, x2, &AtA);
+  return solve_dlt(AtA, X);
 }
 
 bool triangulate_midpoint(const Eigen::Matrix3d& R, const Eigen::Vector3d& t, const Eigen::Vector2d& x1,
@@ -52,9 +53,9 @@ bool triangulate_midpoint(const Eigen::Matrix3d& R, const Eigen::Vector3d& t, co
 bool triangulate_multiview(const std::vector<Matrix34d>& Ps, const std::vector<Eigen::Vector2d>& xs, Eigen::Vector3d* X) {
   VG_CHECK(Ps.size() == xs.size(), "triangulate_multiview: ", Ps.size(), " projections vs ", xs.size(), " points");
   if (Ps.size() < 2) return false;
-  Eigen::Matrix<double, Eigen::Dynamic, 4> A(2 * Ps.size(), 4);
-  for (size_t i = 0; i < Ps.size(); ++i) add_rows(Ps[i], xs[i], &A, static_cast<int>(2 * i));
-  return solve_dlt(A, X);
+  Eigen::Matrix4d AtA = Eigen::Matrix4d::Zero();
+  for (size_t i = 0; i < Ps.size(); ++i) add_rows(Ps[i], xs[i], &AtA);
+  return solve_dlt(AtA, X);
 }
 
 double triangulation_angle(const Eigen::Vector3d& center1, const Eigen::Vector3d& center2, const Eigen::Vector3d& X) {

@@ -128,12 +128,10 @@ void estimate_pose(const ColmapCamera& cam1, const ColmapCamera& cam2, const Poi
   g->tri_angle = angles[angles.size() / 2];
 }
 
-}  // namespace
-
-TwoViewGeometry estimate_two_view_geometry(const ColmapCamera& cam1, const std::vector<Eigen::Vector2d>& points1,
-                                           const ColmapCamera& cam2, const std::vector<Eigen::Vector2d>& points2,
-                                           const FeatureMatches& matches, bool has_prior_focal,
-                                           const TwoViewOptions& opt) {
+// normalized1/2: the keypoints' normalised coordinates, or null to unproject the matched ones here.
+TwoViewGeometry two_view_geometry(const ColmapCamera& cam1, const Points& points1, const Points* normalized1,
+                                  const ColmapCamera& cam2, const Points& points2, const Points* normalized2,
+                                  const FeatureMatches& matches, bool has_prior_focal, const TwoViewOptions& opt) {
   TwoViewGeometry g;
   g.config = TwoViewGeometry::DEGENERATE;
   for (const auto& [i1, i2] : matches)
@@ -145,8 +143,8 @@ TwoViewGeometry estimate_two_view_geometry(const ColmapCamera& cam1, const std::
   for (const auto& [i1, i2] : matches) {
     x1.push_back(points1[i1]);
     x2.push_back(points2[i2]);
-    x1n.push_back(camera_unproject(cam1, points1[i1]));
-    x2n.push_back(camera_unproject(cam2, points2[i2]));
+    x1n.push_back(normalized1 ? (*normalized1)[i1] : camera_unproject(cam1, points1[i1]));
+    x2n.push_back(normalized2 ? (*normalized2)[i2] : camera_unproject(cam2, points2[i2]));
   }
   const auto F = ransac_fundamental(x1, x2, opt.ransac);
   const auto H = ransac_homography(x1, x2, opt.ransac);
@@ -209,6 +207,27 @@ TwoViewGeometry estimate_two_view_geometry(const ColmapCamera& cam1, const std::
   }
   if (opt.compute_relative_pose) estimate_pose(cam1, cam2, gather(x1n, inliers), gather(x2n, inliers), &g);
   return g;
+}
+
+}  // namespace
+
+TwoViewGeometry estimate_two_view_geometry(const ColmapCamera& cam1, const std::vector<Eigen::Vector2d>& points1,
+                                           const ColmapCamera& cam2, const std::vector<Eigen::Vector2d>& points2,
+                                           const FeatureMatches& matches, bool has_prior_focal,
+                                           const TwoViewOptions& opt) {
+  return two_view_geometry(cam1, points1, nullptr, cam2, points2, nullptr, matches, has_prior_focal, opt);
+}
+
+TwoViewGeometry estimate_two_view_geometry(const ColmapCamera& cam1, const std::vector<Eigen::Vector2d>& points1,
+                                           const std::vector<Eigen::Vector2d>& normalized1, const ColmapCamera& cam2,
+                                           const std::vector<Eigen::Vector2d>& points2,
+                                           const std::vector<Eigen::Vector2d>& normalized2,
+                                           const FeatureMatches& matches, bool has_prior_focal,
+                                           const TwoViewOptions& opt) {
+  VG_CHECK(normalized1.size() == points1.size() && normalized2.size() == points2.size(),
+           "estimate_two_view_geometry: ", normalized1.size(), "/", normalized2.size(), " normalised points for ",
+           points1.size(), "/", points2.size(), " keypoints");
+  return two_view_geometry(cam1, points1, &normalized1, cam2, points2, &normalized2, matches, has_prior_focal, opt);
 }
 
 }  // namespace vg

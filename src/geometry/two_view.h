@@ -52,6 +52,14 @@ TwoViewGeometry estimate_two_view_geometry(const ColmapCamera& cam1, const std::
                                            const ColmapCamera& cam2, const std::vector<Eigen::Vector2d>& points2,
                                            const FeatureMatches& matches, bool has_prior_focal,
                                            const TwoViewOptions& opt);
+// The same, with every keypoint's normalised (undistorted) coordinates given: camera_unproject of points1 / points2,
+// computed once per image by a caller that verifies many pairs instead of once per pair and match.
+TwoViewGeometry estimate_two_view_geometry(const ColmapCamera& cam1, const std::vector<Eigen::Vector2d>& points1,
+                                           const std::vector<Eigen::Vector2d>& normalized1, const ColmapCamera& cam2,
+                                           const std::vector<Eigen::Vector2d>& points2,
+                                           const std::vector<Eigen::Vector2d>& normalized2,
+                                           const FeatureMatches& matches, bool has_prior_focal,
+                                           const TwoViewOptions& opt);
 
 // Minimal / linear solvers (normalised coordinates for E, pixels for F and H). Exposed for tests.
 std::vector<Eigen::Matrix3d> essential_5pt(const std::vector<Eigen::Vector2d>& x1, const std::vector<Eigen::Vector2d>& x2);

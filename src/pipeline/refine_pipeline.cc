@@ -288,13 +288,21 @@ RefineRunStats run_refine(const fs::path& scene_dir, const ColmapModel& init, co
   st.verified_pairs = gm.pairs_verified;
   st.ransac_pairs = gm.pairs_ransac;
   st.pairs_prior_rejected = gm.pairs_prior_rejected;
-  st.prior_rotation_tolerance_deg = gm.rotation_tolerance_deg;
+  st.prior_rotation_tolerance_deg = std::isfinite(gm.rotation_tolerance_deg) ? gm.rotation_tolerance_deg : 0;
   st.median_prior_rotation_diff_deg = gm.median_rotation_diff_deg;
-  char vline[240];
-  std::snprintf(vline, sizeof vline, "refine: %d of %d pairs verified, %d of them off the initial cameras' relative "
-                "pose (rotation tolerance %.1f deg, median difference %.2f deg); inliers within %.1f px of the initial "
-                "epipolar lines", gm.pairs_ransac, static_cast<int>(pairs.size()), gm.pairs_prior_rejected,
-                gm.rotation_tolerance_deg, gm.median_rotation_diff_deg, gm.tolerance_px);
+  st.pairs_rotation_off = static_cast<int>(gm.rotation_off.size());
+  st.pair_error_tolerance_px = std::isfinite(gm.pair_error_tolerance_px) ? gm.pair_error_tolerance_px : 0;
+  char vline[320];
+  char drop[96] = "no pair dropped by the initial epipolar lines", rot[120] = "all used for rotations";
+  if (std::isfinite(gm.pair_error_tolerance_px))
+    std::snprintf(drop, sizeof drop, "%d dropped with inliers over %.1f px off the initial epipolar lines",
+                  gm.pairs_prior_rejected, gm.pair_error_tolerance_px);
+  if (std::isfinite(gm.rotation_tolerance_deg))
+    std::snprintf(rot, sizeof rot, "%zu not used for rotations (relative rotation off by over %.1f deg)",
+                  gm.rotation_off.size(), gm.rotation_tolerance_deg);
+  std::snprintf(vline, sizeof vline, "refine: %d of %d pairs verified; %s (median over pairs %.1f px); %s (median "
+                "difference from the initial relative rotations %.2f deg)", gm.pairs_ransac,
+                static_cast<int>(pairs.size()), drop, gm.median_pair_error_px, rot, gm.median_rotation_diff_deg);
   log_info(vline);
 
   // 4. Rotations from the verified pairs' relative rotations (the initial ones may be degrees off).
@@ -302,8 +310,8 @@ RefineRunStats run_refine(const fs::path& scene_dir, const ColmapModel& init, co
     t0 = SteadyClock::now();
     std::vector<RelativeRotation> rel;
     for (const auto& [pr, g] : gm.verified)
-      if (g.config == TwoViewGeometry::CALIBRATED || g.config == TwoViewGeometry::UNCALIBRATED ||
-          g.config == TwoViewGeometry::PLANAR || g.config == TwoViewGeometry::PANORAMIC)
+      if (!gm.rotation_off.count(pr) && (g.config == TwoViewGeometry::CALIBRATED || g.config == TwoViewGeometry::UNCALIBRATED ||
+          g.config == TwoViewGeometry::PLANAR || g.config == TwoViewGeometry::PANORAMIC))
         rel.push_back({pr.first, pr.second, g.cam2_from_cam1_q.normalized().toRotationMatrix(),
                        static_cast<double>(g.inlier_matches.size())});
     std::vector<Eigen::Matrix3d> R0;
@@ -425,6 +433,8 @@ nlohmann::json refine_stats_json(const RefineRunStats& s) {
           {"candidate_pairs", s.candidate_pairs},
           {"ransac_pairs", s.ransac_pairs},
           {"pairs_off_initial_geometry", s.pairs_prior_rejected},
+          {"pair_epipolar_tolerance_px", s.pair_error_tolerance_px},
+          {"pairs_rotation_off_not_used_for_rotations", s.pairs_rotation_off},
           {"verified_pairs", s.verified_pairs},
           {"epipolar_tolerance_px", s.epipolar_tolerance_px},
           {"prior_rotation_tolerance_deg", s.prior_rotation_tolerance_deg},

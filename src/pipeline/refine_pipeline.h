@@ -49,7 +49,9 @@ struct RefineRunStats {
   int refined = 0, registered = 0, kept_initial = 0;
   int64_t num_features = 0;
   int candidate_pairs = 0, ransac_pairs = 0, verified_pairs = 0;
-  int pairs_prior_rejected = 0;            // verified by RANSAC but off the initial cameras' relative pose
+  int pairs_prior_rejected = 0;            // verified by RANSAC, inliers off the initial epipolar lines: dropped
+  double pair_error_tolerance_px = 0;      // the median epipolar distance of a pair's inliers that drops it (0: off)
+  int pairs_rotation_off = 0;              // kept, relative rotation off the initial one: not used for rotations
   double epipolar_tolerance_px = 0;        // measured spread of the inliers around the initial epipolar lines
   double prior_rotation_tolerance_deg = 0, median_prior_rotation_diff_deg = 0;
   double moved_rotation_deg = 0, moved_center = 0;

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/progress.h"
+#include "geometry/camera_models.h"
 #include "pipeline/sfm_pipeline_internal.h"
 
 namespace vg::sfm_detail {
@@ -83,14 +84,21 @@ std::map<std::pair<int, int>, TwoViewGeometry> verify_all_pairs(const std::vecto
   if (opt.progress) bar = std::make_unique<ProgressBar>("geometry", n);
   std::mutex progress_mutex;
   int done = 0, verified = 0;
+  // Every keypoint undistorted once, not once per pair it is matched in.
+  std::vector<std::vector<Eigen::Vector2d>> normalized(images.size());
+  parallel_dynamic(static_cast<int>(images.size()), workers, [&](int i) {
+    normalized[i].reserve(images[i].points.size());
+    for (const Eigen::Vector2d& x : images[i].points) normalized[i].push_back(camera_unproject(image_cameras[i], x));
+  });
   parallel_dynamic(n, workers, [&](int p) {
     const auto [i, j] = pairs[p];
     bool ok = false;
     if (matches[p].size() >= min_inliers) {
       TwoViewOptions tv = opt.two_view;
       tv.ransac.seed = opt.seed * 1000003ULL + static_cast<uint64_t>(p) + 1;  // deterministic per pair
-      geoms[p] = estimate_two_view_geometry(image_cameras[i], images[i].points, image_cameras[j], images[j].points,
-                                            matches[p], image_prior_focal[i] && image_prior_focal[j], tv);
+      geoms[p] = estimate_two_view_geometry(image_cameras[i], images[i].points, normalized[i], image_cameras[j],
+                                            images[j].points, normalized[j], matches[p],
+                                            image_prior_focal[i] && image_prior_focal[j], tv);
       ok = geoms[p].config != TwoViewGeometry::UNDEFINED && geoms[p].config != TwoViewGeometry::DEGENERATE &&
            geoms[p].inlier_matches.size() >= min_inliers;
     }

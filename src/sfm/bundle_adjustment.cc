@@ -191,11 +191,13 @@ namespace {
 double since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
+bool env_on(const char* name) {
+  const char* e = std::getenv(name);
+  return e && *e && *e != '0';
+}
+
 bool profile_enabled() {
-  static const bool on = [] {
-    const char* e = std::getenv("VGSPLAT_BA_PROFILE");
-    return e && *e && *e != '0';
-  }();
+  static const bool on = env_on("VGSPLAT_BA_PROFILE");
   return on;
 }
 }  // namespace
@@ -219,6 +221,8 @@ BundleSummary solve(Problem& p, const BundleOptions& opt, double build_seconds) 
   double t_steps = 0, t_lin = 0;  // VGSPLAT_BA_PROFILE=1: where the seconds go (steps and linearisations sync)
   s.initial_cost = cost;
   s.termination = "max iterations";
+  static const bool verbose_env = env_on("VGSPLAT_BA_VERBOSE");  // every iteration, as opt.verbose
+  const bool verbose = opt.verbose || verbose_env;
   if (solver->gradient_max_norm() <= opt.gradient_tolerance) {
     s.converged = true;
     s.termination = "gradient tolerance";
@@ -238,9 +242,9 @@ BundleSummary solve(Problem& p, const BundleOptions& opt, double build_seconds) 
       break;
     }
     double rho = st.valid && std::isfinite(st.candidate_cost) ? cost_change / st.model_cost_change : -1;
-    if (opt.verbose)
-      std::printf("[ba] it %3d cost %.6e cand %.6e rho %.3f radius %.2e |dx| %.2e\n", it, cost, st.candidate_cost,
-                  rho, radius, st.step_norm);
+    if (verbose)
+      std::printf("[ba] it %3d cost %.6e cand %.6e model %.3e rho %.3f radius %.2e |dx| %.2e\n", it, cost,
+                  st.candidate_cost, st.model_cost_change, rho, radius, st.step_norm);
     if (rho > 1e-3) {
       solver->accept();
       radius = std::min(1e16, radius / std::max(1.0 / 3.0, 1.0 - std::pow(2.0 * rho - 1.0, 3)));
@@ -261,6 +265,7 @@ BundleSummary solve(Problem& p, const BundleOptions& opt, double build_seconds) 
     }
   }
   s.final_cost = cost;
+  if (verbose) std::printf("[ba] %d its, cost %.6e -> %.6e: %s\n", s.iterations, s.initial_cost, cost, s.termination.c_str());
   auto td = std::chrono::steady_clock::now();
   solver->download(p);
   s.seconds = build_seconds + since(t0);

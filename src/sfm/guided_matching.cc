@@ -178,22 +178,11 @@ namespace {
 
 double angle_deg(double cos_angle) { return std::acos(std::clamp(cos_angle, -1.0, 1.0)) * 180 / 3.14159265358979323846; }
 
-// How a verified pair's relative pose differs from the initial cameras' one: rotation (degrees), translation
-// direction (degrees, -1 when either has none) and the baseline between the initial centres.
-struct PriorDiff {
-  double rotation_deg = 0, direction_deg = -1, baseline = 0;
-};
-
-PriorDiff prior_diff(const PosedView& a, const PosedView& b, const TwoViewGeometry& g) {
-  PriorDiff d;
+// How far a verified pair's relative rotation is from the initial cameras' one (degrees).
+double prior_rotation_diff(const PosedView& a, const PosedView& b, const TwoViewGeometry& g) {
   const Eigen::Matrix3d R = b.R * a.R.transpose();  // b_from_a of the initial poses
-  const Eigen::Vector3d t = b.t - R * a.t;
   const Eigen::Matrix3d Rg = g.cam2_from_cam1_q.normalized().toRotationMatrix();
-  d.rotation_deg = angle_deg(0.5 * ((Rg * R.transpose()).trace() - 1));
-  d.baseline = t.norm();
-  if (g.cam2_from_cam1_t.norm() > 0 && d.baseline > 0)
-    d.direction_deg = angle_deg(g.cam2_from_cam1_t.normalized().dot(t / d.baseline));
-  return d;
+  return angle_deg(0.5 * ((Rg * R.transpose()).trace() - 1));
 }
 
 }  // namespace
@@ -242,8 +231,8 @@ GuidedMatchResult guided_verify(const std::vector<PosedView>& views,
       if (kept.size() >= min_inliers) {
         TwoViewOptions tv = opt.two_view;
         tv.ransac.seed = opt.seed * 1000003ULL + static_cast<uint64_t>(p) + 1;
-        TwoViewGeometry g = estimate_two_view_geometry(views[i].camera, keypoints[i], views[j].camera, keypoints[j],
-                                                       kept, opt.has_prior_focal, tv);
+        TwoViewGeometry g = estimate_two_view_geometry(views[i].camera, keypoints[i], xn[i], views[j].camera,
+                                                       keypoints[j], xn[j], kept, opt.has_prior_focal, tv);
         if (g.config != TwoViewGeometry::UNDEFINED && g.config != TwoViewGeometry::DEGENERATE &&
             g.inlier_matches.size() >= min_inliers) {
           for (const auto& m : g.inlier_matches) inlier_err[p].push_back(err_of[key(m)]);
@@ -260,31 +249,36 @@ GuidedMatchResult guided_verify(const std::vector<PosedView>& views,
   for (int p = 0; p < n; ++p) res.matches_in += static_cast<int64_t>(matches[p].size());
 
   // 2. The pairs' agreement with the initial cameras; tolerances from the medians over all verified pairs.
-  std::vector<PriorDiff> diff(n);
-  std::vector<double> rot, shift, all_err;
+  std::vector<double> rot_diff(n, 0);
+  std::vector<double> rot, all_err, pair_err(n, 0), pair_errs;
   for (int p = 0; p < n; ++p) {
     if (geoms[p].inlier_matches.empty()) continue;
     ++res.pairs_ransac;
-    diff[p] = prior_diff(views[pairs[p].first], views[pairs[p].second], geoms[p]);
-    rot.push_back(diff[p].rotation_deg);
-    if (diff[p].direction_deg >= 0) shift.push_back(diff[p].direction_deg * diff[p].baseline);
+    rot_diff[p] = prior_rotation_diff(views[pairs[p].first], views[pairs[p].second], geoms[p]);
+    rot.push_back(rot_diff[p]);
     all_err.insert(all_err.end(), inlier_err[p].begin(), inlier_err[p].end());
+    pair_err[p] = quantile(inlier_err[p], 0.5);
+    pair_errs.push_back(pair_err[p]);
   }
   res.median_rotation_diff_deg = rot.empty() ? 0 : quantile(rot, 0.5);
-  res.rotation_tolerance_deg = std::max(opt.min_rotation_tolerance_deg, opt.tolerance_factor * res.median_rotation_diff_deg);
-  res.direction_tolerance_deg = opt.min_direction_tolerance_deg;
-  res.shift_tolerance = shift.empty() ? 0 : opt.tolerance_factor * quantile(shift, 0.5);
+  res.rotation_tolerance_deg = opt.tolerance_factor > 0
+                                   ? std::max(opt.min_rotation_tolerance_deg, opt.tolerance_factor * res.median_rotation_diff_deg)
+                                   : INFINITY;
   res.tolerance_px = all_err.empty() ? 0 : 2 * quantile(all_err, 0.95);
+  res.median_pair_error_px = pair_errs.empty() ? 0 : quantile(pair_errs, 0.5);
+  res.pair_error_tolerance_px = opt.pair_error_factor > 0
+                                    ? std::max(opt.min_pair_error_tolerance_px, opt.pair_error_factor * res.median_pair_error_px)
+                                    : INFINITY;
   for (int p = 0; p < n; ++p) {
     if (geoms[p].inlier_matches.empty()) continue;
-    const PriorDiff& d = diff[p];
-    const bool off = d.rotation_deg > res.rotation_tolerance_deg ||
-                     (d.direction_deg > res.direction_tolerance_deg && d.direction_deg * d.baseline > res.shift_tolerance);
-    if (off) {
+    // Dropped (pair_error_factor > 0) when the inliers contradict the initial epipolar geometry; left out of
+    // rotation averaging (tolerance_factor > 0) when the relative rotation is far from the initial one.
+    if (pair_err[p] > res.pair_error_tolerance_px) {
       ++res.pairs_prior_rejected;
       res.matches_prior_rejected += static_cast<int64_t>(geoms[p].inlier_matches.size());
       continue;
     }
+    if (rot_diff[p] > res.rotation_tolerance_deg) res.rotation_off.insert(pairs[p]);
     res.matches_verified += static_cast<int64_t>(geoms[p].inlier_matches.size());
     res.verified.emplace(pairs[p], std::move(geoms[p]));
   }
