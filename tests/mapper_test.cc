@@ -6,10 +6,12 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <random>
 #include <set>
 
 #include "core/error.h"
 #include "geometry/similarity.h"
+#include "sfm/mapper_state.h"
 #include "sfm/synthetic_scene.h"
 
 using namespace vg;
@@ -256,4 +258,55 @@ TEST(Mapper, FinalPrincipalPointOfASharedCamera) {
   ASSERT_EQ(r0.models.size(), 1u);
   ASSERT_EQ(r1.models.size(), 1u);
   for (const auto& [id, cam] : r1.models[0].cameras) EXPECT_EQ(cam.params, r0.models[0].cameras.at(id).params);
+}
+
+// A camera in a wrong basin (refine): rotated 6 deg about its centre while the points stay where the other images
+// put them, its pose fits almost none of its correspondences; the absolute pose from them fits most, and the move
+// leaves every one of its observations within the threshold. A camera at its true pose is left alone.
+TEST(Mapper, StuckImageIsMovedToItsAbsolutePose) {
+  const SyntheticScene s = make_synthetic_scene(pinhole_options(12, 1000));
+  const mapper::Shared sh = mapper::make_shared(s.input);
+  mapper::Recon r = mapper::make_recon(sh, 1);
+  for (int i = 0; i < 12; ++i) {
+    const Eigen::Matrix4d T = s.truth.images.at(static_cast<uint32_t>(i + 1)).world_to_camera();
+    r.registered[i] = 1, r.reg_order.push_back(i);
+    r.R[i] = T.topLeftCorner<3, 3>(), r.t[i] = T.topRightCorner<3, 1>();
+  }
+  MapperOptions mo = known_intrinsics();
+  mo.filter_max_reproj_error = 4;
+  std::mt19937_64 rng(1);
+  for (size_t k = 0; k < sh.tracks.size(); ++k) mapper::triangulate_track(r, static_cast<int>(k), mo, &rng);
+  const Eigen::Matrix3d R3 = r.R[3];
+  const Eigen::Vector3d C3 = r.center(3);
+  r.R[3] = Eigen::AngleAxisd(6 * M_PI / 180, Eigen::Vector3d(0.3, 1, 0.2).normalized()).toRotationMatrix() * R3;
+  r.t[3] = -r.R[3] * C3;
+
+  const mapper::PoseCheck good = mapper::check_image_pose(r, 5, 4.0, 7);
+  const mapper::PoseCheck bad = mapper::check_image_pose(r, 3, 4.0, 7);
+  std::printf("pose check: true pose %d of %d supported; 6 deg off %d -> %d of %d\n", good.support,
+              good.correspondences, bad.support, bad.inliers, bad.correspondences);
+  EXPECT_GT(good.correspondences, 100);
+  EXPECT_GT(good.support, 0.7 * good.correspondences);
+  EXPECT_FALSE(good.worth_moving());
+  EXPECT_LT(bad.support, 0.1 * bad.correspondences);
+  ASSERT_TRUE(bad.worth_moving());
+  EXPECT_GT(bad.inliers, 0.7 * bad.correspondences);
+
+  mapper::move_image(r, 3, bad);
+  const double angle = Eigen::AngleAxisd(r.R[3] * R3.transpose()).angle() * 180 / M_PI;
+  EXPECT_LT(angle, 0.1);
+  EXPECT_LT((r.center(3) - C3).norm(), 0.01 * s.scene_size);
+  int seen = 0;
+  for (size_t k = 0; k < r.points.size(); ++k) {
+    const mapper::Point& p = r.points[k];
+    if (!p.valid) continue;
+    EXPECT_GE(p.obs.size(), 2u);
+    for (const TrackElement& e : p.obs) {
+      EXPECT_TRUE(r.observed[e.image][e.point2d]);
+      if (e.image != 3) continue;
+      ++seen;
+      EXPECT_LE(mapper::reproj_error_sq(r, 3, static_cast<int>(e.point2d), p.X), 16.0);
+    }
+  }
+  EXPECT_EQ(seen, bad.inliers);
 }

@@ -33,6 +33,19 @@ void add_refine_options(CLI::App* cmd, RefineCliOptions& o) {
   cmd->add_option("--initial-max-reproj-error", r.refine.initial_max_reproj_error,
                   "First stage's threshold in pixels (0: measured from how far the initial poses are off)")
       ->capture_default_str();
+  cmd->add_option("--wide-stage-focal", r.refine.wide_stage_focal,
+                  "Refine the focal lengths in the wide stages as well, not only in the final one (1/0)")
+      ->capture_default_str();
+  cmd->add_option("--wide-stage-rounds", r.refine.wide_stage_rounds,
+                  "Retriangulate / adjust / filter rounds of each wide stage (the final stage runs to convergence)")
+      ->capture_default_str()->check(CLI::Range(1, 100));
+  cmd->add_option("--final-retriangulation", r.refine.final_retriangulation,
+                  "After the final stage, triangulate every point anew from the refined cameras and run it again (1/0)")
+      ->capture_default_str();
+  cmd->add_option("--relocalize", r.refine.relocalize_images,
+                  "Before each stage, move an image whose pose fits clearly fewer of the points that other images "
+                  "see than a fresh P3P pose does (1/0)")
+      ->capture_default_str();
   cmd->add_option("--min-tri-angle", r.refine.min_tri_angle_deg, "Minimum triangulation angle, degrees")
       ->capture_default_str();
   cmd->add_option("--min-tracks", r.refine.min_tracks,
@@ -46,16 +59,16 @@ void add_refine_options(CLI::App* cmd, RefineCliOptions& o) {
       ->capture_default_str();
   cmd->add_option("--epipolar-tolerance", r.guided.epipolar_tolerance_px,
                   "Matches farther than this (pixels) from the initial epipolar lines are dropped before RANSAC "
-                  "(0: off; verified pairs are checked against the initial relative poses either way)")
-      ->capture_default_str();
+                  "(0: off)")
+      ->capture_default_str()->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--rotation-tolerance-factor", r.guided.tolerance_factor,
                   "Leave a verified pair out of rotation averaging when its relative rotation differs from the "
                   "initial one by over this many times the median over all pairs (and 10 deg); 0: use every pair")
-      ->capture_default_str();
+      ->capture_default_str()->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--pair-epipolar-factor", r.guided.pair_error_factor,
                   "Drop a verified pair whose inliers' median distance to the initial epipolar lines is over this "
                   "many times the median over all pairs (and 4 px); 0: keep every pair")
-      ->capture_default_str();
+      ->capture_default_str()->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--min-overlap", r.overlap.min_overlap,
                   "Candidate pairs: share of one view that the other sees at the scene depth")
       ->capture_default_str();
@@ -133,6 +146,7 @@ void print_refine_summary(const RefineRunStats& s) {
     std::printf("  %-18s cost %12.5g -> %12.5g  %3d BA its  %7d points  mean error %.3f px  %.2f s\n",
                 it.stage.c_str(), it.initial_cost, it.final_cost, it.ba_iterations, it.points, it.mean_reproj_error,
                 it.seconds);
+  for (const std::string& line : r.relocalized) std::printf("  re-localised: %s\n", line.c_str());
   std::printf("  mean reprojection error %.3f px (initial %.3f px)\n", r.final_mean_reproj_error,
               r.initial_mean_reproj_error);
   std::printf("  seconds:");

@@ -448,6 +448,7 @@ nlohmann::json refine_stats_json(const RefineRunStats& s) {
           {"tracks_initial", r.tracks_initial},
           {"tracks_from_depth", r.tracks_from_depth},
           {"tracks_kept", r.tracks_kept},
+          {"relocalized_images", r.relocalized},
           {"tracks_dropped", r.tracks_dropped},
           {"observations", r.observations},
           {"initial_threshold_px", r.initial_threshold_px},

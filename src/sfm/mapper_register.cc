@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cmath>
+#include <limits>
 #include <set>
 
 #include <Eigen/Geometry>
@@ -218,6 +219,68 @@ bool register_image(Recon& r, int image, const MapperOptions& opt) {
       add_observation(r, corr[k].second, {static_cast<uint32_t>(image), static_cast<uint32_t>(corr[k].first)});
   triangulate_image(r, image, opt);
   return true;
+}
+
+PoseCheck check_image_pose(const Recon& r, int image, double max_error, uint64_t seed) {
+  PoseCheck c;
+  std::vector<Eigen::Vector2d> p2;
+  std::vector<Eigen::Vector3d> p3;
+  std::vector<std::pair<int, int>> corr;
+  const auto& kps = r.sh->in->images[image].keypoints;
+  const double max_sq = max_error * max_error;
+  for (size_t f = 0; f < kps.size(); ++f) {
+    const int track = r.sh->track_of[image][f];
+    if (track < 0 || !r.points[track].valid) continue;
+    int others = 0;
+    for (const TrackElement& e : r.points[track].obs) others += static_cast<int>(e.image) != image;
+    if (others < 2) continue;  // a point this image helps place says little about its pose
+    p2.push_back(kps[f]);
+    p3.push_back(r.points[track].X);
+    corr.push_back({static_cast<int>(f), track});
+    c.support += reproj_error_sq(r, image, static_cast<int>(f), r.points[track].X) <= max_sq;
+  }
+  c.correspondences = static_cast<int>(corr.size());
+  c.inliers = c.support;
+  // Even a pose that fits every correspondence would not be worth the move.
+  if (4 * c.correspondences < 5 * c.support + 80 || c.correspondences < 30) return c;
+  AbsolutePoseOptions ao;
+  ao.ransac.max_error = max_error;
+  ao.ransac.seed = seed;
+  ao.min_num_inliers = 30;
+  const AbsolutePoseResult res = estimate_absolute_pose(r.camera(image), p2, p3, ao);
+  if (!res.success) return c;
+  c.solved = true;
+  c.R = res.cam_from_world_q.normalized().toRotationMatrix();
+  c.t = res.cam_from_world_t;
+  const ColmapCamera& cam = r.camera(image);
+  const int model = colmap_model_id(cam.model);
+  for (size_t k = 0; k < corr.size(); ++k) {  // counted as the support is: all correspondences, max_error
+    const Eigen::Vector3d pc = c.R * p3[k] + c.t;
+    if (pc.z() <= std::numeric_limits<double>::epsilon()) continue;
+    if ((camera_project<double>(model, cam.params.data(), pc) - p2[k]).squaredNorm() <= max_sq)
+      c.inlier_corr.push_back(corr[k]);
+  }
+  c.inliers = static_cast<int>(c.inlier_corr.size());
+  return c;
+}
+
+void move_image(Recon& r, int image, const PoseCheck& c) {
+  const auto& track_of = r.sh->track_of[image];
+  for (size_t f = 0; f < track_of.size(); ++f) {
+    if (!r.observed[image][f]) continue;
+    std::vector<TrackElement>& obs = r.points[track_of[f]].obs;
+    obs.erase(std::remove_if(obs.begin(), obs.end(), [&](const TrackElement& e) {
+                return static_cast<int>(e.image) == image && e.point2d == f;
+              }), obs.end());
+    r.observed[image][f] = 0;
+  }
+  for (int track : std::set<int>(track_of.begin(), track_of.end()))
+    if (track >= 0 && r.points[track].valid && r.points[track].obs.size() < 2) delete_point(r, track);
+  r.R[image] = c.R;
+  r.t[image] = c.t;
+  for (auto [f, track] : c.inlier_corr)
+    if (r.points[track].valid)
+      add_observation(r, track, {static_cast<uint32_t>(image), static_cast<uint32_t>(f)});
 }
 
 }  // namespace vg::mapper

@@ -89,4 +89,21 @@ bool initialize(Recon& r, const MapperOptions& opt, std::set<std::pair<int, int>
 std::vector<int> next_images(const Recon& r, int max_trials);
 bool register_image(Recon& r, int image, const MapperOptions& opt);
 
+// Pose check of a registered image (refine: a camera can settle in a wrong basin with the few points that follow
+// it): P3P RANSAC on its features whose track points are seen by >= 2 other images, fixed intrinsics. `support`
+// counts those correspondences within max_error at the current pose, `inliers` at the new one.
+struct PoseCheck {
+  int correspondences = 0, support = 0, inliers = 0;
+  bool solved = false;  // RANSAC ran and found a pose (skipped when it could not win, see worth_moving)
+  Eigen::Matrix3d R = Eigen::Matrix3d::Identity();
+  Eigen::Vector3d t = Eigen::Vector3d::Zero();
+  std::vector<std::pair<int, int>> inlier_corr;  // (feature, track)
+  // The new pose fits clearly more correspondences: 1.25x the support and 20 more.
+  bool worth_moving() const { return solved && inliers >= 30 && 4 * inliers >= 5 * support + 80; }
+};
+PoseCheck check_image_pose(const Recon& r, int image, double max_error, uint64_t seed);
+// Moves the image to the checked pose: its observations are replaced by the inlier correspondences (points left
+// with fewer than 2 observations are deleted).
+void move_image(Recon& r, int image, const PoseCheck& c);
+
 }  // namespace vg::mapper

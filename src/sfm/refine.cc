@@ -221,12 +221,12 @@ std::vector<int> drop_weak_images(Recon& r, const RefineOptions& opt, const Mapp
   return weak;
 }
 
-// Intrinsics are refined in the final stage only: freed while the poses are still degrees off, they can drift into
-// a wrong basin (Herz-Jesus, 3 deg: fx 461, fy 2075, cy -5459 and 13 deg of rotation error); fixed, the wide stages
-// are also faster (same final accuracy on four seeds).
+// Principal point and distortion are refined in the final stage only: freed while the poses are still degrees off,
+// they can drift into a wrong basin (Herz-Jesus, 3 deg: fx 461, fy 2075, cy -5459 and 13 deg of rotation error).
+// The focal lengths are freed from the first stage (RefineOptions::wide_stage_focal).
 BundleOptions ba_options(const Recon& r, const RefineOptions& opt, double threshold, bool final_stage) {
   BundleOptions b;
-  b.refine_focal = opt.refine_focal && final_stage;
+  b.refine_focal = opt.refine_focal && (final_stage || opt.wide_stage_focal);
   b.refine_principal_point = opt.refine_principal_point && final_stage;
   b.refine_extra_params = opt.refine_extra_params && final_stage;
   b.max_iterations = final_stage ? opt.ba_max_iterations : std::min(opt.ba_max_iterations, 100);
@@ -293,6 +293,29 @@ void refine_stage(Recon& r, const RefineOptions& opt, double threshold, bool fin
     opt.log(line);
   }
   rep.iterations.push_back(std::move(it));
+}
+
+// RefineOptions::relocalize_images: every registered image checked in parallel, the stuck ones moved (in order).
+void relocalize_images(Recon& r, const RefineOptions& opt, double threshold, const std::string& stage,
+                       RefineReport& rep) {
+  const int n = static_cast<int>(r.registered.size());
+  std::vector<mapper::PoseCheck> checks(n);
+  parallel_for(n, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      if (r.registered[i])
+        checks[i] = mapper::check_image_pose(r, static_cast<int>(i), threshold,
+                                             opt.seed + 0x9E37ull * static_cast<uint64_t>(i + 1) + rep.iterations.size());
+  }, 1);
+  for (int i = 0; i < n; ++i) {
+    const mapper::PoseCheck& c = checks[i];
+    if (!c.worth_moving()) continue;
+    mapper::move_image(r, i, c);
+    char line[200];
+    std::snprintf(line, sizeof line, "%s before %s: %d -> %d of %d points", r.sh->in->images[i].name.c_str(),
+                  stage.c_str(), c.support, c.inliers, c.correspondences);
+    rep.relocalized.push_back(line);
+    if (opt.log) opt.log(std::string("refine: image re-localised (its pose fitted few of the points others see): ") + line);
+  }
 }
 
 ColmapImage initial_image(const RefineInput& in, int i) {
@@ -381,6 +404,7 @@ RefineResult refine_model(const RefineInput& in, const RefineOptions& opt) {
 
   t0 = SteadyClock::now();
   bool enough = r.reg_order.size() >= 2 && static_cast<int>(r.num_points()) >= opt.min_tracks;
+  double relocalization_s = 0;
   while (enough) {
     const bool final_stage = threshold <= opt.max_reproj_error;
     if (final_stage && opt.register_weak_images && !weak.empty()) {
@@ -390,6 +414,13 @@ RefineResult refine_model(const RefineInput& in, const RefineOptions& opt) {
       for (int i : weak)
         if (mapper::register_image(r, i, mopt)) mapper::triangulate_image(r, i, mopt);
       rep.seconds.emplace_back("registration", since(t1));
+    }
+    if (opt.relocalize_images && !rep.iterations.empty()) {
+      const auto t1 = SteadyClock::now();
+      char stage[48];
+      std::snprintf(stage, sizeof stage, "the %.2f px stage", threshold);
+      relocalize_images(r, opt, threshold, stage, rep);
+      relocalization_s += since(t1);
     }
     refine_stage(r, opt, threshold, final_stage, rep);
     if (final_stage && opt.final_retriangulation && rep.iterations.size() > 1) {
@@ -420,6 +451,7 @@ RefineResult refine_model(const RefineInput& in, const RefineOptions& opt) {
     if (final_stage) break;
   }
   rep.seconds.emplace_back("refinement", since(t0));
+  if (opt.relocalize_images) rep.seconds.emplace_back("relocalization", relocalization_s);  // part of the refinement
 
   rep.tracks_kept = static_cast<int>(r.num_points());
   rep.tracks_dropped = rep.tracks_total - rep.tracks_kept;
