@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cmath>
-#include <limits>
 #include <set>
 
 #include <Eigen/Geometry>
@@ -252,14 +251,8 @@ PoseCheck check_image_pose(const Recon& r, int image, double max_error, uint64_t
   c.solved = true;
   c.R = res.cam_from_world_q.normalized().toRotationMatrix();
   c.t = res.cam_from_world_t;
-  const ColmapCamera& cam = r.camera(image);
-  const int model = colmap_model_id(cam.model);
-  for (size_t k = 0; k < corr.size(); ++k) {  // counted as the support is: all correspondences, max_error
-    const Eigen::Vector3d pc = c.R * p3[k] + c.t;
-    if (pc.z() <= std::numeric_limits<double>::epsilon()) continue;
-    if ((camera_project<double>(model, cam.params.data(), pc) - p2[k]).squaredNorm() <= max_sq)
-      c.inlier_corr.push_back(corr[k]);
-  }
+  for (const auto& [f, track] : corr)  // counted as the support is: all correspondences, max_error
+    if (reproj_error_sq(r, image, f, r.points[track].X, c.R, c.t) <= max_sq) c.inlier_corr.push_back({f, track});
   c.inliers = static_cast<int>(c.inlier_corr.size());
   return c;
 }
@@ -273,9 +266,8 @@ void move_image(Recon& r, int image, const PoseCheck& c) {
                 return static_cast<int>(e.image) == image && e.point2d == f;
               }), obs.end());
     r.observed[image][f] = 0;
+    if (obs.size() < 2) delete_point(r, track_of[f]);
   }
-  for (int track : std::set<int>(track_of.begin(), track_of.end()))
-    if (track >= 0 && r.points[track].valid && r.points[track].obs.size() < 2) delete_point(r, track);
   r.R[image] = c.R;
   r.t[image] = c.t;
   for (auto [f, track] : c.inlier_corr)

@@ -72,7 +72,12 @@ Matrix34d Recon::projection(int image) const {
 }
 
 double reproj_error_sq(const Recon& r, int image, int feature, const Eigen::Vector3d& X) {
-  const Eigen::Vector3d pc = r.R[image] * X + r.t[image];
+  return reproj_error_sq(r, image, feature, X, r.R[image], r.t[image]);
+}
+
+double reproj_error_sq(const Recon& r, int image, int feature, const Eigen::Vector3d& X, const Eigen::Matrix3d& R,
+                       const Eigen::Vector3d& t) {
+  const Eigen::Vector3d pc = R * X + t;
   if (pc.z() <= std::numeric_limits<double>::epsilon()) return std::numeric_limits<double>::infinity();
   const ColmapCamera& cam = r.camera(image);
   const Eigen::Vector2d px = camera_project<double>(colmap_model_id(cam.model), cam.params.data(), pc);

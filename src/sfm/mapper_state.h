@@ -54,6 +54,9 @@ Shared make_shared(const MapperInput& in);
 
 // Squared pixel error of X in `image` at `feature`; +inf behind the camera.
 double reproj_error_sq(const Recon& r, int image, int feature, const Eigen::Vector3d& X);
+// The same for a pose (R, t) other than the image's own.
+double reproj_error_sq(const Recon& r, int image, int feature, const Eigen::Vector3d& X, const Eigen::Matrix3d& R,
+                       const Eigen::Vector3d& t);
 void add_observation(Recon& r, int track, TrackElement e);
 void delete_point(Recon& r, int track);
 // Some observation pair sees the point under >= min_angle (radians); stops at the first (COLMAP's filter).
