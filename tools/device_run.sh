@@ -140,6 +140,14 @@ import json,sys; a=json.load(open(sys.argv[1])); s=a['sfm']; t=a.get('train',{})
 print('reg',s['registered_images'],'/',s['images'],'pts',s['points3D'],'reproj',round(s['mean_reprojection_error'],3),
       'psnr',t.get('psnr'),'ssim',t.get('ssim'),'GS',t.get('num_gaussians'),'stages',a['seconds_per_stage'],'total',a['total_seconds'])" "$OUT/p1_analysis.json" 2>&1 | cut -c1-400)"
   ;;
+gsplat)
+  # Issue 14: vgsplat beside gsplat 1.6 (tools/gsplat_train.py, sources in $VGSPLAT_DATA/gsplat and fused_ssim, not in
+  # the repo) on the same dumped data, one GPU; SIDE_SCENES / SIDE_SEEDS / SIDE_STEPS / SIDE_STRATEGY.
+  bash tools/gsplat_side_by_side.sh --build "$BUILD" --data "$VGSPLAT_DATA" --out /root/side \
+    --scenes "${SIDE_SCENES:-lego fox}" --seeds "${SIDE_SEEDS:-42 43 44}" --steps "${SIDE_STEPS:-30000}" \
+    --strategy "${SIDE_STRATEGY:-default}" 2>&1 | tee "$OUT/side_by_side.txt"
+  row "side by side" "$(grep -E 'x gsplat' "$OUT/side_by_side.txt" | tr '\n' ' ')"
+  ;;
 demo)
   (cd /root && timeout 300 "$VG" demo --device cuda --out /root/demo_out) >"$OUT/demo.log" 2>&1
   row "demo (cuda) rc" "$? $(tail -2 "$OUT/demo.log" | tr '\n' ' ')"
