@@ -223,6 +223,24 @@ TEST(PoseOpt, AdamWithWeightDecayAsTorch) {
   EXPECT_EQ(po.adam().step, 2);
 }
 
+// --pose-opt-start: before it a step drops the gradient and leaves the residuals and Adam's state alone; from it
+// the first step is Adam's first (lr * sign(g)), at the schedule's learning rate of that step.
+TEST(PoseOpt, FrozenBeforeStart) {
+  PoseOptConfig c;
+  c.optimise = true, c.lr = 1e-2f, c.reg = 0.5f, c.max_steps = 100, c.start = 3;
+  PoseOptimizer po(2, c);
+  Camera cam;
+  pose::set_viewmat(cam, test_viewmat());
+  Tensor v = Tensor::zeros({4, 4});
+  v.data<float>()[3] = 2.0f;
+  for (int step = 0; step < 3; ++step) po.step(1, cam, v, step);
+  for (int k = 0; k < 18; ++k) EXPECT_EQ(po.embeds().data<float>()[k], 0.f) << k;
+  EXPECT_EQ(po.adam().step, 0);
+  po.step(1, cam, v, 3);
+  EXPECT_NEAR(po.embeds().data<float>()[9], po.lr(3), 1e-7);
+  EXPECT_EQ(po.adam().step, 1);
+}
+
 // fit_sim3 recovers a similarity from cameras (rotations and centres), and transform_viewmat gives the same camera in
 // the transformed world: camera coordinates of s R X + t by the new viewmat are s times those of X by the old.
 TEST(PoseOpt, Sim3FitAndViewmatTransform) {

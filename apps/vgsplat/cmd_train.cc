@@ -131,6 +131,10 @@ void register_train(CLI::App& app) {
                 "residual); the result in <result-dir>/poses/train_poses_<step>.json");
   cmd->add_option("--pose-opt-lr", cfg->pose_opt_lr, "Learning rate of the pose residuals")->capture_default_str();
   cmd->add_option("--pose-opt-reg", cfg->pose_opt_reg, "Weight decay of the pose residuals")->capture_default_str();
+  cmd->add_option("--pose-opt-start", cfg->pose_opt_start,
+                  "Keep the pose residuals frozen before this step (0: from the first, as gsplat), so that the cameras "
+                  "move once a coarse scene exists")
+      ->capture_default_str();
   cmd->add_option("--pose-noise", cfg->pose_noise,
                   "Perturb the training cameras by residuals ~ normal(0, this) (to test --pose-opt)")
       ->capture_default_str();

@@ -265,6 +265,10 @@ void PoseOptimizer::step(int step) {
   if (!cfg_.optimise) return;
   // torch.nn.Embedding's dense gradient: zero for the rows of no view; weight decay adds reg * param to all.
   if (!grad_.defined()) grad_ = Tensor::zeros({n_, 9});
+  if (step < cfg_.start) {  // frozen: Adam's moments and step count stay as they are
+    fill_(grad_, 0.0f);
+    return;
+  }
   float* g = grad_.data<float>();
   const float* e = embeds_.data<float>();
   if (cfg_.reg != 0)

@@ -68,6 +68,7 @@ struct PoseOptConfig {
   float noise = 0.0f;     // --pose-noise: std of the perturbation residuals (0: none)
   int max_steps = 30000;  // the learning rate reaches 1% here
   uint64_t seed = 42;     // of the perturbation
+  int start = 0;          // --pose-opt-start: no Adam step (the gradient dropped) before this step
 };
 
 class PoseOptimizer {

@@ -56,7 +56,7 @@ std::string fmt_count(int64_t n) {
 PoseOptConfig pose_config(const TrainConfig& c) {
   // simple_trainer: lr x sqrt(batch_size)
   const float lr = c.pose_opt_lr * std::sqrt(static_cast<float>(c.batch_size));
-  return {c.pose_opt, lr, c.pose_opt_reg, c.pose_noise, c.max_steps, c.seed};
+  return {c.pose_opt, lr, c.pose_opt_reg, c.pose_noise, c.max_steps, c.seed, c.pose_opt_start};
 }
 
 BilateralGridConfig bilateral_grid_config(const TrainConfig& c) {
@@ -289,7 +289,7 @@ float Trainer::train_step(int step, bool read_loss) {
     if (batch > 1)
       for (int i = 0; i < Gaussians::kGroups; ++i) axpy_(grads.group(i), 1.0f / batch, view_grads.group(i));
   }
-  if (pose_ && pose_->optimising()) pose_->step(step);
+  if (pose_ && pose_->optimising()) pose_->step(step), record_pose_error(step);
   if (bilagrid_) bilagrid_->step(step, 1.0f / batch);  // + 10 TV, its Adam
   mark("pose / grid step");
 
@@ -443,6 +443,14 @@ void Trainer::write_poses(int step) {
   const fs::path file = fs::path(cfg_.result_dir) / "poses" / ("train_poses_" + std::to_string(step) + ".json");
   write_pose_report(file, *pose_, pose_config(cfg_), names, given, data_.transform, step);
   const PoseOptimizer::Error e = pose_->error_vs(given);
+  if (!pose_history_.empty()) {
+    nlohmann::json h = nlohmann::json::array();
+    for (const auto& r : pose_history_)
+      h.push_back({{"step", static_cast<int>(r[0])}, {"rotation_mean_deg", r[1]}, {"rotation_max_deg", r[2]},
+                   {"center_mean", r[3]}, {"rotation_mean_deg_aligned", r[4]}, {"rotation_max_deg_aligned", r[5]},
+                   {"center_mean_aligned", r[6]}});
+    write_file_atomic(fs::path(cfg_.result_dir) / "poses" / "error_history.json", h.dump(1) + "\n");
+  }
   char line[320];
   std::snprintf(line, sizeof line,
                 "training cameras %s given: rotation %.4f deg mean (%.4f max), centre %.5f; after similarity "
@@ -450,6 +458,16 @@ void Trainer::write_poses(int step) {
                 cfg_.pose_noise > 0 ? "vs the" : "moved from the", e.rot_mean_deg, e.rot_max_deg, e.trans_mean,
                 e.rot_mean_aligned_deg, e.rot_max_aligned_deg, e.trans_mean_aligned, file.string().c_str());
   log_info(line);
+}
+
+void Trainer::record_pose_error(int step) {
+  if (cfg_.pose_noise <= 0 || step % 100 != 0) return;  // the truth is known only for perturbed cameras
+  std::vector<Camera> given;
+  for (const View& v : data_.train) given.push_back(v.camera);
+  const PoseOptimizer::Error e = pose_->error_vs(given);
+  pose_history_.push_back({double(step), e.rot_mean_deg, e.rot_max_deg, e.trans_mean, e.rot_mean_aligned_deg,
+                           e.rot_max_aligned_deg, e.trans_mean_aligned});
+  if (tb_) tb_->add_scalar("train/pose_error_deg", e.rot_mean_aligned_deg, step);
 }
 
 void Trainer::save_ply_at(int step) {

@@ -3,6 +3,7 @@
 // backward -> Adam on the six parameter groups (means lr decays exponentially) -> DefaultStrategy
 // accumulate/refine. Writes cfg.yml, checkpoints, PLYs, evaluation renders and stats into result_dir.
 #pragma once
+#include <array>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -143,6 +144,10 @@ class Trainer {
   std::unique_ptr<DefaultStrategy> strategy_;
   std::unique_ptr<MCMCStrategy> mcmc_;  // --strategy mcmc (then strategy_ is unused)
   std::unique_ptr<PoseOptimizer> pose_;  // with cfg.pose_opt or cfg.pose_noise
+  // --pose-opt with --pose-noise: the training cameras' error against the truth every 100 steps of this process
+  // (step, then PoseOptimizer::Error's six figures), written with the pose report as poses/error_history.json.
+  std::vector<std::array<double, 7>> pose_history_;
+  void record_pose_error(int step);
   std::unique_ptr<StageProfiler> prof_;  // --profile-every (created by run())
   void mark(const char* stage) {
     if (prof_) prof_->mark(stage);
