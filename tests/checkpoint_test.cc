@@ -76,6 +76,7 @@ TEST(Checkpoint, PoseEmbeddingAndConfigRoundTrip) {
   c.pose_adam.step = 321;
   TrainConfig cfg;
   cfg.pose_opt = true, cfg.pose_opt_lr = 3e-4f, cfg.pose_opt_reg = 2e-6f, cfg.pose_noise = 0.05f;
+  cfg.pose_opt_lr_final = 0.1f;
   c.config_json = cfg.to_json();
   save_checkpoint(dir / "c.safetensors", c);
   Checkpoint r = load_checkpoint(dir / "c.safetensors");
@@ -88,6 +89,7 @@ TEST(Checkpoint, PoseEmbeddingAndConfigRoundTrip) {
   EXPECT_FLOAT_EQ(rc.pose_opt_lr, 3e-4f);
   EXPECT_FLOAT_EQ(rc.pose_opt_reg, 2e-6f);
   EXPECT_FLOAT_EQ(rc.pose_noise, 0.05f);
+  EXPECT_FLOAT_EQ(rc.pose_opt_lr_final, 0.1f);
   EXPECT_NE(cfg.to_yaml().find("pose_opt: true"), std::string::npos);
   // Defaults (gsplat's): off, lr 1e-5, weight decay 1e-6, no noise; negative values are refused.
   TrainConfig d = TrainConfig::from_json("{}");

@@ -11,6 +11,7 @@
 
 #include <Eigen/Dense>
 #include <cmath>
+#include <memory>
 #include <random>
 
 #include <nlohmann/json.hpp>
@@ -241,6 +242,18 @@ TEST(PoseOpt, FrozenBeforeStart) {
   EXPECT_EQ(po.adam().step, 1);
 }
 
+// --pose-opt-lr-final: the exponential decay ends at lr x that fraction (1: a constant rate).
+TEST(PoseOpt, LearningRateFinalFraction) {
+  PoseOptConfig c;
+  c.optimise = true, c.lr = 1e-3f, c.max_steps = 200, c.lr_final = 0.1f;
+  PoseOptimizer po(1, c);
+  EXPECT_NEAR(po.lr(0), 1e-3, 1e-9);
+  EXPECT_NEAR(po.lr(100), 1e-3 * std::sqrt(0.1), 1e-9);
+  EXPECT_NEAR(po.lr(200), 1e-4, 1e-9);
+  c.lr_final = 1.0f;
+  EXPECT_NEAR(PoseOptimizer(1, c).lr(150), 1e-3, 1e-9);
+}
+
 // fit_sim3 recovers a similarity from cameras (rotations and centres), and transform_viewmat gives the same camera in
 // the transformed world: camera coordinates of s R X + t by the new viewmat are s times those of X by the old.
 TEST(PoseOpt, Sim3FitAndViewmatTransform) {
@@ -352,6 +365,27 @@ class PoseOptTrainTest : public ::testing::Test {
     c.disable_video = true;
     return c;
   }
+  // Perturbed training cameras (--pose-noise 0.01) with --pose-opt at lr 1e-3.
+  static TrainConfig noisy_config(const std::string& name, int steps) {
+    TrainConfig c = config(name, 300);
+    c.max_steps = steps;
+    c.pose_opt = true;
+    c.pose_opt_lr = 1e-3f;
+    c.pose_noise = 0.01f;
+    return c;
+  }
+  // The run of `c` resumed into result folder `name` from checkpoint `ckpt` of `c`'s folder, run to its end.
+  static std::unique_ptr<Trainer> resume_and_run(const TrainConfig& c, const std::string& name, const std::string& ckpt,
+                                                 int start_step) {
+    TrainConfig r = c;
+    r.result_dir = (root_ / name).string();
+    r.ckpt = (fs::path(c.result_dir) / "ckpts" / ckpt).string();
+    auto b = std::make_unique<Trainer>(r);
+    b->set_verbose(false);
+    EXPECT_EQ(b->start_step(), start_step);
+    b->run();
+    return b;
+  }
   static fs::path root_;
 };
 fs::path PoseOptTrainTest::root_;
@@ -412,28 +446,36 @@ TEST_F(PoseOptTrainTest, RecoversPerturbedTrainingCameras) {
 }
 
 TEST_F(PoseOptTrainTest, ResumeRestoresTheEmbeddingExactly) {
-  TrainConfig c = config("resume_a", 300);
-  c.max_steps = 24;
+  TrainConfig c = noisy_config("resume_a", 24);
   c.save_steps = {12};
   c.strategy.refine_stop_iter = 10;
-  c.pose_opt = true;
-  c.pose_opt_lr = 1e-3f;
-  c.pose_noise = 0.01f;
   Trainer a(c);
   a.set_verbose(false);
   a.run();
-  TrainConfig r = c;
-  r.result_dir = (root_ / "resume_b").string();
-  r.ckpt = (root_ / "resume_a" / "ckpts" / "ckpt_11.safetensors").string();
-  Trainer b(r);
-  b.set_verbose(false);
-  EXPECT_EQ(b.start_step(), 12);
-  b.run();
+  const std::unique_ptr<Trainer> bp = resume_and_run(c, "resume_b", "ckpt_11.safetensors", 12);
+  const Trainer& b = *bp;
   EXPECT_EQ(a.pose_optimizer()->embeds().to_vector<float>(), b.pose_optimizer()->embeds().to_vector<float>());
   EXPECT_EQ(a.pose_optimizer()->adam().step, 24);
   EXPECT_EQ(b.pose_optimizer()->adam().step, 24);
   EXPECT_EQ(a.gaussians().means.to_vector<float>(), b.gaussians().means.to_vector<float>());
   for (float x : a.pose_optimizer()->embeds().to_vector<float>()) EXPECT_TRUE(std::isfinite(x));
+}
+
+// poses/error_history.json (with --pose-noise, every 100 steps) survives a resume: the resumed run keeps the entries
+// before its first step from the file and ends with the same history as the uninterrupted run.
+TEST_F(PoseOptTrainTest, ErrorHistoryContinuesOnResume) {
+  TrainConfig c = noisy_config("hist_a", 250);
+  c.save_steps = {150};
+  Trainer a(c);
+  a.set_verbose(false);
+  a.run();
+  const auto ha = nlohmann::json::parse(read_file(root_ / "hist_a" / "poses" / "error_history.json"));
+  ASSERT_EQ(ha.size(), 3u);  // steps 0, 100, 200
+  EXPECT_EQ(ha[2]["step"], 200);
+  fs::create_directories(root_ / "hist_b" / "poses");
+  fs::copy_file(root_ / "hist_a" / "poses" / "error_history.json", root_ / "hist_b" / "poses" / "error_history.json");
+  resume_and_run(c, "hist_b", "ckpt_149.safetensors", 150);
+  EXPECT_EQ(nlohmann::json::parse(read_file(root_ / "hist_b" / "poses" / "error_history.json")), ha);
 }
 
 }  // namespace

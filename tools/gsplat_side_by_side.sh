@@ -3,7 +3,9 @@
 # the same dumped dataset, on one GPU, one after the other, SEEDS each; prints one row per run and the medians.
 #   tools/gsplat_side_by_side.sh --build DIR [--data DIR] [--out DIR] [--gsplat DIR] [--fused-ssim DIR]
 #       [--scenes "lego fox"] [--seeds "42 43 44"] [--steps 30000] [--strategy default|mcmc] [--cap-max N]
-#       [--only vgsplat|gsplat]
+#       [--only vgsplat|gsplat] [--append] [--build-only]
+# --build-only JIT-builds gsplat and fused-ssim at once (no training), e.g. while vgsplat compiles; --append keeps the
+# rows of earlier calls in OUT (a long comparison split over several calls of a time-limited machine).
 # Scenes as the benchmarks: lego (NeRF-synthetic, 400x400, white background, random init 100k in [-1.3,1.3]^3),
 # fox (instant-ngp, data factor 1, random init 100k, init extent 1.0). gsplat and fused-ssim are not in this
 # repository: their sources are expected under $data/gsplat and $data/fused_ssim (JIT-compiled on first use, the
@@ -16,24 +18,31 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build data=${VGSPLAT_DATA:-$root/.data} out=${TMPDIR:-/tmp}/vgsplat_side_by_side
-gsplat= fssim= scenes="lego fox" seeds="42 43 44" steps=30000 strategy=default cap=1000000 only=
+gsplat= fssim= scenes="lego fox" seeds="42 43 44" steps=30000 strategy=default cap=1000000 only= append=0 build_only=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) build=$2; shift 2 ;; --data) data=$2; shift 2 ;; --out) out=$2; shift 2 ;;
     --gsplat) gsplat=$2; shift 2 ;; --fused-ssim) fssim=$2; shift 2 ;; --scenes) scenes=$2; shift 2 ;;
     --seeds) seeds=$2; shift 2 ;; --steps) steps=$2; shift 2 ;; --strategy) strategy=$2; shift 2 ;;
     --cap-max) cap=$2; shift 2 ;; --only) only=$2; shift 2 ;;
+    --append) append=1; shift ;; --build-only) build_only=1; shift ;;
     *) echo "gsplat_side_by_side: unknown option $1" >&2; exit 2 ;;
   esac
 done
 gsplat=${gsplat:-$data/gsplat} fssim=${fssim:-$data/fused_ssim}
-for x in "$build/vgsplat" "$build/dataset_dump"; do [ -x "$x" ] || { echo "gsplat_side_by_side: no $x (build first)" >&2; exit 1; }; done
 export TORCH_EXTENSIONS_DIR=${TORCH_EXTENSIONS_DIR:-/root/torch_ext} MAX_JOBS=${MAX_JOBS:-16} PYTHONUNBUFFERED=1
 export BUILD_2DGS=${BUILD_2DGS:-0} BUILD_3DGUT=${BUILD_3DGUT:-0}  # kernels simple_trainer's 3DGS path never calls
 export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-$(python3 -c "import torch;print('%d.%d' % torch.cuda.get_device_capability())")}
+if [ $build_only = 1 ]; then
+  for e in gsplat fused-ssim; do
+    python3 "$root/tools/gsplat_train.py" --gsplat "$gsplat" --fused-ssim "$fssim" --build-only $e &
+  done
+  wait; exit 0
+fi
+for x in "$build/vgsplat" "$build/dataset_dump"; do [ -x "$x" ] || { echo "gsplat_side_by_side: no $x (build first)" >&2; exit 1; }; done
 mkdir -p "$out"
 last=$((steps - 1))
-rows=$out/rows.txt; : > "$rows"
+rows=$out/rows.txt; [ $append = 1 ] || : > "$rows"
 scene_opts() {  # the benchmark set-up of each scene, for both trainers
   case $1 in
     lego) echo "--init-aabb 1.3" ;; fox) echo "--init-extent 1.0" ;; *) echo "" ;;

@@ -120,8 +120,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gsplat", required=True, help="gsplat source root (holding the gsplat/ package)")
     ap.add_argument("--fused-ssim", required=True, help="fused-ssim source (ext.cpp, ssim.cu, fused_ssim/)")
-    ap.add_argument("--data", required=True, help="dataset_dump output")
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--data", help="dataset_dump output (required unless --build-only)")
+    ap.add_argument("--out")
     ap.add_argument("--steps", type=int, default=30000)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--strategy", choices=["default", "mcmc"], default="default")
@@ -130,7 +130,20 @@ def main():
     ap.add_argument("--init-extent", type=float, default=3.0)
     ap.add_argument("--init-aabb", type=float, default=0.0, help="half side of the init cube (overrides extent)")
     ap.add_argument("--sh-degree", type=int, default=3)
+    ap.add_argument("--build-only", choices=["gsplat", "fused-ssim"],
+                    help="only JIT-build one extension into TORCH_EXTENSIONS_DIR and exit (the two can build at once)")
     args = ap.parse_args()
+    if args.build_only:
+        t0 = time.time()
+        if args.build_only == "gsplat":
+            sys.path.insert(0, args.gsplat)
+            from gsplat.cuda._backend import _C  # noqa: F401
+        else:
+            load_fused_ssim(args.fused_ssim)
+        print(f"built {args.build_only} in {time.time() - t0:.0f} s")
+        return
+    if not (args.data and args.out):
+        ap.error("--data and --out are required")
     mcmc = args.strategy == "mcmc"
     args.init_opa, args.init_scale = (0.5, 0.1) if mcmc else (0.1, 1.0)
     opacity_reg = scale_reg = 0.01 if mcmc else 0.0

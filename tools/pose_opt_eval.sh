@@ -2,7 +2,7 @@
 # Issue 14, acceptance 3: pose optimisation on perturbed training cameras, side by side with the true poses.
 #   tools/pose_opt_eval.sh [--build DIR] [--data DIR] [--out DIR] [--steps N] [--noise S] [--lr LR]
 #                          [--test-steps N] [--device cuda|cpu] [--data-factor F] [--init-num-pts N] [--parallel]
-#                          [--start N]  (--pose-opt-start of the perturbed runs)
+#                          [--start N] [--lr-final F]  (--pose-opt-start / --pose-opt-lr-final of the perturbed runs)
 # Trains fox (random init, as tools/device_run.sh) three ways: on the true cameras; on cameras perturbed by
 # --pose-noise S (~1 deg and ~1-2 % of the scene radius at 0.01) with --pose-opt; the same with --eval-pose-opt-steps
 # (test cameras also optimised on their images). Prints one table: test PSNR at the given test cameras, at the
@@ -11,13 +11,14 @@
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$root/build data=${VGSPLAT_DATA:-$root/../shared/data} out=${TMPDIR:-/tmp}/vgsplat_pose_opt_eval
-steps=7000 noise=0.01 lr=1e-4 test_steps=300 device=cuda parallel=0 factor=1 pts=100000 start=0
+steps=7000 noise=0.01 lr=1e-4 test_steps=300 device=cuda parallel=0 factor=1 pts=100000 start=0 lr_final=0.01
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) build=$2; shift 2 ;; --data) data=$2; shift 2 ;; --out) out=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;; --noise) noise=$2; shift 2 ;; --lr) lr=$2; shift 2 ;;
     --test-steps) test_steps=$2; shift 2 ;; --device) device=$2; shift 2 ;; --parallel) parallel=1; shift ;;
     --data-factor) factor=$2; shift 2 ;; --init-num-pts) pts=$2; shift 2 ;; --start) start=$2; shift 2 ;;
+    --lr-final) lr_final=$2; shift 2 ;;
     *) echo "pose_opt_eval: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -33,7 +34,7 @@ run() {  # run <name> [extra options]
     --init-num-pts "$pts" --init-extent 1.0 --max-steps "$steps" --eval-steps "$steps" --save-steps "$steps" --disable-video "$@" \
     > "$out/$name.log" 2>&1 || echo "pose_opt_eval: $name failed (see $out/$name.log)" >&2
 }
-perturbed=(--pose-noise "$noise" --pose-opt --pose-opt-lr "$lr" --pose-opt-start "$start")
+perturbed=(--pose-noise "$noise" --pose-opt --pose-opt-lr "$lr" --pose-opt-start "$start" --pose-opt-lr-final "$lr_final")
 if [ "$parallel" = 1 ]; then
   run true & run aligned "${perturbed[@]}" & run optimised "${perturbed[@]}" --eval-pose-opt-steps "$test_steps" & wait
 else

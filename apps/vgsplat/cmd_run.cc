@@ -43,6 +43,8 @@ void add_train_options(CLI::App* cmd, TrainConfig& c) {
   cmd->add_option("--pose-opt-lr", c.pose_opt_lr, "Learning rate of the camera pose residuals")->capture_default_str();
   cmd->add_option("--pose-opt-reg", c.pose_opt_reg, "Weight decay of the camera pose residuals")->capture_default_str();
   cmd->add_option("--pose-opt-start", c.pose_opt_start, "Keep the pose residuals frozen before this step");
+  cmd->add_option("--pose-opt-lr-final", c.pose_opt_lr_final,
+                  "The pose residuals' learning rate decays exponentially to lr x this at the last step (gsplat: 0.01)");
   cmd->add_option("--pose-noise", c.pose_noise, "Perturb the training cameras (to test pose optimisation)");
   cmd->add_option("--profile-every", c.profile_every,
                   "Every N-th step: time each stage with the device synchronised at its boundaries (stats/profile.json, "

@@ -132,8 +132,11 @@ void register_train(CLI::App& app) {
   cmd->add_option("--pose-opt-lr", cfg->pose_opt_lr, "Learning rate of the pose residuals")->capture_default_str();
   cmd->add_option("--pose-opt-reg", cfg->pose_opt_reg, "Weight decay of the pose residuals")->capture_default_str();
   cmd->add_option("--pose-opt-start", cfg->pose_opt_start,
-                  "Keep the pose residuals frozen before this step (0: from the first, as gsplat), so that the cameras "
-                  "move once a coarse scene exists")
+                  "Keep the pose residuals frozen before this step (0: from the first, as gsplat; on fox a later "
+                  "start recovered less, BENCHMARKS.md)")
+      ->capture_default_str();
+  cmd->add_option("--pose-opt-lr-final", cfg->pose_opt_lr_final,
+                  "The pose residuals' learning rate decays exponentially to lr x this at the last step (gsplat: 0.01)")
       ->capture_default_str();
   cmd->add_option("--pose-noise", cfg->pose_noise,
                   "Perturb the training cameras by residuals ~ normal(0, this) (to test --pose-opt)")

@@ -69,6 +69,7 @@ std::string resume_command(const TrainConfig& cfg, const std::string& ckpt) {
   flag_if(os, "--pose-opt-reg", cfg.pose_opt_reg, d.pose_opt_reg);
   flag_if(os, "--pose-noise", cfg.pose_noise, d.pose_noise);
   flag_if(os, "--pose-opt-start", cfg.pose_opt_start, d.pose_opt_start);
+  flag_if(os, "--pose-opt-lr-final", cfg.pose_opt_lr_final, d.pose_opt_lr_final);
   flag_if(os, "--profile-every", cfg.profile_every, d.profile_every);
   if (!cfg.eval_pose_align) os << " --no-eval-pose-align";
   if (cfg.use_color_correction_metric) os << " --use-color-correction-metric";

@@ -80,6 +80,8 @@ void TrainConfig::validate() const {
   VG_CHECK(init_scale > 0, "--init-scale must be > 0");
   VG_CHECK(ssim_lambda >= 0 && ssim_lambda <= 1, "--ssim-lambda must be in [0, 1]");
   VG_CHECK(pose_opt_start >= 0, "--pose-opt-start must be >= 0, got ", pose_opt_start);
+  VG_CHECK(pose_opt_lr_final > 0 && pose_opt_lr_final <= 1, "--pose-opt-lr-final must be in (0, 1], got ",
+           pose_opt_lr_final);
   VG_CHECK(pose_opt_lr >= 0 && pose_opt_reg >= 0 && pose_noise >= 0,
            "--pose-opt-lr, --pose-opt-reg and --pose-noise must be >= 0");
   VG_CHECK(color_correct_method == "affine" || color_correct_method == "quadratic",
@@ -182,6 +184,7 @@ json to_json_obj(const TrainConfig& c) {
               {"pose_opt_reg", c.pose_opt_reg},
               {"pose_noise", c.pose_noise},
               {"pose_opt_start", c.pose_opt_start},
+              {"pose_opt_lr_final", c.pose_opt_lr_final},
               {"use_color_correction_metric", c.use_color_correction_metric},
               {"color_correct_method", c.color_correct_method},
               {"eval_pose_align", c.eval_pose_align},
@@ -333,6 +336,7 @@ TrainConfig TrainConfig::from_json(const std::string& text) {
   get(j, "pose_opt_reg", c.pose_opt_reg);
   get(j, "pose_noise", c.pose_noise);
   get(j, "pose_opt_start", c.pose_opt_start);
+  get(j, "pose_opt_lr_final", c.pose_opt_lr_final);
   get(j, "use_color_correction_metric", c.use_color_correction_metric);
   get(j, "color_correct_method", c.color_correct_method);
   get(j, "eval_pose_align", c.eval_pose_align);

@@ -82,6 +82,7 @@ struct TrainConfig {
   float pose_opt_reg = 1e-6f;
   float pose_noise = 0.0f;
   int pose_opt_start = 0;  // --pose-opt-start: the residuals stay frozen before this step (gsplat: 0)
+  float pose_opt_lr_final = 0.01f;  // --pose-opt-lr-final: their lr decays exponentially to lr x this (gsplat: 0.01)
   // evaluation with --pose-opt: the test cameras (given in the dataset's frame, as the training cameras were)
   // are moved by the optimisation's gauge (PoseOptimizer::gauge: the similarity from the training cameras as
   // given to the adjusted ones), then optionally optimised on their own images for N steps with the Gaussians

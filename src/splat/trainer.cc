@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <numeric>
 #include <sstream>
 
@@ -56,7 +57,7 @@ std::string fmt_count(int64_t n) {
 PoseOptConfig pose_config(const TrainConfig& c) {
   // simple_trainer: lr x sqrt(batch_size)
   const float lr = c.pose_opt_lr * std::sqrt(static_cast<float>(c.batch_size));
-  return {c.pose_opt, lr, c.pose_opt_reg, c.pose_noise, c.max_steps, c.seed, c.pose_opt_start};
+  return {c.pose_opt, lr, c.pose_opt_reg, c.pose_noise, c.max_steps, c.seed, c.pose_opt_start, c.pose_opt_lr_final};
 }
 
 BilateralGridConfig bilateral_grid_config(const TrainConfig& c) {
@@ -153,6 +154,7 @@ void Trainer::resume_state(const Checkpoint& ck) {
     if (ck.pose_adjust.defined()) pose_->restore(ck.pose_adjust, ck.pose_adam);
     else log_info(cfg_.ckpt + " has no camera pose residuals: --pose-opt starts them at zero");
   }
+  load_pose_history();
   if (bilagrid_) {
     if (ck.bilateral_grids.defined()) bilagrid_->restore(ck.bilateral_grids, ck.bilateral_grid_adam);
     else log_info(cfg_.ckpt + " has no bilateral grids: --post-processing bilateral_grid starts them at identity");
@@ -443,14 +445,7 @@ void Trainer::write_poses(int step) {
   const fs::path file = fs::path(cfg_.result_dir) / "poses" / ("train_poses_" + std::to_string(step) + ".json");
   write_pose_report(file, *pose_, pose_config(cfg_), names, given, data_.transform, step);
   const PoseOptimizer::Error e = pose_->error_vs(given);
-  if (!pose_history_.empty()) {
-    nlohmann::json h = nlohmann::json::array();
-    for (const auto& r : pose_history_)
-      h.push_back({{"step", static_cast<int>(r[0])}, {"rotation_mean_deg", r[1]}, {"rotation_max_deg", r[2]},
-                   {"center_mean", r[3]}, {"rotation_mean_deg_aligned", r[4]}, {"rotation_max_deg_aligned", r[5]},
-                   {"center_mean_aligned", r[6]}});
-    write_file_atomic(fs::path(cfg_.result_dir) / "poses" / "error_history.json", h.dump(1) + "\n");
-  }
+  write_pose_history();
   char line[320];
   std::snprintf(line, sizeof line,
                 "training cameras %s given: rotation %.4f deg mean (%.4f max), centre %.5f; after similarity "
@@ -458,6 +453,39 @@ void Trainer::write_poses(int step) {
                 cfg_.pose_noise > 0 ? "vs the" : "moved from the", e.rot_mean_deg, e.rot_max_deg, e.trans_mean,
                 e.rot_mean_aligned_deg, e.rot_max_aligned_deg, e.trans_mean_aligned, file.string().c_str());
   log_info(line);
+}
+
+static const char* const kPoseHistoryKeys[7] = {"step",        "rotation_mean_deg",         "rotation_max_deg",
+                                                "center_mean", "rotation_mean_deg_aligned", "rotation_max_deg_aligned",
+                                                "center_mean_aligned"};
+
+// poses/error_history.json: the training cameras' error every 100 steps (with --pose-noise).
+void Trainer::write_pose_history() const {
+  if (pose_history_.empty()) return;
+  nlohmann::json h = nlohmann::json::array();
+  for (const auto& r : pose_history_) {
+    nlohmann::json e = {{"step", static_cast<int>(r[0])}};
+    for (int k = 1; k < 7; ++k) e[kPoseHistoryKeys[k]] = r[k];
+    h.push_back(e);
+  }
+  write_file_atomic(fs::path(cfg_.result_dir) / "poses" / "error_history.json", h.dump(1) + "\n");
+}
+
+// A resumed run keeps the history its earlier part wrote (the entries before the resumed step).
+void Trainer::load_pose_history() {
+  const fs::path file = fs::path(cfg_.result_dir) / "poses" / "error_history.json";
+  if (cfg_.pose_noise <= 0 || !fs::exists(file)) return;
+  try {
+    std::ifstream in(file);
+    for (const auto& e : nlohmann::json::parse(in)) {
+      std::array<double, 7> r{};
+      for (int k = 0; k < 7; ++k) r[k] = e.at(kPoseHistoryKeys[k]).get<double>();
+      if (r[0] < start_step_) pose_history_.push_back(r);
+    }
+  } catch (const std::exception& ex) {
+    pose_history_.clear();
+    log_warn(file.string() + " unreadable (" + ex.what() + "): the error history restarts at the resumed step");
+  }
 }
 
 void Trainer::record_pose_error(int step) {
@@ -468,6 +496,7 @@ void Trainer::record_pose_error(int step) {
   pose_history_.push_back({double(step), e.rot_mean_deg, e.rot_max_deg, e.trans_mean, e.rot_mean_aligned_deg,
                            e.rot_max_aligned_deg, e.trans_mean_aligned});
   if (tb_) tb_->add_scalar("train/pose_error_deg", e.rot_mean_aligned_deg, step);
+  if (step % 1000 == 0) write_pose_history();  // kept up to date: an interrupted run keeps it
 }
 
 void Trainer::save_ply_at(int step) {

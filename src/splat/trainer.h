@@ -148,6 +148,8 @@ class Trainer {
   // (step, then PoseOptimizer::Error's six figures), written with the pose report as poses/error_history.json.
   std::vector<std::array<double, 7>> pose_history_;
   void record_pose_error(int step);
+  void write_pose_history() const;
+  void load_pose_history();
   std::unique_ptr<StageProfiler> prof_;  // --profile-every (created by run())
   void mark(const char* stage) {
     if (prof_) prof_->mark(stage);
