@@ -354,7 +354,12 @@ TEST(GuidedMatching, WaitsForMatchesFromAnotherThread) {
   std::mutex m;
   std::condition_variable cv;
   int ready = 0;
+  int waits_past_ready = 0;
   std::thread producer([&] {
+    {  // the first batch only once a worker waits for it (or after 10 s): a loaded machine may start the workers late
+      std::unique_lock<std::mutex> lock(m);
+      cv.wait_for(lock, std::chrono::seconds(10), [&] { return waits_past_ready > 0; });
+    }
     for (size_t b = 0; b < raw.size(); b += 7) {  // batches of 7 pairs
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
       const size_t e = std::min(raw.size(), b + 7);
@@ -365,10 +370,9 @@ TEST(GuidedMatching, WaitsForMatchesFromAnotherThread) {
     }
   });
   GuidedMatchOptions gopt;
-  int waits_past_ready = 0;
   gopt.wait_for_pair = [&](int pair) {
     std::unique_lock<std::mutex> lock(m);
-    waits_past_ready += pair >= ready;
+    if (pair >= ready) ++waits_past_ready, cv.notify_all();
     cv.wait(lock, [&] { return ready > pair; });
   };
   const GuidedMatchResult got = guided_verify(p.views, kps, pairs, late, gopt);
