@@ -34,10 +34,13 @@ export TORCH_EXTENSIONS_DIR=${TORCH_EXTENSIONS_DIR:-/root/torch_ext} MAX_JOBS=${
 export BUILD_2DGS=${BUILD_2DGS:-0} BUILD_3DGUT=${BUILD_3DGUT:-0}  # kernels simple_trainer's 3DGS path never calls
 export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-$(python3 -c "import torch;print('%d.%d' % torch.cuda.get_device_capability())")}
 if [ $build_only = 1 ]; then
+  pids=()
   for e in gsplat fused-ssim; do
-    python3 "$root/tools/gsplat_train.py" --gsplat "$gsplat" --fused-ssim "$fssim" --build-only $e &
+    python3 "$root/tools/gsplat_train.py" --gsplat "$gsplat" --fused-ssim "$fssim" --build-only $e & pids+=($!)
   done
-  wait; exit 0
+  rc=0; for p in "${pids[@]}"; do wait "$p" || rc=1; done
+  [ $rc = 0 ] || echo "gsplat_side_by_side: a JIT build failed" >&2
+  exit $rc
 fi
 for x in "$build/vgsplat" "$build/dataset_dump"; do [ -x "$x" ] || { echo "gsplat_side_by_side: no $x (build first)" >&2; exit 1; }; done
 mkdir -p "$out"

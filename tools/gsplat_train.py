@@ -37,6 +37,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gsplat_parity import load_safetensors  # noqa: E402  (this folder's reader: tensors + metadata)
 
 
+def build_gsplat(src):
+    """Imports gsplat from its source root; its CUDA backend is JIT-built (or loaded from the cache) here."""
+    sys.path.insert(0, src)
+    from gsplat.cuda._backend import _C  # noqa: F401
+
+
 def load_fused_ssim(src):
     """JIT-builds fused-ssim's CUDA extension (its setup.py flags) and imports its Python wrapper."""
     from torch.utils.cpp_extension import load
@@ -136,8 +142,7 @@ def main():
     if args.build_only:
         t0 = time.time()
         if args.build_only == "gsplat":
-            sys.path.insert(0, args.gsplat)
-            from gsplat.cuda._backend import _C  # noqa: F401
+            build_gsplat(args.gsplat)
         else:
             load_fused_ssim(args.fused_ssim)
         print(f"built {args.build_only} in {time.time() - t0:.0f} s")
@@ -148,12 +153,11 @@ def main():
     args.init_opa, args.init_scale = (0.5, 0.1) if mcmc else (0.1, 1.0)
     opacity_reg = scale_reg = 0.01 if mcmc else 0.0
 
-    sys.path.insert(0, args.gsplat)
     t0 = time.time()
+    build_gsplat(args.gsplat)  # timed: the JIT build on first use
     from gsplat.rendering import rasterization
     from gsplat.strategy import DefaultStrategy, MCMCStrategy
     from gsplat.losses import opacity_reg_loss, scale_reg_loss
-    from gsplat.cuda._backend import _C  # noqa: F401  (forces the JIT build here, timed)
     fused_ssim = load_fused_ssim(args.fused_ssim)
     build_s = time.time() - t0
 

@@ -233,7 +233,8 @@ Camera PoseOptimizer::train_camera(int image, const Camera& given) const {
 
 double PoseOptimizer::lr(int step) const {
   // torch ExponentialLR(gamma = lr_final^(1/max_steps)) stepped after every optimizer step (gsplat: 0.01).
-  return static_cast<double>(cfg_.lr) * std::pow(static_cast<double>(cfg_.lr_final), static_cast<double>(step) / cfg_.max_steps);
+  const double t = static_cast<double>(step) / cfg_.max_steps;
+  return static_cast<double>(cfg_.lr) * std::pow(static_cast<double>(cfg_.lr_final), t);
 }
 
 void PoseOptimizer::step(int image, const Camera& given, const Tensor& v_viewmat, int step) {

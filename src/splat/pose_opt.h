@@ -4,8 +4,8 @@
 // on the right of the camera-to-world matrix: c2w' = c2w [rot6d(d6 + identity) | dx]. Its own Adam
 // (torch defaults, L2 weight decay --pose-opt-reg added to the gradient, as torch.optim.Adam's
 // weight_decay) steps every row after each training step, with the learning rate decaying to 1% at
-// max_steps (ExponentialLR; --pose-opt-lr-final sets that fraction). --pose-noise perturbs the training cameras the same way with normal(0, std)
-// residuals (gsplat random_init), to test it. The math runs on the host in double: one [4,4]
+// max_steps (ExponentialLR; --pose-opt-lr-final sets that fraction). --pose-noise perturbs the training
+// cameras the same way with normal(0, std) residuals (gsplat random_init), to test it. The math runs on the host in double: one [4,4]
 // viewmat gradient per step comes from preprocess_backward.
 #pragma once
 #include <array>
@@ -66,7 +66,7 @@ struct PoseOptConfig {
   float lr = 1e-5f;       // --pose-opt-lr (gsplat default; x sqrt(batch size) = 1)
   float reg = 1e-6f;      // --pose-opt-reg: Adam weight decay
   float noise = 0.0f;     // --pose-noise: std of the perturbation residuals (0: none)
-  int max_steps = 30000;  // the learning rate reaches 1% here
+  int max_steps = 30000;  // the learning rate reaches lr x lr_final here
   uint64_t seed = 42;     // of the perturbation
   int start = 0;          // --pose-opt-start: no Adam step (the gradient dropped) before this step
   float lr_final = 0.01f;  // --pose-opt-lr-final: the learning rate decays exponentially to lr x this (gsplat: 1%)
